@@ -1,0 +1,91 @@
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! It shells out to cargo and friends and knows nothing of the crates' insides; every command
+//! prints what it runs so a failure can be reproduced by hand.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci      format check, clippy with warnings denied, and every test of the workspace
+  fuzz    build the cargo-fuzz targets (installs cargo-fuzz and a nightly-free build is not
+          possible: needs `cargo fuzz`, which needs a nightly toolchain); pass `run` to run one
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("fuzz") => fuzz(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {:?}: {e}", cmd.get_program()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{:?} failed with {status}", cmd.get_program()))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run(fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run(clippy)?;
+
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    run(test)
+}
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let fuzz_dir = root().join("fuzz");
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&fuzz_dir);
+    match args.first().map(String::as_str) {
+        Some("run") => {
+            let target = args.get(1).map(String::as_str).unwrap_or("filter_parse");
+            cmd.args(["+nightly", "fuzz", "run", target, "--", "-max_total_time=60"]);
+        }
+        _ => {
+            cmd.args(["+nightly", "fuzz", "build"]);
+        }
+    }
+    run(cmd)
+}
