@@ -12,8 +12,8 @@ usage: cargo xtask <command>
 
 commands:
   ci      format check, clippy with warnings denied, and every test of the workspace
-  fuzz    build the cargo-fuzz targets (installs cargo-fuzz and a nightly-free build is not
-          possible: needs `cargo fuzz`, which needs a nightly toolchain); pass `run` to run one
+  fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
+          `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
 ";
 
 fn main() -> ExitCode {
@@ -75,17 +75,31 @@ fn ci() -> Result<(), String> {
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {
-    let fuzz_dir = root().join("fuzz");
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(&fuzz_dir);
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !has_cargo_fuzz {
+        let mut install = cargo();
+        install.args(["install", "cargo-fuzz", "--locked"]);
+        run(install)?;
+    }
+    let mut cmd = cargo();
+    cmd.current_dir(root().join("fuzz"));
+    // cargo-fuzz passes unstable flags to rustc; this lets the stable toolchain the project
+    // builds with accept them, so fuzzing needs no second toolchain.
+    cmd.env("RUSTC_BOOTSTRAP", "1");
     match args.first().map(String::as_str) {
         Some("run") => {
-            let target = args.get(1).map(String::as_str).unwrap_or("filter_parse");
-            cmd.args(["+nightly", "fuzz", "run", target, "--", "-max_total_time=60"]);
+            let target = args.get(1).map_or("filter_parse", String::as_str);
+            let seconds = args.get(2).map_or("60", String::as_str);
+            let max_time = format!("-max_total_time={seconds}");
+            cmd.args(["fuzz", "run", target, "--", &max_time]);
         }
-        _ => {
-            cmd.args(["+nightly", "fuzz", "build"]);
+        None | Some("build") => {
+            cmd.args(["fuzz", "build"]);
         }
+        Some(other) => return Err(format!("unknown fuzz command `{other}`")),
     }
     run(cmd)
 }
