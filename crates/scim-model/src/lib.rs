@@ -34,4 +34,6 @@ pub mod message;
 pub mod meta;
 pub mod schema;
 pub mod search;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod value;

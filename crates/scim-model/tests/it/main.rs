@@ -8,6 +8,7 @@ mod lookup;
 mod messages;
 mod registry;
 mod rfc7643;
+mod search_doc;
 
 use serde_json::Value;
 

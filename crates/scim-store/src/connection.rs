@@ -1,0 +1,292 @@
+//! One connection type for both backends, how a URL picks the backend, and the r2d2 plumbing.
+//!
+//! Why `#[derive(diesel::MultiConnection)]` rather than an enum of per-backend pools: tried on
+//! diesel 2.2, it carries everything this crate needs through one type — r2d2 pooling (the derive
+//! implements `R2D2Connection`), transactions (its transaction manager delegates to the inner
+//! connection's, so savepoints and SQLite's `BEGIN IMMEDIATE` work, see [`write_transaction`]),
+//! typed selects/single-row inserts/updates/deletes, and `diesel::sql_query(..).into_boxed()` with
+//! any number of `.bind()`s decided at run time (what the filter→SQL translator needs). What the
+//! multi backend cannot express — `RETURNING`, `ON CONFLICT`, multi-row `VALUES` — is compiled
+//! once per concrete backend with `dialect::each_backend!`, which matches on the variant; that
+//! keeps a single pool and a single connection type in every signature.
+//!
+//! We do not use the derive's `Connection::establish`, which tries each backend in turn with the
+//! same string (so a mistyped PostgreSQL URL could end up as the name of a new SQLite file):
+//! [`DatabaseUrl`] parses the scheme first and [`ConnectionManager`] opens exactly that backend.
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::dialect::Dialect;
+use crate::StoreError;
+
+/// A connection to either backend; every query function of this crate takes one.
+///
+/// The variants are public so code that needs a backend-specific feature can match on them;
+/// prefer [`Dialect`] and the functions of this crate.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// A PostgreSQL connection.
+    Pg(PgConnection),
+    /// An SQLite connection.
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    /// The SQL dialect of this connection's backend.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DbConnection::Pg(_) => Dialect::Postgres,
+            DbConnection::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+impl fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DbConnection")
+            .field(&self.dialect())
+            .finish()
+    }
+}
+
+/// A parsed database URL: which backend, and what to hand its driver.
+///
+/// Accepted forms:
+/// - `postgres://…` and `postgresql://…`: a libpq connection URI, passed on unchanged (so
+///   `?sslmode=require`, `host=/run/postgresql` socket directories etc. work as libpq documents);
+/// - `sqlite://PATH` and `sqlite:PATH`: an SQLite file at `PATH`, created if missing; the path is
+///   taken literally (`sqlite://data/scim.db` is relative to the working directory,
+///   `sqlite:///var/lib/scim/scim.db` is absolute);
+/// - `sqlite::memory:` (also `sqlite://:memory:`): a private in-memory database, lost when the
+///   store is dropped. All of the pool shares one connection, since each SQLite connection to
+///   `:memory:` would otherwise see its own empty database.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A PostgreSQL connection URI.
+    Postgres(String),
+    /// An SQLite database file.
+    SqliteFile(String),
+    /// An in-memory SQLite database.
+    SqliteMemory,
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL; see the type's documentation for the accepted forms.
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for an unknown scheme or an empty SQLite path.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            return match path {
+                ":memory:" => Ok(DatabaseUrl::SqliteMemory),
+                "" => Err(StoreError::Config(
+                    "the sqlite url names no file (sqlite://PATH or sqlite::memory:)".into(),
+                )),
+                // With SQLITE_OPEN_URI (which diesel sets) a name starting with `file:` would be
+                // read as an SQLite URI with its own options; we promise a literal path.
+                path if path.starts_with("file:") => Err(StoreError::Config(
+                    "sqlite paths starting with `file:` are not accepted; use sqlite://PATH".into(),
+                )),
+                path => Ok(DatabaseUrl::SqliteFile(path.to_owned())),
+            };
+        }
+        Err(StoreError::Config(
+            "unsupported database url: expected postgres://…, postgresql://…, sqlite://PATH or \
+             sqlite::memory:"
+                .into(),
+        ))
+    }
+
+    /// The dialect of the backend this URL selects.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DatabaseUrl::Postgres(_) => Dialect::Postgres,
+            DatabaseUrl::SqliteFile(_) | DatabaseUrl::SqliteMemory => Dialect::Sqlite,
+        }
+    }
+}
+
+// A PostgreSQL URL may carry a password: never print it.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Postgres(_) => f.write_str("Postgres(<redacted>)"),
+            DatabaseUrl::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            DatabaseUrl::SqliteMemory => f.write_str("SqliteMemory"),
+        }
+    }
+}
+
+/// The r2d2 connection manager: opens connections to the backend of one [`DatabaseUrl`].
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let conn = match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DatabaseUrl::SqliteFile(path) => {
+                SqliteConnection::establish(path).map(DbConnection::Sqlite)
+            }
+            DatabaseUrl::SqliteMemory => {
+                SqliteConnection::establish(":memory:").map(DbConnection::Sqlite)
+            }
+        };
+        conn.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Per-connection SQLite settings, applied to every connection the pool opens: SQLite keeps
+/// `foreign_keys` and `busy_timeout` per connection, so setting them once is not enough.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SqlitePragmas {
+    pub(crate) busy_timeout: Duration,
+}
+
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        let DbConnection::Sqlite(conn) = conn else {
+            return Ok(());
+        };
+        // busy_timeout first, so that switching to WAL waits for a concurrent opener instead of
+        // failing with SQLITE_BUSY. WAL lets readers run beside the single writer; on an
+        // in-memory database SQLite keeps its own journal mode and ignores the request.
+        let millis = self.busy_timeout.as_millis().min(i32::MAX as u128);
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {millis}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Runs `f` in a transaction meant for writing, committing if it returns `Ok`.
+///
+/// On SQLite the outermost transaction is `BEGIN IMMEDIATE`: it takes the write lock up front
+/// (waiting up to `busy_timeout`), whereas a deferred transaction that reads and then writes
+/// fails at once with SQLITE_BUSY when another connection wrote in between. Nested calls use a
+/// savepoint, as `Connection::transaction` does.
+pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConnection::Sqlite(sqlite) = conn {
+        match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+            Ok(()) => return run_and_finish(conn, f),
+            // Already inside a transaction: fall through to a savepoint.
+            Err(diesel::result::Error::AlreadyInTransaction) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    conn.transaction(f)
+}
+
+// The commit/rollback half of diesel's `TransactionManager::transaction`, for a transaction that
+// `write_transaction` began with its own SQL.
+fn run_and_finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(user_error) => {
+            match <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_url_forms() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:p@h/db").unwrap(),
+            DatabaseUrl::Postgres("postgres://u:p@h/db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap().dialect(),
+            Dialect::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/scim.db").unwrap(),
+            DatabaseUrl::SqliteFile("data/scim.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/scim.db").unwrap(),
+            DatabaseUrl::SqliteFile("/var/lib/scim.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:scim.db").unwrap(),
+            DatabaseUrl::SqliteFile("scim.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").unwrap(),
+            DatabaseUrl::SqliteMemory
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:").unwrap(),
+            DatabaseUrl::SqliteMemory
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_and_empty_urls() {
+        for url in [
+            "",
+            "mysql://h/db",
+            "scim.db",
+            "sqlite://",
+            "sqlite:",
+            "sqlite://file:x.db",
+        ] {
+            assert!(
+                matches!(DatabaseUrl::parse(url), Err(StoreError::Config(_))),
+                "{url:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_postgres_password() {
+        let url = DatabaseUrl::parse("postgres://scim:hunter2@db/scim").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,437 @@
+//! Everything that differs between PostgreSQL and SQLite, in one place: placeholders, JSON
+//! functions, row locks, the outbox lock, how each reports a unique violation, and the
+//! `each_backend!` macro that compiles a diesel query once per backend for what diesel's multi
+//! backend cannot express (`RETURNING`, `ON CONFLICT`, multi-row `VALUES`).
+//!
+//! Upserts need no entry of their own: both backends accept `INSERT … ON CONFLICT (…) DO
+//! NOTHING / DO UPDATE`, which diesel renders the same way for each once the query goes through
+//! `each_backend!`.
+//!
+//! Dynamic SQL (the filter→SQL translator's output, listings) is built as a [`SqlFragment`]: SQL
+//! text interleaved with bound values, rendered into one backend's placeholders (`$1, $2, …` or
+//! `?`) only when it runs, so fragments compose without renumbering.
+
+use std::fmt;
+
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::result::DatabaseErrorInformation;
+use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text};
+use diesel::RunQueryDsl;
+
+use crate::connection::{write_transaction, DbConnection, MultiBackend};
+use crate::error::UniqueField;
+use crate::{OrgId, StoreError};
+
+/// Runs `$body` with `$c` bound to the concrete connection inside a [`DbConnection`], so the
+/// query in `$body` is type-checked and rendered for PostgreSQL and for SQLite separately.
+macro_rules! each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::connection::DbConnection::Pg($c) => $body,
+            $crate::connection::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use each_backend;
+
+/// The SQL dialect of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        })
+    }
+}
+
+impl Dialect {
+    /// The placeholder for the `n`th bound value (1-based): `$n` on PostgreSQL, `?` on SQLite.
+    pub fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Sqlite => "?".to_owned(),
+        }
+    }
+
+    /// An SQL expression for the text of the JSON string at `path` inside `column`, a column or
+    /// expression holding JSON text (such as the `search` column of `users`), or SQL `NULL` when
+    /// there is none. Path segments are bound as values, never spliced into the SQL.
+    ///
+    /// Meant for JSON strings: for numbers and booleans PostgreSQL gives their JSON text and
+    /// SQLite gives an SQL number, so compare those through dedicated expressions.
+    ///
+    /// `column` is trusted SQL. Returns `None` when a segment cannot be expressed as an SQLite
+    /// JSON path (it contains `"`), which no SCIM attribute name does.
+    pub fn json_text(self, column: &str, path: &[&str]) -> Option<SqlFragment> {
+        let mut sql = SqlFragment::new();
+        match self {
+            Dialect::Postgres => {
+                sql.push_sql("jsonb_extract_path_text(CAST(")
+                    .push_sql(column)
+                    .push_sql(" AS jsonb)");
+                for segment in path {
+                    sql.push_sql(", ").push_bind(*segment);
+                }
+                sql.push_sql(")");
+            }
+            Dialect::Sqlite => {
+                let mut json_path = String::from("$");
+                for segment in path {
+                    if segment.contains('"') {
+                        return None;
+                    }
+                    json_path.push_str(".\"");
+                    json_path.push_str(segment);
+                    json_path.push('"');
+                }
+                sql.push_sql("json_extract(")
+                    .push_sql(column)
+                    .push_sql(", ")
+                    .push_bind(json_path)
+                    .push_sql(")");
+            }
+        }
+        Some(sql)
+    }
+
+    /// The clause that ends a `SELECT` which the transaction is about to update: `FOR UPDATE` on
+    /// PostgreSQL; nothing on SQLite, whose write transactions hold the database's only write
+    /// lock from their start (see `write_transaction`).
+    pub fn lock_rows_clause(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        }
+    }
+
+    /// Renders `fragment` into this dialect's SQL text and the values its placeholders take, in
+    /// order.
+    pub fn render(self, fragment: &SqlFragment) -> (String, Vec<BindValue>) {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        for part in &fragment.parts {
+            match part {
+                Part::Sql(text) => sql.push_str(text),
+                Part::Bind(value) => {
+                    binds.push(value.clone());
+                    sql.push_str(&self.placeholder(binds.len()));
+                }
+            }
+        }
+        (sql, binds)
+    }
+
+    /// `fragment` as a query ready to run on a connection of this dialect.
+    pub(crate) fn query(
+        self,
+        fragment: &SqlFragment,
+    ) -> BoxedSqlQuery<'static, MultiBackend, SqlQuery> {
+        let (sql, binds) = self.render(fragment);
+        binds.into_iter().fold(
+            diesel::sql_query(sql).into_boxed(),
+            |query, value| match value {
+                BindValue::Text(v) => query.bind::<Text, _>(v),
+                BindValue::BigInt(v) => query.bind::<BigInt, _>(v),
+                BindValue::Double(v) => query.bind::<Double, _>(v),
+                BindValue::Bool(v) => query.bind::<Bool, _>(v),
+                BindValue::Null => query.bind::<Nullable<Text>, _>(None::<String>),
+            },
+        )
+    }
+}
+
+/// A piece of SQL with its bound values, built by trusted code (this crate, the filter
+/// translator) and rendered for one backend when it runs.
+///
+/// Only constant SQL goes through [`push_sql`](Self::push_sql); every value a client sent goes
+/// through [`push_bind`](Self::push_bind).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SqlFragment {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Sql(String),
+    Bind(BindValue),
+}
+
+impl SqlFragment {
+    /// An empty fragment.
+    pub fn new() -> Self {
+        SqlFragment::default()
+    }
+
+    /// A fragment of constant SQL text.
+    pub fn sql(sql: impl Into<String>) -> Self {
+        SqlFragment {
+            parts: vec![Part::Sql(sql.into())],
+        }
+    }
+
+    /// Appends constant SQL text.
+    pub fn push_sql(&mut self, sql: &str) -> &mut Self {
+        if let Some(Part::Sql(last)) = self.parts.last_mut() {
+            last.push_str(sql);
+        } else {
+            self.parts.push(Part::Sql(sql.to_owned()));
+        }
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn push_bind(&mut self, value: impl Into<BindValue>) -> &mut Self {
+        self.parts.push(Part::Bind(value.into()));
+        self
+    }
+
+    /// Appends another fragment, SQL and values.
+    pub fn push_fragment(&mut self, other: &SqlFragment) -> &mut Self {
+        for part in &other.parts {
+            match part {
+                Part::Sql(text) => {
+                    self.push_sql(text);
+                }
+                Part::Bind(value) => {
+                    self.parts.push(Part::Bind(value.clone()));
+                }
+            }
+        }
+        self
+    }
+
+    /// Whether the fragment holds no SQL and no value.
+    pub fn is_empty(&self) -> bool {
+        self.parts
+            .iter()
+            .all(|part| matches!(part, Part::Sql(text) if text.is_empty()))
+    }
+}
+
+/// A value bound to a placeholder of a [`SqlFragment`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindValue {
+    /// Text.
+    Text(String),
+    /// A 64-bit integer (also timestamps, as microseconds since the Unix epoch).
+    BigInt(i64),
+    /// A floating-point number.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+    /// SQL `NULL`.
+    Null,
+}
+
+impl From<&str> for BindValue {
+    fn from(value: &str) -> Self {
+        BindValue::Text(value.to_owned())
+    }
+}
+
+impl From<String> for BindValue {
+    fn from(value: String) -> Self {
+        BindValue::Text(value)
+    }
+}
+
+impl From<i64> for BindValue {
+    fn from(value: i64) -> Self {
+        BindValue::BigInt(value)
+    }
+}
+
+impl From<f64> for BindValue {
+    fn from(value: f64) -> Self {
+        BindValue::Double(value)
+    }
+}
+
+impl From<bool> for BindValue {
+    fn from(value: bool) -> Self {
+        BindValue::Bool(value)
+    }
+}
+
+impl From<OrgId> for BindValue {
+    fn from(value: OrgId) -> Self {
+        BindValue::BigInt(value.0)
+    }
+}
+
+/// Serialises, per organisation, the transactions that append to the outbox, until each commits.
+///
+/// On PostgreSQL a sequence value is taken when the row is inserted but becomes visible when its
+/// transaction commits, so without this a reader of `events` could see seq 12 before seq 11
+/// commits and then skip 11 forever. Taking a transaction-scoped advisory lock on the
+/// organisation just before the insert makes seq order equal commit order within an
+/// organisation, and holds the lock only for the end of the transaction. SQLite already runs one
+/// writer at a time.
+///
+/// A transaction that makes several writes holds the lock from its first event on, so writes
+/// after it wait for the organisation's other writers: such transactions can deadlock against
+/// each other on row locks (PostgreSQL then aborts one), so they should touch rows in a fixed
+/// order. A single write per transaction, the usual case, takes this lock last and cannot.
+pub(crate) fn lock_outbox(conn: &mut DbConnection, org: OrgId) -> diesel::QueryResult<()> {
+    // The two-key advisory lock space: the first key names this use, so no other advisory lock
+    // (one-key locks live apart) can collide with it. Organisations past 2^31 share keys, which
+    // only costs them some concurrency.
+    const OUTBOX_LOCK_SPACE: i32 = 0x5C1E_0001;
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(());
+    };
+    let org_key = i32::try_from(org.0.rem_euclid(1 << 31)).unwrap_or_default();
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind::<Integer, _>(OUTBOX_LOCK_SPACE)
+        .bind::<Integer, _>(org_key)
+        .execute(pg)
+        .map(drop)
+}
+
+/// Runs `f` (the migrations) while no other process can migrate the same database: under a
+/// session-level advisory lock on PostgreSQL, so replicas starting together take turns; inside one
+/// `BEGIN IMMEDIATE` transaction on SQLite, whose write lock excludes other writers.
+pub(crate) fn with_migration_lock<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    // One-key advisory lock space, apart from the two-key outbox locks.
+    const MIGRATION_LOCK: i64 = 0x5C1E_0000_0000_0001;
+    if !matches!(conn, DbConnection::Pg(_)) {
+        return write_transaction(conn, f);
+    }
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(MIGRATION_LOCK)
+        .execute(conn)?;
+    let result = f(conn);
+    // Released on disconnect as well, so a failed unlock on a broken connection loses nothing.
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(MIGRATION_LOCK)
+        .execute(conn);
+    let value = result?;
+    unlocked?;
+    Ok(value)
+}
+
+/// Which unique key a unique violation broke, and the name the database gave it.
+///
+/// PostgreSQL (SQLSTATE 23505) names the constraint or unique index; SQLite
+/// (`SQLITE_CONSTRAINT_UNIQUE`, `SQLITE_CONSTRAINT_PRIMARYKEY`) names none and lists the columns
+/// in its message instead ("UNIQUE constraint failed: users.org_id, users.user_name_key").
+pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueField, String) {
+    if let Some(name) = info.constraint_name() {
+        let field = match name {
+            "users_org_id_user_name_key_key" => UniqueField::UserName,
+            "users_pkey" => UniqueField::UserId,
+            "organizations_name_key" => UniqueField::OrganizationName,
+            "tokens_pkey" => UniqueField::TokenId,
+            "tokens_org_id_name_key" => UniqueField::TokenName,
+            _ => UniqueField::Unknown,
+        };
+        return (field, name.to_owned());
+    }
+    let message = info.message();
+    let columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or(message);
+    let field = match columns {
+        "users.org_id, users.user_name_key" | "index 'users_org_id_user_name_key_key'" => {
+            UniqueField::UserName
+        }
+        "users.org_id, users.id" => UniqueField::UserId,
+        "organizations.name" => UniqueField::OrganizationName,
+        "tokens.org_id, tokens.id" => UniqueField::TokenId,
+        "tokens.org_id, tokens.name" => UniqueField::TokenName,
+        _ => UniqueField::Unknown,
+    };
+    (field, message.to_owned())
+}
+
+/// Whether an error means the database could not take a lock in time: SQLite's busy timeout
+/// running out ("database is locked"). Retrying later may succeed, so it is no server fault.
+pub(crate) fn is_lock_timeout(info: &dyn DatabaseErrorInformation) -> bool {
+    let message = info.message();
+    message.starts_with("database is locked") || message.starts_with("database table is locked")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_and_anonymous_on_sqlite() {
+        let mut where_clause = SqlFragment::sql("a = ");
+        where_clause
+            .push_bind("x")
+            .push_sql(" AND b = ")
+            .push_bind(2_i64);
+        let mut query = SqlFragment::sql("SELECT * FROM t WHERE ");
+        query
+            .push_fragment(&where_clause)
+            .push_sql(" LIMIT ")
+            .push_bind(10_i64);
+
+        let binds = vec![
+            BindValue::from("x"),
+            BindValue::BigInt(2),
+            BindValue::BigInt(10),
+        ];
+        assert_eq!(
+            Dialect::Postgres.render(&query),
+            (
+                "SELECT * FROM t WHERE a = $1 AND b = $2 LIMIT $3".to_owned(),
+                binds.clone()
+            )
+        );
+        assert_eq!(
+            Dialect::Sqlite.render(&query),
+            (
+                "SELECT * FROM t WHERE a = ? AND b = ? LIMIT ?".to_owned(),
+                binds
+            )
+        );
+    }
+
+    #[test]
+    fn json_text_binds_path_segments() {
+        let pg = Dialect::Postgres
+            .json_text("search", &["name", "familyName"])
+            .unwrap();
+        assert_eq!(
+            Dialect::Postgres.render(&pg),
+            (
+                "jsonb_extract_path_text(CAST(search AS jsonb), $1, $2)".to_owned(),
+                vec![BindValue::from("name"), BindValue::from("familyName")]
+            )
+        );
+        let sqlite = Dialect::Sqlite
+            .json_text("search", &["name", "familyName"])
+            .unwrap();
+        assert_eq!(
+            Dialect::Sqlite.render(&sqlite),
+            (
+                "json_extract(search, ?)".to_owned(),
+                vec![BindValue::from(r#"$."name"."familyName""#)]
+            )
+        );
+        assert!(Dialect::Sqlite.json_text("search", &["a\"b"]).is_none());
+    }
+
+    #[test]
+    fn empty_fragments_are_empty() {
+        assert!(SqlFragment::new().is_empty());
+        assert!(SqlFragment::sql("").is_empty());
+        assert!(!SqlFragment::sql("x").is_empty());
+        let mut bind_only = SqlFragment::new();
+        bind_only.push_bind(1_i64);
+        assert!(!bind_only.is_empty());
+    }
+}

@@ -1,0 +1,100 @@
+//! Organisations: the tenants. Every other row belongs to exactly one.
+
+use std::time::SystemTime;
+
+use diesel::prelude::*;
+
+use crate::connection::{write_transaction, DbConnection};
+use crate::dialect::each_backend;
+use crate::schema::organizations;
+use crate::timestamp::{from_micros, now_micros};
+use crate::{OrgId, StoreError};
+
+/// An organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// Its id, which every other table leads with.
+    pub id: OrgId,
+    /// Its unique name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: SystemTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+struct OrganizationRow {
+    id: i64,
+    name: String,
+    created_at: i64,
+}
+
+impl From<OrganizationRow> for Organization {
+    fn from(row: OrganizationRow) -> Self {
+        Organization {
+            id: OrgId(row.id),
+            name: row.name,
+            created_at: from_micros(row.created_at),
+        }
+    }
+}
+
+/// Creates an organisation named `name`.
+///
+/// # Errors
+/// [`StoreError::UniqueViolation`] ([`crate::UniqueField::OrganizationName`]) when the name is
+/// taken.
+pub fn create(conn: &mut DbConnection, name: &str) -> Result<Organization, StoreError> {
+    let insert = diesel::insert_into(organizations::table).values((
+        organizations::name.eq(name),
+        organizations::created_at.eq(now_micros()),
+    ));
+    let row: OrganizationRow = each_backend!(conn, |c| insert
+        .returning(OrganizationRow::as_returning())
+        .get_result(c))?;
+    Ok(row.into())
+}
+
+/// The organisation named `name`, if any.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Organization>, StoreError> {
+    let row = organizations::table
+        .filter(organizations::name.eq(name))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Organization::from))
+}
+
+/// Every organisation, oldest first.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Organization>, StoreError> {
+    let rows = organizations::table
+        .order(organizations::id.asc())
+        .select(OrganizationRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(Organization::from).collect())
+}
+
+/// The organisation named `name`, created if it does not exist yet. Safe against a concurrent
+/// creation of the same name: both callers get the one organisation.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn get_or_create(conn: &mut DbConnection, name: &str) -> Result<Organization, StoreError> {
+    write_transaction(conn, |conn| {
+        let insert = diesel::insert_into(organizations::table)
+            .values((
+                organizations::name.eq(name),
+                organizations::created_at.eq(now_micros()),
+            ))
+            .on_conflict(organizations::name)
+            .do_nothing();
+        each_backend!(&mut *conn, |c| insert.execute(c))?;
+        by_name(conn, name)?.ok_or(StoreError::NotFound)
+    })
+}

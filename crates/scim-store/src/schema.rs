@@ -1,0 +1,73 @@
+//! diesel's view of the tables in `migrations/` (the same on both backends). Written to match
+//! what `diesel print-schema` gives for the PostgreSQL migrations; the schema invariant tests
+//! check the migrations themselves.
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    tokens (org_id, id) {
+        org_id -> BigInt,
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    users (org_id, id) {
+        org_id -> BigInt,
+        id -> Text,
+        user_name -> Text,
+        user_name_key -> Text,
+        external_id -> Nullable<Text>,
+        active -> Bool,
+        version -> BigInt,
+        session_version -> BigInt,
+        created_at -> BigInt,
+        last_modified -> BigInt,
+        deleted_at -> Nullable<BigInt>,
+        document -> Text,
+        search -> Text,
+    }
+}
+
+diesel::table! {
+    user_emails (org_id, user_id, position) {
+        org_id -> BigInt,
+        user_id -> Text,
+        position -> Integer,
+        value_key -> Text,
+        #[sql_name = "type"]
+        email_type -> Nullable<Text>,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    events (org_id, seq) {
+        org_id -> BigInt,
+        seq -> BigInt,
+        resource_type -> Text,
+        resource_id -> Text,
+        kind -> Text,
+        token_id -> Nullable<Text>,
+        attributes -> Text,
+        occurred_at -> BigInt,
+    }
+}
+
+diesel::joinable!(tokens -> organizations (org_id));
+diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(events -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(organizations, tokens, users, user_emails, events);
