@@ -489,10 +489,22 @@ impl UserFilterSql {
         }
     }
 
-    /// An `ORDER BY` key for `attr` (RFC 7644 §3.4.2.3), without direction; unassigned values
-    /// give NULL. A multi-valued attribute sorts by its first value.
-    pub fn sort_key(&self, attr: &ResolvedAttribute<'_>) -> SqlFragment {
-        let mut out = SqlFragment::new();
+    /// The `ORDER BY` terms for `sortBy`/`sortOrder` (RFC 7644 §3.4.2.3), before the listing's
+    /// own tie-breakers. Unassigned values sort last in ascending order and first in descending
+    /// order, on both backends. A multi-valued attribute sorts by its primary value, else its
+    /// first; strings sort by their search-document form, so case-insensitively unless the
+    /// attribute is `caseExact`.
+    pub fn order_by(&self, attr: &ResolvedAttribute<'_>, descending: bool) -> SqlFragment {
+        let mut out = self.sort_key(attr);
+        out.push_sql(if descending {
+            " DESC NULLS FIRST"
+        } else {
+            " ASC NULLS LAST"
+        });
+        out
+    }
+
+    fn sort_key(&self, attr: &ResolvedAttribute<'_>) -> SqlFragment {
         if attr.extension_urn().is_none() {
             match (attr.name(), attr.sub_name()) {
                 ("id", None) => return SqlFragment::sql("users.id"),
@@ -502,51 +514,85 @@ impl UserFilterSql {
                 _ => {}
             }
         }
-        let mut path = vec![];
-        if let Some(urn) = attr.extension_urn() {
-            path.push(urn.to_owned());
-        }
-        path.push(attr.name().to_owned());
-        let multi = attr.attribute().is_multi_valued();
+        let mut out = SqlFragment::new();
         let numeric = matches!(
             attr.target().attribute_type(),
             AttributeType::Integer | AttributeType::Decimal
         );
-        match self.dialect {
-            Dialect::Postgres => {
-                let mut segments: Vec<String> = path;
-                if multi {
-                    segments.push("0".to_owned());
+        let attribute = attr.attribute();
+        if !attribute.is_multi_valued() {
+            let loc = Loc::Row(row_path(attr, true));
+            self.scalar_sort_value(&loc, numeric, &mut out);
+            return out;
+        }
+        // The primary value if there is one, else the first.
+        let sub = match attr.sub_name() {
+            Some(sub) => Some(sub.to_owned()),
+            None if attribute.is_complex() => Some("value".to_owned()),
+            None => None,
+        };
+        let path = row_path(attr, false);
+        let has_primary = attribute.sub_attribute("primary").is_some();
+        out.push_sql("COALESCE(");
+        if has_primary {
+            out.push_sql("(SELECT ");
+            self.scalar_sort_value(&Loc::Element(sub.clone()), numeric, &mut out);
+            match self.dialect {
+                Dialect::Postgres => {
+                    out.push_sql(" FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
+                    pg_value(&path, &mut out);
+                    out.push_sql(") = 'array' THEN ");
+                    pg_value(&path, &mut out);
+                    out.push_sql(" ELSE '[]'::jsonb END) AS e(v) WHERE (e.v -> 'primary') = 'true'::jsonb LIMIT 1), ");
                 }
-                if let Some(sub) = attr.sub_name() {
-                    segments.push(sub.to_owned());
-                }
-                if numeric {
-                    out.push_sql("CASE WHEN jsonb_typeof(");
-                    pg_value(&segments, &mut out);
-                    out.push_sql(") = 'number' THEN CAST(");
-                    pg_value(&segments, &mut out);
-                    out.push_sql(" #>> '{}' AS numeric) END");
-                } else {
-                    out.push_sql("(");
-                    pg_value(&segments, &mut out);
-                    out.push_sql(" #>> '{}') COLLATE \"C\"");
+                Dialect::Sqlite => {
+                    out.push_sql(" FROM json_each(users.search, ")
+                        .push_bind(sqlite_path(&path))
+                        .push_sql(
+                            ") AS e WHERE json_type(e.value, '$.primary') = 'true' LIMIT 1), ",
+                        );
                 }
             }
+        }
+        out.push_sql("(SELECT ");
+        self.scalar_sort_value(&Loc::Element(sub), numeric, &mut out);
+        match self.dialect {
+            Dialect::Postgres => {
+                out.push_sql(" FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
+                pg_value(&path, &mut out);
+                out.push_sql(") = 'array' THEN ");
+                pg_value(&path, &mut out);
+                out.push_sql(
+                    " ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, n) ORDER BY e.n LIMIT 1))",
+                );
+            }
             Dialect::Sqlite => {
-                let mut json_path = sqlite_path(&path);
-                if multi {
-                    json_path.push_str("[0]");
-                }
-                if let Some(sub) = attr.sub_name() {
-                    json_path.push_str(&sqlite_path(std::slice::from_ref(&sub.to_owned()))[1..]);
-                }
-                out.push_sql("json_extract(users.search, ")
-                    .push_bind(json_path)
-                    .push_sql(")");
+                out.push_sql(" FROM json_each(users.search, ")
+                    .push_bind(sqlite_path(&path))
+                    .push_sql(") AS e ORDER BY e.key LIMIT 1))");
             }
         }
         out
+    }
+
+    /// A sortable SQL value for the JSON at `loc`: a number for numeric attributes, else text
+    /// ordered by code point.
+    fn scalar_sort_value(&self, loc: &Loc, numeric: bool, out: &mut SqlFragment) {
+        match (self.dialect, numeric) {
+            (Dialect::Postgres, true) => {
+                out.push_sql("CASE WHEN jsonb_typeof(");
+                Self::pg_json(loc, out);
+                out.push_sql(") = 'number' THEN CAST(");
+                Self::pg_json(loc, out);
+                out.push_sql(" #>> '{}' AS numeric) END");
+            }
+            (Dialect::Postgres, false) => {
+                out.push_sql("((");
+                Self::pg_json(loc, out);
+                out.push_sql(" #>> '{}') COLLATE \"C\")");
+            }
+            (Dialect::Sqlite, _) => Self::sqlite_value(loc, out),
+        }
     }
 }
 

@@ -102,3 +102,132 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
         panic!("{failure}");
     }
 });
+
+/// The sort key RFC 7644 §3.4.2.3 gives a user, computed from its search document in Rust:
+/// the value at the path, or for a multi-valued attribute its primary value, else its first.
+fn reference_sort_key(search: &Value, path: &[&str], multi_sub: Option<&str>) -> Option<String> {
+    let mut value = search;
+    for segment in path {
+        value = value.get(segment)?;
+    }
+    match multi_sub {
+        None => value.as_str().map(str::to_owned),
+        Some(sub) => {
+            let items = value.as_array()?;
+            let text = |item: &Value| item.get(sub).and_then(Value::as_str).map(str::to_owned);
+            items
+                .iter()
+                .find(|item| item.get("primary") == Some(&Value::Bool(true)))
+                .and_then(text)
+                .or_else(|| items.first().and_then(text))
+        }
+    }
+}
+
+store_test!(sorting_follows_rfc7644_3_4_2_3, |store| {
+    let registry = SchemaRegistry::standard();
+    let rt = registry.resource_type("User").unwrap();
+    let translator = UserFilterSql::new(store.dialect(), None);
+    let sorts: [(&str, &[&str], Option<&str>); 6] = [
+        ("userName", &["userName"], None),
+        ("displayName", &["displayName"], None),
+        ("name.familyName", &["name", "familyName"], None),
+        ("emails", &["emails"], Some("value")),
+        ("emails.type", &["emails"], Some("type")),
+        (
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+            &[
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "employeeNumber",
+            ],
+            None,
+        ),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicU32::new(0);
+    let result = runner.run(&prop::collection::vec(arb_user(), 0..10), |generated| {
+        let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut conn = store.get().unwrap();
+        let org = orgs::create(&mut conn, &format!("sort-{case}")).unwrap().id;
+        let mut stored = Vec::new();
+        for (i, mut document) in generated.into_iter().enumerate() {
+            document.as_object_mut().unwrap().remove("meta");
+            let new =
+                UserColumns::derive(&document, rt).into_new_user(format!("u{i:02}"), None, vec![]);
+            if let Ok(record) = users::create(&mut conn, org, &new) {
+                stored.push(record);
+            }
+        }
+        for (sort_by, path, multi_sub) in sorts {
+            let parsed = scim_filter::parse_path(sort_by).unwrap();
+            let scim_filter::PatchPath::Attr(attr) = parsed else {
+                unreachable!()
+            };
+            let resolved = rt
+                .resolve(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref())
+                .unwrap();
+            for descending in [false, true] {
+                let mut expected: Vec<(Option<String>, &UserRecord)> = stored
+                    .iter()
+                    .map(|r| {
+                        let search: Value = serde_json::from_str(&r.search).unwrap();
+                        (reference_sort_key(&search, path, multi_sub), r)
+                    })
+                    .collect();
+                expected.sort_by(|(a, ra), (b, rb)| {
+                    let keys = match (a, b) {
+                        (None, None) => std::cmp::Ordering::Equal,
+                        (None, Some(_)) => {
+                            if descending {
+                                std::cmp::Ordering::Less
+                            } else {
+                                std::cmp::Ordering::Greater
+                            }
+                        }
+                        (Some(_), None) => {
+                            if descending {
+                                std::cmp::Ordering::Greater
+                            } else {
+                                std::cmp::Ordering::Less
+                            }
+                        }
+                        (Some(a), Some(b)) => {
+                            if descending {
+                                b.cmp(a)
+                            } else {
+                                a.cmp(b)
+                            }
+                        }
+                    };
+                    keys.then(ra.created.cmp(&rb.created))
+                        .then(ra.id.cmp(&rb.id))
+                });
+                let expected: Vec<&str> = expected.iter().map(|(_, r)| r.id.as_str()).collect();
+                let query = UserQuery {
+                    order_by: Some(translator.order_by(&resolved, descending)),
+                    ..UserQuery::page(0, 1000)
+                };
+                let page = users::list(&mut conn, org, &query).map_err(|e| {
+                    let source = std::error::Error::source(&e).map(ToString::to_string);
+                    TestCaseError::fail(format!("{sort_by}: {e}: {source:?}"))
+                })?;
+                let actual: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+                prop_assert_eq!(
+                    actual,
+                    expected,
+                    "sortBy={} descending={}",
+                    sort_by,
+                    descending
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+});
