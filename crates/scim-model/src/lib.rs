@@ -32,8 +32,10 @@ pub mod error;
 pub mod filter;
 pub mod message;
 pub mod meta;
+pub mod project;
 pub mod schema;
 pub mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod validate;
 pub mod value;

@@ -6,9 +6,11 @@ mod errors;
 mod filter_eval;
 mod lookup;
 mod messages;
+mod project;
 mod registry;
 mod rfc7643;
 mod search_doc;
+mod validate;
 
 use serde_json::Value;
 

@@ -1,0 +1,988 @@
+//! Validation of the resources clients send (RFC 7643 §2, RFC 7644 §3.3 POST and §3.5.1 PUT):
+//! the body checked against the resource type's schemas and turned into the document the
+//! server stores.
+//!
+//! What validation does, attribute by attribute:
+//! - names match case-insensitively (RFC 7643 §2.1) and come out in the schema's spelling;
+//!   extension data lives under the extension's URN (RFC 7643 §3.3), and `schemas` is
+//!   recomputed: the core URN, then each extension that holds data;
+//! - `readOnly` attributes and sub-attributes (`id`, `meta`, `groups`, …) are ignored whatever
+//!   their shape (RFC 7644 §3.3, §3.5.1: "SHALL be ignored"), so the output never holds them;
+//! - `null` and `[]` are unassigned (RFC 7643 §2.5) and dropped, as are `null` and empty
+//!   elements of multi-valued attributes; every other value is kept as sent, `""` included;
+//! - values must have their attribute's type (RFC 7643 §2.3), at most one value of a
+//!   multi-valued attribute may be `primary` (§2.4), and required attributes must be present;
+//! - on replace, `immutable` values may not change and `writeOnly` values the client cannot read
+//!   back are kept (RFC 7644 §3.5.1).
+//!
+//! Identity providers bend the RFC in known, unambiguous ways; [`ValidationOptions::default`]
+//! accepts those bends and [`ValidationOptions::strict`] refuses them.
+//!
+//! The first problem found is the error; its detail names the attribute path and never the
+//! value, so a rejected `password` is not echoed back.
+//!
+//! ```
+//! use scim_model::schema::SchemaRegistry;
+//! use scim_model::validate::{validate_create, ValidationOptions};
+//! use serde_json::json;
+//!
+//! let registry = SchemaRegistry::standard();
+//! let users = registry.resource_type("User").ok_or("no User type")?;
+//! let body = json!({
+//!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+//!     "id": "chosen-by-the-client",
+//!     "USERNAME": "bjensen",
+//!     "active": "True",
+//!     "emails": {"value": "bjensen@example.com", "primary": true},
+//!     "title": null,
+//! });
+//! let stored = validate_create(&body, users, &ValidationOptions::default())?;
+//! assert_eq!(stored, json!({
+//!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+//!     "userName": "bjensen",
+//!     "active": true,
+//!     "emails": [{"value": "bjensen@example.com", "primary": true}],
+//! }));
+//!
+//! let error = validate_create(&json!({"schemas": []}), users, &ValidationOptions::default())
+//!     .unwrap_err();
+//! assert_eq!(error.status(), 400);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde_json::{Map, Number, Value};
+
+use crate::error::ScimError;
+use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema};
+use crate::value::{compare_numbers, fold_case, is_present, member, parse_date_time};
+
+/// What to do with a member of the body that no schema of the resource type defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UnknownAttributes {
+    /// Drop it: identity providers send attributes of their own alongside the standard ones.
+    #[default]
+    Ignore,
+    /// Refuse the body with 400 `invalidSyntax`, as the SCIM interoperability profile (§5.3)
+    /// asks of a strict server.
+    Reject,
+}
+
+/// Whether `canonicalValues` (RFC 7643 §7) restrict what an attribute accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CanonicalValues {
+    /// Accept any value: RFC 7643 §7 makes canonical values suggestions ("service providers MAY
+    /// allow other values"), and clients send others (`"type": "mobile"` on an email).
+    #[default]
+    Allow,
+    /// Accept only a canonical value, compared case-insensitively; others are 400
+    /// `invalidValue`.
+    Enforce,
+}
+
+/// How forgiving validation is. [`Default`] accepts what real identity providers send;
+/// [`ValidationOptions::strict`] accepts only what the RFCs allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ValidationOptions {
+    /// Members of the body, or of a complex value, that the schemas do not define.
+    pub unknown_attributes: UnknownAttributes,
+    /// Read the strings `"true"` and `"false"`, in any case, as booleans (Entra ID sends
+    /// `"active": "False"`, some OneLogin templates `"true"`).
+    pub coerce_boolean_strings: bool,
+    /// Read a lone value of a multi-valued attribute as a one-element array
+    /// (`"emails": {"value": …}`).
+    pub wrap_single_values: bool,
+    /// Read a bare string or number given for a singular complex attribute that has a `value`
+    /// sub-attribute as `{"value": …}` (Entra ID sends the enterprise `manager` as the manager's
+    /// id). A bare `""` reads as unassigned.
+    pub bare_value_for_complex: bool,
+    /// Whether `canonicalValues` are enforced.
+    pub canonical_values: CanonicalValues,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        ValidationOptions {
+            unknown_attributes: UnknownAttributes::Ignore,
+            coerce_boolean_strings: true,
+            wrap_single_values: true,
+            bare_value_for_complex: true,
+            canonical_values: CanonicalValues::Allow,
+        }
+    }
+}
+
+impl ValidationOptions {
+    /// Only what RFC 7643 allows: unknown attributes rejected, no coercion or wrapping, and
+    /// canonical values enforced.
+    pub fn strict() -> Self {
+        ValidationOptions {
+            unknown_attributes: UnknownAttributes::Reject,
+            coerce_boolean_strings: false,
+            wrap_single_values: false,
+            bare_value_for_complex: false,
+            canonical_values: CanonicalValues::Enforce,
+        }
+    }
+}
+
+/// Validates the body of a POST that creates a resource of `resource_type` (RFC 7644 §3.3)
+/// and returns the document to store: `schemas` and the validated attributes, without `id` or
+/// `meta`, which the store assigns.
+///
+/// # Errors
+/// A 400 [`ScimError`] for the first problem found: `invalidSyntax` when the body is not an
+/// object, `schemas` does not name the core schema, or an unknown attribute is rejected;
+/// `invalidValue` for a value of the wrong type, more than one `primary` value, a missing
+/// required attribute or (when enforced) a value outside `canonicalValues`.
+pub fn validate_create(
+    body: &Value,
+    resource_type: ResourceTypeView<'_>,
+    options: &ValidationOptions,
+) -> Result<Value, ScimError> {
+    let validator = Validator {
+        resource_type,
+        options,
+    };
+    let draft = validator.draft(body)?;
+    validator.check_required(&draft)?;
+    Ok(validator.finish(draft))
+}
+
+/// Validates the body of a PUT that replaces `existing` (RFC 7644 §3.5.1) and returns the new
+/// document to store.
+///
+/// Everything the body gives replaces what `existing` holds, and what it leaves out is cleared,
+/// except that an `immutable` attribute the body omits keeps its value, and so does a
+/// `writeOnly` one (a client cannot read it back to send it again). `readOnly` attributes are
+/// dropped: the caller carries `id` and `meta` over from `existing`.
+///
+/// Immutability applies to attributes and to sub-attributes of singular complex attributes.
+/// The `immutable` sub-attributes of a multi-valued attribute (Group `members`) make each
+/// value immutable, not the list: a PUT may add and remove values, so they are not compared.
+///
+/// # Errors
+/// Those of [`validate_create`], and 400 `mutability` when the body changes an `immutable`
+/// attribute that already has a value.
+pub fn validate_replace(
+    body: &Value,
+    existing: &Value,
+    resource_type: ResourceTypeView<'_>,
+    options: &ValidationOptions,
+) -> Result<Value, ScimError> {
+    let validator = Validator {
+        resource_type,
+        options,
+    };
+    let mut draft = validator.draft(body)?;
+    validator.keep_from_existing(&mut draft, existing.as_object())?;
+    validator.check_required(&draft)?;
+    Ok(validator.finish(draft))
+}
+
+struct Validator<'a, 'r> {
+    resource_type: ResourceTypeView<'r>,
+    options: &'a ValidationOptions,
+}
+
+/// The validated attributes, before `schemas` is recomputed.
+struct Draft<'r> {
+    core: Container<'r>,
+    /// One per extension of the resource type, in declaration order.
+    extensions: Vec<Extension<'r>>,
+}
+
+struct Extension<'r> {
+    schema: &'r Schema,
+    required: bool,
+    members: Container<'r>,
+}
+
+/// The members of one object being validated, keyed by canonical name, and the names already
+/// given, so that a name sent twice in different cases is caught.
+#[derive(Default)]
+struct Container<'r> {
+    members: Map<String, Value>,
+    seen: Vec<&'r str>,
+}
+
+impl<'r> Container<'r> {
+    fn first_sighting(&mut self, name: &'r str) -> bool {
+        if self.seen.contains(&name) {
+            return false;
+        }
+        self.seen.push(name);
+        true
+    }
+}
+
+impl<'r> Validator<'_, 'r> {
+    fn draft(&self, body: &Value) -> Result<Draft<'r>, ScimError> {
+        let object = body
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
+        let declared = self.declared_schemas(object)?;
+        let core = self.resource_type.core_schema();
+        if !declared.iter().any(|urn| core.is(urn)) {
+            return Err(ScimError::invalid_syntax(format!(
+                "`schemas` must contain `{}`",
+                core.id()
+            )));
+        }
+        let mut draft = Draft {
+            core: Container::default(),
+            extensions: self
+                .resource_type
+                .extensions()
+                .map(|extension| Extension {
+                    schema: extension.schema,
+                    required: extension.required,
+                    members: Container::default(),
+                })
+                .collect(),
+        };
+        for (key, value) in object {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            self.body_member(&mut draft, &declared, key, value)?;
+        }
+        Ok(draft)
+    }
+
+    /// The URNs the body's `schemas` lists.
+    fn declared_schemas<'b>(
+        &self,
+        object: &'b Map<String, Value>,
+    ) -> Result<Vec<&'b str>, ScimError> {
+        let not_a_list = || ScimError::invalid_syntax("`schemas` must be an array of schema URIs");
+        let items = match member(object, "schemas") {
+            None | Some(Value::Null) => {
+                return Err(ScimError::invalid_syntax(format!(
+                    "`schemas` is required and must contain `{}`",
+                    self.resource_type.core_schema().id()
+                )))
+            }
+            Some(Value::Array(items)) => items.as_slice(),
+            Some(lone @ Value::String(_)) if self.options.wrap_single_values => {
+                std::slice::from_ref(lone)
+            }
+            Some(_) => return Err(not_a_list()),
+        };
+        items
+            .iter()
+            .map(|item| item.as_str().ok_or_else(not_a_list))
+            .collect()
+    }
+
+    /// Validates one top-level member of the body into `draft`.
+    fn body_member(
+        &self,
+        draft: &mut Draft<'r>,
+        declared: &[&str],
+        key: &str,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        if let Some(index) = self.extension_index(key) {
+            return self.extension_object(draft, index, value);
+        }
+        let (schema, name) = self.resource_type.split_schema_prefix(key);
+        let (container, urn, attribute) = match schema {
+            // `urn:…:core:2.0:User:userName`: the fully qualified form of RFC 7644 §3.10.
+            Some(schema) if !name.is_empty() => match self.extension_index(schema.id()) {
+                Some(index) => {
+                    let extension = &mut draft.extensions[index];
+                    let schema = extension.schema;
+                    (
+                        &mut extension.members,
+                        Some(schema.id()),
+                        schema.attribute(name),
+                    )
+                }
+                None => (&mut draft.core, None, self.core_attribute(name)),
+            },
+            _ => {
+                if !self.resource_type.is_known_schema(key)
+                    && declared.iter().any(|urn| urn.eq_ignore_ascii_case(key))
+                {
+                    // The data of a schema the client declared and this resource type does not
+                    // know (Entra's custom extensions, Microsoft's ADSCIM Group URN): dropped.
+                    return Ok(());
+                }
+                (&mut draft.core, None, self.core_attribute(key))
+            }
+        };
+        let Some(attribute) = attribute else {
+            return self.unknown(key, self.extension_hint(schema.is_some(), key));
+        };
+        if attribute.name() == "schemas" && urn.is_none() {
+            return Ok(());
+        }
+        let location = Location::attribute(urn, attribute.name());
+        self.assign(container, attribute, location, value)
+    }
+
+    /// The object under an extension's URN (RFC 7643 §3.3).
+    fn extension_object(
+        &self,
+        draft: &mut Draft<'r>,
+        index: usize,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        let extension = &mut draft.extensions[index];
+        let urn = extension.schema.id();
+        let members = match value {
+            Value::Null => return Ok(()),
+            Value::Object(members) => members,
+            _ => {
+                return Err(ScimError::invalid_syntax(format!(
+                    "`{urn}` must be a JSON object holding the extension's attributes"
+                )))
+            }
+        };
+        for (key, value) in members {
+            match extension.schema.attribute(key) {
+                Some(attribute) => {
+                    let location = Location::attribute(Some(urn), attribute.name());
+                    self.assign(&mut extension.members, attribute, location, value)?;
+                }
+                None => self.unknown(format_args!("{urn}:{key}"), "")?,
+            }
+        }
+        Ok(())
+    }
+
+    fn extension_index(&self, urn: &str) -> Option<usize> {
+        self.resource_type
+            .extensions()
+            .position(|extension| extension.schema.is(urn))
+    }
+
+    /// A top-level attribute of the core schema or a common attribute.
+    fn core_attribute(&self, name: &str) -> Option<&'r Attribute> {
+        self.resource_type
+            .core_schema()
+            .attribute(name)
+            .or_else(|| {
+                self.resource_type
+                    .common_attributes()
+                    .iter()
+                    .find(|attribute| attribute.name().eq_ignore_ascii_case(name))
+            })
+    }
+
+    /// Why an unqualified name that is an extension's attribute was not found.
+    fn extension_hint(&self, qualified: bool, name: &str) -> &'static str {
+        let in_extension = !qualified
+            && self
+                .resource_type
+                .extensions()
+                .any(|extension| extension.schema.attribute(name).is_some());
+        if in_extension {
+            "; extension attributes go under their schema URN (RFC 7643 §3.3)"
+        } else {
+            ""
+        }
+    }
+
+    fn unknown(&self, name: impl fmt::Display, hint: &str) -> Result<(), ScimError> {
+        match self.options.unknown_attributes {
+            UnknownAttributes::Ignore => Ok(()),
+            UnknownAttributes::Reject => Err(ScimError::invalid_syntax(format!(
+                "unknown attribute `{name}` for resource type `{}`{hint}",
+                self.resource_type.name()
+            ))),
+        }
+    }
+
+    /// Validates `value` for `attribute` and stores it in `container` unless it is unassigned.
+    fn assign(
+        &self,
+        container: &mut Container<'r>,
+        attribute: &'r Attribute,
+        location: Location<'_>,
+        value: &Value,
+    ) -> Result<(), ScimError> {
+        if attribute.mutability() == Mutability::ReadOnly {
+            return Ok(());
+        }
+        if !container.first_sighting(attribute.name()) {
+            return Err(ScimError::invalid_syntax(format!(
+                "`{location}` is given more than once (attribute names are case-insensitive)"
+            )));
+        }
+        if let Some(value) = self.value(attribute, location, value)? {
+            container.members.insert(attribute.name().to_owned(), value);
+        }
+        Ok(())
+    }
+
+    /// The validated value of `attribute`, or `None` when it is unassigned (RFC 7643 §2.5).
+    fn value(
+        &self,
+        attribute: &'r Attribute,
+        location: Location<'_>,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        if is_unassigned(value) {
+            return Ok(None);
+        }
+        if !attribute.is_multi_valued() {
+            if value.is_array() {
+                return Err(ScimError::invalid_value(format!(
+                    "`{location}` is single-valued and must not be an array"
+                )));
+            }
+            return self.single(attribute, location, value);
+        }
+        let (items, indexed) = match value {
+            Value::Array(items) => (items.as_slice(), true),
+            lone if self.options.wrap_single_values => (std::slice::from_ref(lone), false),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "`{location}` is multi-valued and must be an array"
+                )))
+            }
+        };
+        let mut values = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let location = if indexed {
+                location.at(index)
+            } else {
+                location
+            };
+            if let Some(value) = self.single(attribute, location, item)? {
+                values.push(value);
+            }
+        }
+        if attribute.is_complex() {
+            let primaries = values
+                .iter()
+                .filter(|value| value.get("primary") == Some(&Value::Bool(true)))
+                .count();
+            if primaries > 1 {
+                return Err(ScimError::invalid_value(format!(
+                    "`{location}` has {primaries} values with `primary` true; at most one may \
+                     be primary (RFC 7643 §2.4)"
+                )));
+            }
+        }
+        Ok((!values.is_empty()).then_some(Value::Array(values)))
+    }
+
+    /// One value (of a multi-valued attribute, or the value of a singular one).
+    fn single(
+        &self,
+        attribute: &'r Attribute,
+        location: Location<'_>,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        if !attribute.is_complex() {
+            return self.simple(attribute, location, value).map(Some);
+        }
+        match value {
+            Value::Object(members) => self.complex(attribute, location, members),
+            Value::String(_) | Value::Number(_)
+                if self.options.bare_value_for_complex
+                    && !attribute.is_multi_valued()
+                    && attribute.sub_attribute("value").is_some() =>
+            {
+                if value.as_str() == Some("") {
+                    return Ok(None);
+                }
+                let mut members = Map::new();
+                members.insert("value".to_owned(), value.clone());
+                self.complex(attribute, location, &members)
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "`{location}` must be {}",
+                expected(AttributeType::Complex)
+            ))),
+        }
+    }
+
+    /// The members of a complex value, each checked against its sub-attribute; `None` when
+    /// nothing is left (an empty value is unassigned).
+    fn complex(
+        &self,
+        attribute: &'r Attribute,
+        location: Location<'_>,
+        members: &Map<String, Value>,
+    ) -> Result<Option<Value>, ScimError> {
+        let mut container = Container::default();
+        for (key, value) in members {
+            match attribute.sub_attribute(key) {
+                Some(sub) => self.assign(&mut container, sub, location.sub(sub.name()), value)?,
+                None => self.unknown(location.sub(key), "")?,
+            }
+        }
+        if container.members.is_empty() {
+            return Ok(None);
+        }
+        for sub in attribute.sub_attributes() {
+            if sub.is_required()
+                && sub.mutability() != Mutability::ReadOnly
+                && !container.members.get(sub.name()).is_some_and(is_present)
+            {
+                return Err(ScimError::invalid_value(format!(
+                    "required sub-attribute `{}` is missing or empty",
+                    location.sub(sub.name())
+                )));
+            }
+        }
+        Ok(Some(Value::Object(container.members)))
+    }
+
+    /// A value of a simple type (RFC 7643 §2.3.1 to §2.3.7).
+    fn simple(
+        &self,
+        attribute: &Attribute,
+        location: Location<'_>,
+        value: &Value,
+    ) -> Result<Value, ScimError> {
+        let kind = attribute.attribute_type();
+        let valid = match (kind, value) {
+            (AttributeType::String | AttributeType::Reference, Value::String(_))
+            | (AttributeType::Boolean, Value::Bool(_))
+            | (AttributeType::Decimal, Value::Number(_)) => Some(value.clone()),
+            (AttributeType::Boolean, Value::String(text))
+                if self.options.coerce_boolean_strings =>
+            {
+                if text.eq_ignore_ascii_case("true") {
+                    Some(Value::Bool(true))
+                } else if text.eq_ignore_ascii_case("false") {
+                    Some(Value::Bool(false))
+                } else {
+                    None
+                }
+            }
+            (AttributeType::Integer, Value::Number(number)) => integer(number).map(Value::Number),
+            (AttributeType::DateTime, Value::String(text)) => {
+                parse_date_time(text).map(|_| value.clone())
+            }
+            (AttributeType::Binary, Value::String(text)) => is_base64(text).then(|| value.clone()),
+            _ => None,
+        };
+        let Some(valid) = valid else {
+            return Err(ScimError::invalid_value(format!(
+                "`{location}` must be {}",
+                expected(kind)
+            )));
+        };
+        if self.options.canonical_values == CanonicalValues::Enforce {
+            check_canonical(attribute, location, &valid)?;
+        }
+        Ok(valid)
+    }
+
+    /// Carries over from `existing` what a PUT keeps (RFC 7644 §3.5.1), and refuses changes to
+    /// immutable values.
+    fn keep_from_existing(
+        &self,
+        draft: &mut Draft<'r>,
+        existing: Option<&Map<String, Value>>,
+    ) -> Result<(), ScimError> {
+        let core = self.resource_type.core_schema();
+        let common = self.resource_type.common_attributes().iter();
+        for attribute in core.attributes().iter().chain(common) {
+            let location = Location::attribute(None, attribute.name());
+            keep(&mut draft.core.members, existing, attribute, location)?;
+        }
+        for extension in &mut draft.extensions {
+            let urn = extension.schema.id();
+            let old = existing
+                .and_then(|existing| member(existing, urn))
+                .and_then(Value::as_object);
+            for attribute in extension.schema.attributes() {
+                let location = Location::attribute(Some(urn), attribute.name());
+                keep(&mut extension.members.members, old, attribute, location)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_required(&self, draft: &Draft<'r>) -> Result<(), ScimError> {
+        let core = self.resource_type.core_schema();
+        let common = self.resource_type.common_attributes().iter();
+        // `schemas` is required too, and checked first of all.
+        let attributes = core
+            .attributes()
+            .iter()
+            .chain(common.filter(|attribute| attribute.name() != "schemas"));
+        check_required(&draft.core.members, attributes, None)?;
+        for extension in &draft.extensions {
+            let urn = extension.schema.id();
+            if extension.members.members.is_empty() {
+                if extension.required {
+                    return Err(ScimError::invalid_value(format!(
+                        "resource type `{}` requires the extension `{urn}`",
+                        self.resource_type.name()
+                    )));
+                }
+                continue;
+            }
+            check_required(
+                &extension.members.members,
+                extension.schema.attributes().iter(),
+                Some(urn),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, draft: Draft<'r>) -> Value {
+        let Draft { core, extensions } = draft;
+        let extensions: Vec<Extension<'r>> = extensions
+            .into_iter()
+            .filter(|extension| !extension.members.members.is_empty())
+            .collect();
+        let schemas = std::iter::once(self.resource_type.core_schema().id())
+            .chain(extensions.iter().map(|extension| extension.schema.id()))
+            .map(|urn| Value::String(urn.to_owned()))
+            .collect();
+        let mut document = Map::new();
+        document.insert("schemas".to_owned(), Value::Array(schemas));
+        document.extend(core.members);
+        for extension in extensions {
+            document.insert(
+                extension.schema.id().to_owned(),
+                Value::Object(extension.members.members),
+            );
+        }
+        Value::Object(document)
+    }
+}
+
+/// Applies RFC 7644 §3.5.1 to one attribute of a replaced resource: `target` holds what the
+/// body gave, `old` the object of `existing` the attribute lives in.
+fn keep(
+    target: &mut Map<String, Value>,
+    old: Option<&Map<String, Value>>,
+    attribute: &Attribute,
+    location: Location<'_>,
+) -> Result<(), ScimError> {
+    let name = attribute.name();
+    let old_value = old.and_then(|old| present_member(old, name));
+    match attribute.mutability() {
+        Mutability::ReadOnly => Ok(()),
+        Mutability::Immutable => match (target.get(name), old_value) {
+            (Some(new), Some(old)) if !same(attribute, new, old) => Err(ScimError::mutability(
+                format!("`{location}` is immutable and already set; it cannot be changed"),
+            )),
+            (None, Some(old)) => {
+                target.insert(name.to_owned(), old.clone());
+                Ok(())
+            }
+            _ => Ok(()),
+        },
+        Mutability::WriteOnly => {
+            if let (false, Some(old)) = (target.contains_key(name), old_value) {
+                target.insert(name.to_owned(), old.clone());
+            }
+            Ok(())
+        }
+        Mutability::ReadWrite => keep_sub_attributes(target, old_value, attribute, location),
+    }
+}
+
+/// [`keep`] for the sub-attributes of a singular complex attribute.
+fn keep_sub_attributes(
+    target: &mut Map<String, Value>,
+    old_value: Option<&Value>,
+    attribute: &Attribute,
+    location: Location<'_>,
+) -> Result<(), ScimError> {
+    let kept_by_put = |sub: &Attribute| {
+        matches!(
+            sub.mutability(),
+            Mutability::Immutable | Mutability::WriteOnly
+        )
+    };
+    if attribute.is_multi_valued() || !attribute.sub_attributes().iter().any(kept_by_put) {
+        return Ok(());
+    }
+    let name = attribute.name();
+    let mut object = match target.remove(name) {
+        Some(Value::Object(object)) => object,
+        Some(other) => {
+            // Validation only stores objects for complex values; leave anything else alone.
+            target.insert(name.to_owned(), other);
+            return Ok(());
+        }
+        None => Map::new(),
+    };
+    let old_object = old_value.and_then(Value::as_object);
+    for sub in attribute
+        .sub_attributes()
+        .iter()
+        .filter(|sub| kept_by_put(sub))
+    {
+        keep(&mut object, old_object, sub, location.sub(sub.name()))?;
+    }
+    if !object.is_empty() {
+        target.insert(name.to_owned(), Value::Object(object));
+    }
+    Ok(())
+}
+
+fn check_required<'a>(
+    members: &Map<String, Value>,
+    attributes: impl Iterator<Item = &'a Attribute>,
+    urn: Option<&str>,
+) -> Result<(), ScimError> {
+    for attribute in attributes {
+        if attribute.is_required()
+            && attribute.mutability() != Mutability::ReadOnly
+            && !members.get(attribute.name()).is_some_and(is_present)
+        {
+            return Err(ScimError::invalid_value(format!(
+                "required attribute `{}` is missing or empty",
+                Location::attribute(urn, attribute.name())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two values of `attribute` are the same value, as the attribute compares them:
+/// strings by `caseExact`, numbers and dateTimes by value, complex values sub-attribute by
+/// sub-attribute, multi-valued attributes as sets.
+fn same(attribute: &Attribute, a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(xs), Value::Array(ys)) if attribute.is_multi_valued() => {
+            xs.len() == ys.len()
+                && xs
+                    .iter()
+                    .all(|x| ys.iter().any(|y| same_value(attribute, x, y)))
+                && ys
+                    .iter()
+                    .all(|y| xs.iter().any(|x| same_value(attribute, x, y)))
+        }
+        _ => same_value(attribute, a, b),
+    }
+}
+
+fn same_value(attribute: &Attribute, a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => attribute
+            .sub_attributes()
+            .iter()
+            .filter(|sub| sub.mutability() != Mutability::ReadOnly)
+            .all(
+                |sub| match (present_member(x, sub.name()), present_member(y, sub.name())) {
+                    (None, None) => true,
+                    (Some(p), Some(q)) => same(sub, p, q),
+                    _ => false,
+                },
+            ),
+        (Value::String(x), Value::String(y)) => match attribute.attribute_type() {
+            AttributeType::DateTime => match (parse_date_time(x), parse_date_time(y)) {
+                (Some(x), Some(y)) => x == y,
+                _ => x == y,
+            },
+            _ if attribute.is_case_exact() => x == y,
+            _ => fold_case(x) == fold_case(y),
+        },
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        _ => a == b,
+    }
+}
+
+/// The member `name` of `object` when it has a value (RFC 7643 §2.5).
+fn present_member<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    member(object, name).filter(|value| is_present(value))
+}
+
+/// RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the case of a
+/// multi-valued attribute) SHALL be considered to be equivalent in 'state'".
+fn is_unassigned(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
+
+/// An integer (RFC 7643 §2.3.4: "A whole number with no fractional digits"); `3.0` counts and
+/// is stored as `3`.
+fn integer(number: &Number) -> Option<Number> {
+    if number.is_i64() || number.is_u64() {
+        return Some(number.clone());
+    }
+    let float = number.as_f64()?;
+    // `i64::MAX as f64` is 2^63, one past the largest i64, hence `<`; inside these bounds a
+    // whole float converts exactly.
+    let in_range = float >= i64::MIN as f64 && float < i64::MAX as f64;
+    (float.fract() == 0.0 && in_range).then(|| Number::from(float as i64))
+}
+
+/// Base64 as RFC 4648 §4 defines it (RFC 7643 §2.3.6): the standard alphabet, padded to a
+/// multiple of four characters, nothing else (§3.3: characters outside the alphabet are
+/// rejected).
+fn is_base64(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() % 4 != 0 {
+        return false;
+    }
+    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
+    padding <= 2
+        && bytes[..bytes.len() - padding]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+fn check_canonical(
+    attribute: &Attribute,
+    location: Location<'_>,
+    value: &Value,
+) -> Result<(), ScimError> {
+    let canonical = attribute.canonical_values();
+    let Value::String(text) = value else {
+        return Ok(());
+    };
+    if canonical.is_empty() {
+        return Ok(());
+    }
+    let folded = fold_case(text);
+    if canonical
+        .iter()
+        .any(|candidate| fold_case(candidate) == folded)
+    {
+        return Ok(());
+    }
+    let allowed: Vec<String> = canonical.iter().map(|c| format!("`{c}`")).collect();
+    Err(ScimError::invalid_value(format!(
+        "`{location}` must be one of {}",
+        allowed.join(", ")
+    )))
+}
+
+/// What a value of `kind` must be, for error details.
+fn expected(kind: AttributeType) -> &'static str {
+    match kind {
+        AttributeType::String => "a string",
+        AttributeType::Boolean => "a boolean",
+        AttributeType::Decimal => "a number",
+        AttributeType::Integer => "an integer",
+        AttributeType::DateTime => "an xsd:dateTime string such as `2011-05-13T04:42:34Z`",
+        AttributeType::Binary => "a base64-encoded string",
+        AttributeType::Reference => "a string holding a reference",
+        AttributeType::Complex => "a JSON object",
+    }
+}
+
+/// Where in the body a value is, for error details: `emails[0].primary`, or
+/// `urn:…:enterprise:2.0:User:manager.value`. Built without allocating; printed only on error.
+#[derive(Debug, Clone, Copy)]
+struct Location<'a> {
+    urn: Option<&'a str>,
+    name: &'a str,
+    index: Option<usize>,
+    sub: Option<&'a str>,
+    sub_index: Option<usize>,
+}
+
+impl<'a> Location<'a> {
+    fn attribute(urn: Option<&'a str>, name: &'a str) -> Self {
+        Location {
+            urn,
+            name,
+            index: None,
+            sub: None,
+            sub_index: None,
+        }
+    }
+
+    fn at(self, index: usize) -> Self {
+        if self.sub.is_some() {
+            Location {
+                sub_index: Some(index),
+                ..self
+            }
+        } else {
+            Location {
+                index: Some(index),
+                ..self
+            }
+        }
+    }
+
+    fn sub<'b>(self, name: &'b str) -> Location<'b>
+    where
+        'a: 'b,
+    {
+        Location {
+            sub: Some(name),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(urn) = self.urn {
+            write!(f, "{urn}:")?;
+        }
+        f.write_str(self.name)?;
+        if let Some(index) = self.index {
+            write!(f, "[{index}]")?;
+        }
+        if let Some(sub) = self.sub {
+            write!(f, ".{sub}")?;
+        }
+        if let Some(index) = self.sub_index {
+            write!(f, "[{index}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 4648 §4 and §3.3: the alphabet and the padding.
+    #[test]
+    fn base64_alphabet_and_padding() {
+        for good in ["", "TWFu", "TWE=", "TQ==", "ab+/Zz09"] {
+            assert!(is_base64(good), "{good}");
+        }
+        for bad in [
+            "TWE", "TQ=", "T===", "TW=E", "ab-_", "TW Fu", "TWFu\n", "=QQQ",
+        ] {
+            assert!(!is_base64(bad), "{bad}");
+        }
+    }
+
+    /// RFC 7643 §2.3.4: an integer has no fractional digits.
+    #[test]
+    fn integers() {
+        let parse = |text: &str| serde_json::from_str::<Number>(text).unwrap();
+        assert_eq!(integer(&parse("3")), Some(parse("3")));
+        assert_eq!(integer(&parse("-3")), Some(parse("-3")));
+        assert_eq!(
+            integer(&parse("18446744073709551615")),
+            Some(parse("18446744073709551615"))
+        );
+        assert_eq!(integer(&parse("3.0")), Some(parse("3")));
+        assert_eq!(integer(&parse("3.5")), None);
+        assert_eq!(integer(&parse("1e300")), None);
+    }
+
+    #[test]
+    fn locations_print_as_attribute_paths() {
+        let emails = Location::attribute(None, "emails");
+        assert_eq!(emails.at(0).sub("primary").to_string(), "emails[0].primary");
+        let manager = Location::attribute(Some("urn:x:User"), "manager");
+        assert_eq!(manager.sub("value").to_string(), "urn:x:User:manager.value");
+        assert_eq!(
+            emails.at(1).sub("tags").at(2).to_string(),
+            "emails[1].tags[2]"
+        );
+    }
+}
