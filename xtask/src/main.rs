@@ -3,6 +3,8 @@
 //! It shells out to cargo and friends and knows nothing of the crates' insides; every command
 //! prints what it runs so a failure can be reproduced by hand.
 
+mod conformance;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,6 +16,12 @@ commands:
   ci      format check, clippy with warnings denied, and every test of the workspace
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
+  conformance
+          the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
+          `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds
+          each checker run (default 900), `--scimd PATH` uses that binary instead of building
+          one, `--url URL [--token TOKEN]` checks a server that is already running (the
+          token may come from SCIM_CONFORMANCE_TOKEN)
 ";
 
 fn main() -> ExitCode {
@@ -21,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("conformance") => conformance::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -66,7 +75,14 @@ fn ci() -> Result<(), String> {
     run(fmt)?;
 
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(clippy)?;
 
     let mut test = cargo();
