@@ -32,6 +32,7 @@ pub mod error;
 pub mod filter;
 pub mod message;
 pub mod meta;
+pub mod patch;
 pub mod project;
 pub mod schema;
 pub mod search;

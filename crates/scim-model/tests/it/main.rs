@@ -6,6 +6,7 @@ mod errors;
 mod filter_eval;
 mod lookup;
 mod messages;
+mod patch;
 mod project;
 mod registry;
 mod rfc7643;

@@ -1,0 +1,233 @@
+//! What a PATCH path or a path-less value key designates, resolved against the schemas.
+
+use scim_filter::{AttrPath, CompValue, Filter, PatchPath};
+use serde_json::{Map, Value};
+
+use crate::error::ScimError;
+use crate::filter::CompiledFilter;
+use crate::schema::{Attribute, ResolvedAttribute, ResourceTypeView, Schema};
+
+/// A resolved PATCH target.
+pub(super) enum Target<'r> {
+    /// A path that is exactly a schema URN: the extension's object (or, for the core schema,
+    /// the resource's core attributes).
+    Schema(&'r Schema),
+    /// `attr` or `attr.sub`, possibly URN-qualified.
+    Attr(ResolvedAttribute<'r>),
+    /// `attr[filter]` or `attr[filter].sub`.
+    Filtered {
+        /// The multi-valued complex attribute, without sub-attribute.
+        attr: ResolvedAttribute<'r>,
+        /// Which of its values are targeted.
+        filter: ElementFilter<'r>,
+        /// The sub-attribute of the selected values, if the path names one.
+        sub: Option<&'r Attribute>,
+    },
+}
+
+/// Resolves a PATCH `path`.
+pub(super) fn resolve_path<'r>(
+    resource_type: ResourceTypeView<'r>,
+    path: &str,
+) -> Result<Target<'r>, ScimError> {
+    let parsed = scim_filter::parse_path(path).map_err(|error| {
+        ScimError::invalid_path(format!("`{path}` is not a valid path: {error}"))
+    })?;
+    match parsed {
+        PatchPath::Attr(attr) => resolve_attr(resource_type, &attr, None),
+        PatchPath::Filtered {
+            attr,
+            filter,
+            sub_attr,
+        } => {
+            if attr.sub_attr.is_some() {
+                return Err(ScimError::invalid_path(format!(
+                    "`{path}`: a value filter follows an attribute, not a sub-attribute"
+                )));
+            }
+            let resolved = resource_type
+                .resolve(attr.urn.as_deref(), &attr.name, None)
+                .map_err(|error| ScimError::invalid_path(error.to_string()))?;
+            let attribute = resolved.attribute();
+            if !(attribute.is_complex() && attribute.is_multi_valued()) {
+                return Err(ScimError::invalid_path(format!(
+                    "`{resolved}` is not a multi-valued complex attribute, so it takes no value \
+                     filter"
+                )));
+            }
+            let sub = match sub_attr {
+                None => None,
+                Some(sub) => Some(attribute.sub_attribute(&sub).ok_or_else(|| {
+                    ScimError::invalid_path(format!(
+                        "attribute `{resolved}` has no sub-attribute `{sub}`"
+                    ))
+                })?),
+            };
+            let filter = ElementFilter::compile(filter, resolved, resource_type)?;
+            Ok(Target::Filtered {
+                attr: resolved,
+                filter,
+                sub,
+            })
+        }
+    }
+}
+
+/// Resolves a key of a path-less value (`nickName`, `name.givenName`,
+/// `urn:…:enterprise:2.0:User:employeeNumber`, or an extension URN); inside the object of a
+/// schema URN, `schema` is that schema and unqualified keys belong to it.
+pub(super) fn resolve_key<'r>(
+    resource_type: ResourceTypeView<'r>,
+    key: &str,
+    schema: Option<&'r Schema>,
+) -> Result<Target<'r>, ScimError> {
+    let parsed = scim_filter::parse_path(key).map_err(|error| {
+        ScimError::invalid_path(format!("`{key}` is not an attribute name: {error}"))
+    })?;
+    match parsed {
+        PatchPath::Attr(attr) => resolve_attr(resource_type, &attr, schema),
+        PatchPath::Filtered { .. } => Err(ScimError::invalid_path(format!(
+            "`{key}`: the keys of a value name attributes; a value filter belongs in `path`"
+        ))),
+    }
+}
+
+fn resolve_attr<'r>(
+    resource_type: ResourceTypeView<'r>,
+    attr: &AttrPath,
+    schema: Option<&'r Schema>,
+) -> Result<Target<'r>, ScimError> {
+    if attr.sub_attr.is_none() {
+        if let Some(schema) = resource_type.schema_path(attr.urn.as_deref(), &attr.name) {
+            return Ok(Target::Schema(schema));
+        }
+    }
+    let urn = attr.urn.as_deref().or(schema.map(Schema::id));
+    resource_type
+        .resolve(urn, &attr.name, attr.sub_attr.as_deref())
+        .map(Target::Attr)
+        .map_err(|error| ScimError::invalid_path(error.to_string()))
+}
+
+/// A value filter of a PATCH path, evaluated on one value of its attribute at a time.
+pub(super) struct ElementFilter<'r> {
+    compiled: CompiledFilter<'r>,
+    name: &'r str,
+    urn: Option<&'r str>,
+    /// The value the filter describes, when it is `eq` conditions joined by `and`: what a
+    /// filtered `add` (or `replace`, see `MissingFilterTarget`) that matches nothing adds.
+    conditions: Option<Map<String, Value>>,
+}
+
+impl<'r> ElementFilter<'r> {
+    fn compile(
+        filter: Filter,
+        attr: ResolvedAttribute<'r>,
+        resource_type: ResourceTypeView<'r>,
+    ) -> Result<Self, ScimError> {
+        let attribute = attr.attribute();
+        let mut conditions = Map::new();
+        let conditions =
+            collect_conditions(&filter, attribute, &mut conditions).then_some(conditions);
+        // The compiled form of `attr[filter]` holds for a resource when one of its values
+        // matches, so a resource holding just the one value answers for that value.
+        let path = AttrPath {
+            urn: attr.extension_urn().map(str::to_owned),
+            name: attr.name().to_owned(),
+            sub_attr: None,
+        };
+        let wrapped = Filter::ValuePath {
+            attr: path,
+            filter: Box::new(filter),
+        };
+        let compiled = CompiledFilter::compile(&wrapped, resource_type)?;
+        Ok(ElementFilter {
+            compiled,
+            name: attr.name(),
+            urn: attr.extension_urn(),
+            conditions,
+        })
+    }
+
+    /// Whether the filter selects `element`. The element is moved into a one-value resource
+    /// and back, so that large collections (groups of many members) are not copied.
+    pub(super) fn matches(&self, element: &mut Value) -> bool {
+        let mut holder = Map::new();
+        holder.insert(
+            self.name.to_owned(),
+            Value::Array(vec![std::mem::take(element)]),
+        );
+        let resource = match self.urn {
+            Some(urn) => {
+                let mut outer = Map::new();
+                outer.insert(urn.to_owned(), Value::Object(holder));
+                Value::Object(outer)
+            }
+            None => Value::Object(holder),
+        };
+        let matched = self.compiled.matches(&resource);
+        if let Some(taken) = self.take_back(resource) {
+            *element = taken;
+        }
+        matched
+    }
+
+    fn take_back(&self, resource: Value) -> Option<Value> {
+        let Value::Object(mut object) = resource else {
+            return None;
+        };
+        let mut holder = match self.urn {
+            Some(urn) => match object.remove(urn)? {
+                Value::Object(holder) => holder,
+                _ => return None,
+            },
+            None => object,
+        };
+        match holder.remove(self.name)? {
+            Value::Array(mut items) => items.pop(),
+            _ => None,
+        }
+    }
+
+    /// The sub-attributes a new value gets from the filter, if it can describe one.
+    pub(super) fn conditions(&self) -> Option<&Map<String, Value>> {
+        self.conditions.as_ref()
+    }
+}
+
+/// Collects `sub eq literal` conditions joined by `and` into `into`; false when the filter is
+/// anything else (`or`, `ne`, `co`, `pr`, `not`, `null`), or gives one sub-attribute two values.
+fn collect_conditions(
+    filter: &Filter,
+    attribute: &Attribute,
+    into: &mut Map<String, Value>,
+) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: scim_filter::CompareOp::Eq,
+            value,
+        } if path.urn.is_none() && path.sub_attr.is_none() => {
+            let Some(sub) = attribute.sub_attribute(&path.name) else {
+                return false;
+            };
+            let literal = match value {
+                CompValue::Null => return false,
+                CompValue::Bool(b) => Value::Bool(*b),
+                CompValue::Number(n) => Value::Number(n.clone()),
+                CompValue::String(s) => Value::String(s.clone()),
+            };
+            match into.get(sub.name()) {
+                Some(existing) => *existing == literal,
+                None => {
+                    into.insert(sub.name().to_owned(), literal);
+                    true
+                }
+            }
+        }
+        Filter::And(items) => items
+            .iter()
+            .all(|item| collect_conditions(item, attribute, into)),
+        _ => false,
+    }
+}
