@@ -1,0 +1,193 @@
+//! Bearer-token authentication of every request to the service, and the [`Authenticated`]
+//! extractor handlers use to learn who is calling.
+//!
+//! The middleware runs before routing inside the service, so every route — discovery
+//! included, and unknown paths too — requires a valid token, and no body is read for a caller
+//! that has none. A token is checked on the verifier's non-blocking fast path first; only on a
+//! miss does the store lookup and the argon2 hash run, on a blocking thread.
+
+use std::future::{ready, Ready};
+use std::net::IpAddr;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
+use scim_auth::{bearer_token, AuthContext, AuthError, TokenId};
+use scim_model::error::ScimError;
+use scim_store::OrgId;
+
+use crate::error::ApiError;
+use crate::ScimState;
+
+/// Who the request speaks for: the organisation whose resources it may see and the token it
+/// presented. Every handler of the service takes one.
+///
+/// ```no_run
+/// use scim_server::{ApiError, Authenticated, ScimState};
+/// use actix_web::{web, HttpResponse};
+///
+/// async fn handler(auth: Authenticated, state: web::Data<ScimState>) -> Result<HttpResponse, ApiError> {
+///     let org = auth.org; // pass it to every store call
+///     # let _ = (org, state);
+///     # unimplemented!()
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The organisation the token belongs to.
+    pub org: OrgId,
+    /// The token that was presented.
+    pub token_id: TokenId,
+}
+
+impl From<AuthContext> for Authenticated {
+    fn from(context: AuthContext) -> Self {
+        Authenticated {
+            org: OrgId(context.org_id),
+            token_id: context.token_id,
+        }
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Authenticated>()
+                .cloned()
+                .ok_or_else(|| {
+                    // Only a route mounted outside the service's scope gets here: a bug.
+                    ApiError::from(ScimError::internal(
+                        "Authenticated extracted on a route without the authentication middleware",
+                    ))
+                }),
+        )
+    }
+}
+
+/// The middleware: authenticates, or answers 401/429/503 without calling the service.
+pub(crate) async fn authenticate<B: MessageBody + 'static>(
+    state: ScimState,
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    match verify(&state, &req).await {
+        Ok(auth) => {
+            tracing::Span::current().record("org", auth.org.0);
+            req.extensions_mut().insert(auth);
+            state.ensure_flusher();
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(error) => Ok(req.error_response(error).map_into_right_body()),
+    }
+}
+
+async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated, ApiError> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()));
+    let token = bearer_token(header.as_deref().ok_or(AuthError::Missing)?)?;
+    let client = client_key(req, state.config().trust_forwarded_for);
+    if let Some(answer) = state.verifier().verify_cached(token, &client) {
+        return Ok(answer?.into());
+    }
+    let verifier = state.verifier().clone();
+    let token = token.to_owned();
+    let context = web::block(move || verifier.verify(&token, &client)).await??;
+    Ok(context.into())
+}
+
+/// The key failed authentications are counted under: the client's address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ClientKey {
+    /// An IPv4 address, or an IPv6 /64 prefix (one subscriber usually holds a whole /64).
+    Ip(IpAddr),
+    /// A forwarded address that is not an IP (e.g. an obfuscated `Forwarded: for=_hidden`).
+    Named(String),
+    /// No address known (a test request, a unix socket).
+    Unknown,
+}
+
+/// The longest forwarded client name kept as a key.
+const MAX_CLIENT_NAME: usize = 64;
+
+fn client_key(req: &ServiceRequest, trust_forwarded_for: bool) -> ClientKey {
+    if trust_forwarded_for {
+        let info = req.connection_info();
+        return match info.realip_remote_addr() {
+            Some(addr) => parse_client(addr),
+            None => ClientKey::Unknown,
+        };
+    }
+    req.peer_addr()
+        .map_or(ClientKey::Unknown, |addr| ClientKey::Ip(prefix(addr.ip())))
+}
+
+/// An address as `realip_remote_addr` gives it: `ip`, `ip:port`, `[v6]:port` or a name.
+fn parse_client(addr: &str) -> ClientKey {
+    let addr = addr.trim();
+    if let Ok(socket) = addr.parse::<std::net::SocketAddr>() {
+        return ClientKey::Ip(prefix(socket.ip()));
+    }
+    if let Ok(ip) = addr.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return ClientKey::Ip(prefix(ip));
+    }
+    let mut name = addr.to_owned();
+    if name.len() > MAX_CLIENT_NAME {
+        let mut end = MAX_CLIENT_NAME;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    ClientKey::Named(name)
+}
+
+/// IPv6 addresses are reduced to their /64, as `scim_auth::Verifier::verify` asks; an
+/// IPv4-mapped IPv6 address is the IPv4 address it carries.
+fn prefix(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(bits.into())
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_become_keys() {
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(parse_client("192.0.2.7"), ClientKey::Ip(v4));
+        assert_eq!(parse_client("192.0.2.7:5555"), ClientKey::Ip(v4));
+        let v6_net: IpAddr = "2001:db8:1:2::".parse().unwrap();
+        assert_eq!(parse_client("2001:db8:1:2:3:4:5:6"), ClientKey::Ip(v6_net));
+        assert_eq!(
+            parse_client("[2001:db8:1:2:3:4:5:6]:443"),
+            ClientKey::Ip(v6_net)
+        );
+        assert_eq!(parse_client("[2001:db8:1:2::9]"), ClientKey::Ip(v6_net));
+        assert_eq!(parse_client("::ffff:192.0.2.7"), ClientKey::Ip(v4));
+        assert_eq!(
+            parse_client("_hidden"),
+            ClientKey::Named("_hidden".to_owned())
+        );
+        match parse_client(&"é".repeat(100)) {
+            ClientKey::Named(name) => assert!(name.len() <= MAX_CLIENT_NAME),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! [`ScimState`]: what every handler shares — the store, the served schemas, the token verifier
+//! and the configuration — and the token source the verifier reads through.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use actix_web::{web, HttpMessage, HttpRequest};
+use scim_auth::{StoredToken, TokenId, TokenSource, Verifier, VerifierConfig};
+use scim_model::schema::SchemaRegistry;
+use scim_store::{tokens, DbConnection, Store, StoreError};
+
+use crate::config::{ConfigError, ServerConfig};
+use crate::error::ApiError;
+use crate::observe::MountPath;
+
+/// The resource types this service has endpoints for. Discovery advertises exactly these and
+/// the schemas they reference; a change that serves another resource type adds it here.
+pub const SERVED_RESOURCE_TYPES: &[&str] = &["User"];
+
+/// The token verifier the service uses.
+pub type StoreVerifier = Verifier<StoreTokenSource>;
+
+/// Reads token rows from the store for the verifier ([`scim_auth::TokenSource`]).
+#[derive(Debug, Clone)]
+pub struct StoreTokenSource {
+    store: Store,
+}
+
+impl StoreTokenSource {
+    /// A source over `store`.
+    pub fn new(store: Store) -> Self {
+        StoreTokenSource { store }
+    }
+}
+
+impl TokenSource for StoreTokenSource {
+    type Error = StoreError;
+
+    fn find(&self, id: &TokenId) -> Result<Option<StoredToken>, StoreError> {
+        let mut conn = self.store.get()?;
+        Ok(
+            tokens::find_by_id(&mut conn, id.as_str())?.map(|record| StoredToken {
+                id: id.clone(),
+                org_id: record.org.0,
+                name: record.name,
+                phc_hash: record.secret_hash,
+                expires_at: record.expires_at,
+                revoked: record.revoked_at.is_some(),
+            }),
+        )
+    }
+}
+
+/// The service's shared state. Cheap to clone: everything is behind one `Arc`.
+///
+/// Handlers get it as `web::Data<ScimState>`.
+#[derive(Clone)]
+pub struct ScimState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    registry: Arc<SchemaRegistry>,
+    verifier: Arc<StoreVerifier>,
+    config: ServerConfig,
+    flusher_started: AtomicBool,
+}
+
+impl fmt::Debug for ScimState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScimState")
+            .field("store", &self.inner.store)
+            .field("verifier", &self.inner.verifier)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScimState {
+    /// The state for a service on `store`, verifying tokens with `verifier` settings (its
+    /// `cache_ttl` bounds how late a revocation made elsewhere takes effect).
+    ///
+    /// # Errors
+    /// [`ConfigError`] when `config` does not [validate](ServerConfig::validate).
+    pub fn new(
+        store: Store,
+        config: ServerConfig,
+        verifier: VerifierConfig,
+    ) -> Result<ScimState, ConfigError> {
+        config.validate()?;
+        let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
+        Ok(ScimState {
+            inner: Arc::new(Inner {
+                store,
+                registry: Arc::new(served_registry()),
+                verifier: Arc::new(verifier),
+                config,
+                flusher_started: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The schemas and resource types this service serves (see [`SERVED_RESOURCE_TYPES`]).
+    pub fn registry(&self) -> &Arc<SchemaRegistry> {
+        &self.inner.registry
+    }
+
+    /// The token verifier. A process that revokes a token should call
+    /// [`Verifier::forget`] on it so the revocation takes effect here at once.
+    pub fn verifier(&self) -> &Arc<StoreVerifier> {
+        &self.inner.verifier
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread: the way handlers reach the
+    /// store, so no connection is held across an `.await`.
+    ///
+    /// # Errors
+    /// Whatever `f` returns; [`StoreError::Unavailable`] when no connection frees up in time;
+    /// [`ApiError::Blocking`] when the thread pool fails.
+    pub async fn with_conn<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.store().clone();
+        web::block(move || {
+            let mut conn = store.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` in one transaction on a blocking thread: committed if it returns `Ok`, rolled
+    /// back otherwise (one request, one transaction).
+    ///
+    /// # Errors
+    /// As [`ScimState::with_conn`].
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.store().clone();
+        web::block(move || store.transaction(f)).await?
+    }
+
+    /// Writes the token last-use times gathered since the last flush; returns how many tokens
+    /// changed. The service does this every [`ServerConfig::last_used_flush_interval`] on its
+    /// own; call it at shutdown to keep the last few.
+    ///
+    /// # Errors
+    /// When the store fails; the batch is then lost (it is only a last-use time).
+    pub async fn flush_last_used(&self) -> Result<usize, ApiError> {
+        let batch: Vec<(String, std::time::SystemTime)> = self
+            .verifier()
+            .take_last_used()
+            .into_iter()
+            .map(|(id, at)| (id.as_str().to_owned(), at))
+            .collect();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        self.with_conn(move |conn| Ok(tokens::touch_last_used(conn, &batch)?))
+            .await
+    }
+
+    /// Starts the periodic last-use flush on the current runtime, once per state. The
+    /// authentication middleware calls it, so a mounted service needs no setup step.
+    pub(crate) fn ensure_flusher(&self) {
+        if self.inner.flusher_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let state = self.clone();
+        let every = self.config().last_used_flush_interval;
+        actix_web::rt::spawn(async move {
+            let mut ticks = actix_web::rt::time::interval(every);
+            // The first tick is immediate; there is nothing to flush yet.
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match state.flush_last_used().await {
+                    Ok(0) => {}
+                    Ok(changed) => tracing::debug!(changed, "token last-use times written"),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not write token last-use times");
+                    }
+                }
+            }
+        });
+    }
+
+    /// The service's public base URL for this request, without a trailing slash, e.g.
+    /// `https://scim.example.com/scim/v2`: [`ServerConfig::base_url`] when set, else the
+    /// request's scheme and host (forwarded ones only with
+    /// [`ServerConfig::trust_forwarded_for`]) and the path the service is mounted at.
+    pub fn base_url(&self, req: &HttpRequest) -> String {
+        if let Some(base) = self.config().fixed_base_url() {
+            return base.to_owned();
+        }
+        let (scheme, host) = if self.config().trust_forwarded_for {
+            let info = req.connection_info();
+            (info.scheme().to_owned(), info.host().to_owned())
+        } else {
+            let scheme = if req.app_config().secure() {
+                "https"
+            } else {
+                "http"
+            };
+            let host = req
+                .headers()
+                .get(actix_web::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+                .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+                .unwrap_or_else(|| req.app_config().host().to_owned());
+            (scheme.to_owned(), host)
+        };
+        // The host comes from the client: keep only what a host[:port] can hold, so a
+        // location never carries a path, a query or markup someone slipped in.
+        let host = if is_host(&host) {
+            host
+        } else {
+            req.app_config().host().to_owned()
+        };
+        let mount = req
+            .extensions()
+            .get::<MountPath>()
+            .map(|mount| mount.0.clone())
+            .unwrap_or_default();
+        format!("{scheme}://{host}{}", mount.trim_end_matches('/'))
+    }
+
+    /// The URL of `segments` below the base URL, each percent-encoded as a path segment: e.g.
+    /// `location(req, &["Users", id])`.
+    pub fn location(&self, req: &HttpRequest, segments: &[&str]) -> String {
+        let mut url = self.base_url(req);
+        for segment in segments {
+            url.push('/');
+            push_segment(&mut url, segment);
+        }
+        url
+    }
+}
+
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+}
+
+/// Appends `segment` percent-encoded as an RFC 3986 path segment (`pchar`s stay as they are, so
+/// a schema URN keeps its colons).
+fn push_segment(out: &mut String, segment: &str) {
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
+
+/// The registry of [`SERVED_RESOURCE_TYPES`] and the schemas they reference, taken from the
+/// standard one.
+fn served_registry() -> SchemaRegistry {
+    let standard = SchemaRegistry::standard();
+    let mut served = SchemaRegistry::new();
+    for resource_type in standard.resource_types().filter(|resource_type| {
+        SERVED_RESOURCE_TYPES
+            .iter()
+            .any(|name| resource_type.name().eq_ignore_ascii_case(name))
+    }) {
+        for schema in resource_type.schemas() {
+            if served.schema(schema.id()).is_none() {
+                #[expect(
+                    clippy::expect_used,
+                    reason = "the built-in schemas are valid; a unit test registers them"
+                )]
+                served
+                    .register_schema(schema.clone())
+                    .expect("a built-in schema registers");
+            }
+        }
+        #[expect(
+            clippy::expect_used,
+            reason = "the built-in resource types are valid; a unit test registers them"
+        )]
+        served
+            .register_resource_type(resource_type.definition().clone())
+            .expect("a built-in resource type registers");
+    }
+    served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_registry_has_exactly_the_served_types_and_their_schemas() {
+        let registry = served_registry();
+        let names: Vec<&str> = registry.resource_types().map(|rt| rt.name()).collect();
+        assert_eq!(names, SERVED_RESOURCE_TYPES);
+        let ids: Vec<&str> = registry.schemas().iter().map(|s| s.id()).collect();
+        assert_eq!(
+            ids,
+            [
+                scim_model::schema::USER,
+                scim_model::schema::ENTERPRISE_USER
+            ]
+        );
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        let mut out = String::new();
+        push_segment(&mut out, "urn:ietf:params:scim:schemas:core:2.0:User");
+        assert_eq!(out, "urn:ietf:params:scim:schemas:core:2.0:User");
+        let mut out = String::new();
+        push_segment(&mut out, "a b/c?d#é");
+        assert_eq!(out, "a%20b%2Fc%3Fd%23%C3%A9");
+    }
+
+    #[test]
+    fn hosts_are_checked() {
+        assert!(is_host("scim.example.com:8443"));
+        assert!(is_host("[::1]:8080"));
+        assert!(!is_host("evil.example/path"));
+        assert!(!is_host("a b"));
+        assert!(!is_host(""));
+    }
+}

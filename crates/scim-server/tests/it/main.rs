@@ -1,0 +1,220 @@
+//! Integration tests of scim-server through the real actix service (`actix_web::test` on
+//! [`scim_server::scope`]), each on a brand-new PostgreSQL and SQLite database
+//! (`scim_test_db::store_test!`). One test binary keeps link time down.
+#![expect(
+    clippy::unwrap_used,
+    reason = "in a test helper as in a test, a failed step fails the test"
+)]
+
+mod auth;
+mod discovery;
+mod errors;
+mod negotiation;
+mod users;
+
+use std::future::Future;
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{test, web, App, HttpResponse};
+use scim_auth::VerifierConfig;
+use scim_server::{
+    resource, scope_with, ApiError, Authenticated, ScimJson, ScimState, ServerConfig,
+};
+use scim_store::{orgs, tokens, OrgId, Store};
+use serde_json::{json, Value};
+
+/// RFC 7644 §3.12: the Error message schema.
+pub(crate) const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// Runs a test body on an actix system (what `#[actix_web::test]` does).
+pub(crate) fn run<F: Future>(body: F) -> F::Output {
+    actix_web::rt::System::new().block_on(body)
+}
+
+/// Verifier settings for tests: argon2 cheap enough to hash in microseconds, and a throttle
+/// threshold high enough that tests which fail on purpose are not throttled.
+pub(crate) fn test_verifier() -> VerifierConfig {
+    VerifierConfig {
+        argon2: scim_auth::argon2::Params::new(8, 1, 1, None).unwrap(),
+        failures_before_throttle: 1000,
+        ..VerifierConfig::default()
+    }
+}
+
+/// A service on `store` with its configuration, and helpers to make organisations and tokens.
+pub(crate) struct Harness {
+    pub(crate) store: Store,
+    pub(crate) state: ScimState,
+}
+
+impl Harness {
+    pub(crate) fn new(store: &Store) -> Self {
+        Harness::with(store, ServerConfig::default(), test_verifier())
+    }
+
+    pub(crate) fn with(store: &Store, config: ServerConfig, verifier: VerifierConfig) -> Self {
+        let state = ScimState::new(store.clone(), config, verifier).unwrap();
+        Harness {
+            store: store.clone(),
+            state,
+        }
+    }
+
+    /// A new organisation.
+    pub(crate) fn org(&self, name: &str) -> OrgId {
+        let mut conn = self.store.get().unwrap();
+        orgs::create(&mut conn, name).unwrap().id
+    }
+
+    /// A new token for `org`; returns the token string and its id.
+    pub(crate) fn token(&self, org: OrgId, name: &str) -> (String, String) {
+        self.token_expiring(org, name, None)
+    }
+
+    pub(crate) fn token_expiring(
+        &self,
+        org: OrgId,
+        name: &str,
+        expires_at: Option<std::time::SystemTime>,
+    ) -> (String, String) {
+        let issued = self.state.verifier().issue().unwrap();
+        let mut conn = self.store.get().unwrap();
+        tokens::insert(
+            &mut conn,
+            org,
+            &tokens::NewToken {
+                id: issued.id().to_string(),
+                name: name.to_owned(),
+                secret_hash: issued.phc_hash().to_owned(),
+                expires_at,
+            },
+        )
+        .unwrap();
+        (issued.expose_token().to_owned(), issued.id().to_string())
+    }
+
+    /// An organisation `acme` and a token for it.
+    pub(crate) fn acme(&self) -> (OrgId, String) {
+        let org = self.org("acme");
+        let (token, _) = self.token(org, "okta");
+        (org, token)
+    }
+
+    /// The service mounted at `/scim/v2`, with one extra route only tests have: `POST /echo`,
+    /// which answers the caller's organisation and the body it read through `ScimJson`.
+    pub(crate) async fn app(
+        &self,
+    ) -> impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
+    {
+        test::init_service(App::new().service(scope_with(
+            "/scim/v2",
+            self.state.clone(),
+            echo_route,
+        )))
+        .await
+    }
+}
+
+pub(crate) fn echo_route(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/echo", &[Method::POST]).route(web::post().to(echo)))
+        // Routes written without this crate's helpers, whose errors actix renders as text.
+        .route(
+            "/plain",
+            web::get().to(|| async {
+                Err::<HttpResponse, _>(actix_web::error::ErrorConflict("plain text conflict"))
+            }),
+        )
+        .route(
+            "/bytes",
+            web::post().to(|body: web::Bytes| async move { HttpResponse::Ok().body(body) }),
+        );
+}
+
+async fn echo(auth: Authenticated, body: ScimJson<Value>) -> Result<HttpResponse, ApiError> {
+    scim_server::respond(
+        StatusCode::OK,
+        &json!({ "org": auth.org.0, "token": auth.token_id.as_str(), "body": body.into_inner() }),
+    )
+}
+
+/// A response, read.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    pub(crate) fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("")
+    }
+
+    /// Asserts an RFC 7644 §3.12 error body with `status`; returns its detail.
+    pub(crate) fn assert_error(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "{self:?}");
+        assert_eq!(self.content_type(), "application/scim+json", "{self:?}");
+        assert_eq!(self.body["schemas"], json!([ERROR_SCHEMA]), "{self:?}");
+        assert_eq!(self.body["status"], json!(status.to_string()), "{self:?}");
+        let detail = self.body["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(!detail.is_empty(), "{self:?}");
+        detail
+    }
+}
+
+/// Sends `req` and reads the whole answer; the body is parsed as JSON when there is one.
+pub(crate) async fn call<S, B>(app: &S, req: test::TestRequest) -> Reply
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response = test::call_service(app, req.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{status}: body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `GET path` with `Authorization: Bearer token`.
+pub(crate) fn get(path: &str, token: &str) -> test::TestRequest {
+    test::TestRequest::get()
+        .uri(path)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub(crate) async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}

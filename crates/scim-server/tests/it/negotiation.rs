@@ -1,0 +1,81 @@
+//! Response media types (RFC 7644 §3.1, §8.1: `application/scim+json`; IDP-QUIRKS §0:
+//! `application/json` for a client whose Accept asks for it) and request ids.
+
+use actix_web::test::TestRequest;
+use scim_test_db::store_test;
+
+use crate::{call, get, run, Harness};
+
+// RFC 7644 §8.1 registers application/scim+json; RFC 9110 §12.5.1 Accept. Errors are
+// negotiated like successes.
+store_test!(responses_are_labelled_from_accept, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let cases = [
+            (None, "application/scim+json"),
+            (Some("application/scim+json"), "application/scim+json"),
+            (Some("*/*"), "application/scim+json"),
+            (Some("application/json"), "application/json"),
+            (Some("application/json; charset=utf-8"), "application/json"),
+            (
+                Some("application/json, application/scim+json"),
+                "application/scim+json",
+            ),
+            (
+                Some("application/scim+json;q=0.1, application/json"),
+                "application/json",
+            ),
+            (Some("text/html"), "application/scim+json"),
+        ];
+        for (accept, expected) in cases {
+            for (path, authorized, status) in [
+                ("/scim/v2/ServiceProviderConfig", true, 200),
+                ("/scim/v2/Schemas/urn:nope", true, 404),
+                ("/scim/v2/Schemas", false, 401),
+            ] {
+                let mut req = if authorized {
+                    get(path, &token)
+                } else {
+                    TestRequest::get().uri(path)
+                };
+                if let Some(accept) = accept {
+                    req = req.insert_header(("Accept", accept));
+                }
+                let reply = call(&app, req).await;
+                assert_eq!(reply.status.as_u16(), status, "{accept:?} {path}");
+                assert_eq!(reply.content_type(), expected, "{accept:?} {path}");
+                assert!(reply.body.is_object());
+            }
+        }
+    })
+});
+
+// Every response carries X-Request-Id: the client's when it is sane, else a fresh one.
+store_test!(every_response_carries_a_request_id, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let given = call(
+            &app,
+            get("/scim/v2/Schemas", &token).insert_header(("X-Request-Id", "okta-abc.123")),
+        )
+        .await;
+        assert_eq!(given.header("x-request-id"), Some("okta-abc.123"));
+        let refused = call(
+            &app,
+            TestRequest::get()
+                .uri("/scim/v2/Schemas")
+                .insert_header(("X-Request-Id", "has spaces and <tags>")),
+        )
+        .await;
+        refused.assert_error(401);
+        let id = refused.header("x-request-id").unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        let other = call(&app, get("/scim/v2/Nope", &token)).await;
+        assert_ne!(other.header("x-request-id"), Some(id));
+    })
+});

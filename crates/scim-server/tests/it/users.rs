@@ -1,0 +1,555 @@
+//! `/Users` through the real service, on both backends (RFC 7644 §3.3–§3.6, §3.14).
+
+use actix_web::test;
+use scim_store::events;
+use scim_store::users as user_store;
+use scim_test_db::store_test;
+use serde_json::{json, Value};
+
+use crate::{call, get, run, Harness};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
+    req.insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+fn post(path: &str, token: &str, body: &Value) -> test::TestRequest {
+    with_token(test::TestRequest::post().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+fn put(path: &str, token: &str, body: &Value) -> test::TestRequest {
+    with_token(test::TestRequest::put().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+fn patch(path: &str, token: &str, operations: Value) -> test::TestRequest {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations,
+    });
+    with_token(test::TestRequest::patch().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+fn delete(path: &str, token: &str) -> test::TestRequest {
+    with_token(test::TestRequest::delete().uri(path), token)
+}
+
+fn user(user_name: &str) -> Value {
+    json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "emails": [{"value": format!("{user_name}@example.com"), "type": "work", "primary": true}],
+        "active": true,
+        "password": "t1meMa$heen",
+    })
+}
+
+/// Creates `user_name` and returns its id.
+async fn create<S, B>(app: &S, token: &str, body: Value) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let reply = call(app, post("/scim/v2/Users", token, &body)).await;
+    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+// RFC 7644 §3.3: 201 with the resource, `Location` and `ETag`; `meta` set by the server;
+// RFC 7643 §4.1.1: `password` is never returned.
+store_test!(create_returns_the_resource, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let reply = call(&app, post("/scim/v2/Users", &token, &user("bjensen"))).await;
+        assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+        assert_eq!(reply.content_type(), "application/scim+json");
+        let id = reply.body["id"].as_str().unwrap();
+        let location = reply.header("location").unwrap();
+        assert!(
+            location.ends_with(&format!("/scim/v2/Users/{id}")),
+            "{location}"
+        );
+        assert_eq!(reply.body["meta"]["location"], json!(location));
+        assert_eq!(reply.body["meta"]["resourceType"], json!("User"));
+        assert_eq!(reply.body["meta"]["version"], json!("W/\"1\""));
+        assert_eq!(reply.header("etag"), Some("W/\"1\""));
+        assert_eq!(
+            reply.body["meta"]["created"],
+            reply.body["meta"]["lastModified"]
+        );
+        assert_eq!(reply.body["userName"], json!("bjensen"));
+        assert_eq!(reply.body["schemas"], json!([USER]));
+        assert!(reply.body.get("password").is_none(), "{:?}", reply.body);
+
+        let read = call(&app, get(&format!("/scim/v2/Users/{id}"), &token)).await;
+        assert_eq!(read.status.as_u16(), 200);
+        assert_eq!(read.body, reply.body);
+    });
+});
+
+// RFC 7644 §3.3 / §3.12: bad bodies get the right status and scimType, and write nothing.
+store_test!(create_rejects_bad_bodies, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let cases = [
+            (json!({"schemas": [USER]}), 400, "invalidValue"),
+            (json!({"userName": "no-schemas"}), 400, "invalidSyntax"),
+            (
+                json!({"schemas": [USER], "userName": "x", "active": "maybe"}),
+                400,
+                "invalidValue",
+            ),
+            (
+                json!({"schemas": [USER], "userName": "x", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+                400,
+                "invalidValue",
+            ),
+            (json!([1, 2]), 400, "invalidSyntax"),
+        ];
+        for (body, status, scim_type) in cases {
+            let reply = call(&app, post("/scim/v2/Users", &token, &body)).await;
+            reply.assert_error(status);
+            assert_eq!(
+                reply.body["scimType"],
+                json!(scim_type),
+                "{body}: {reply:?}"
+            );
+        }
+        let broken = with_token(test::TestRequest::post().uri("/scim/v2/Users"), &token)
+            .insert_header(("Content-Type", "application/scim+json"))
+            .set_payload("{\"schemas\": [");
+        let reply = call(&app, broken).await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], json!("invalidSyntax"));
+
+        let mut conn = store.get().unwrap();
+        let page = user_store::list(&mut conn, org, &user_store::UserQuery::page(0, 10)).unwrap();
+        assert_eq!(page.total, 0, "nothing was written");
+    });
+});
+
+// userName is unique per organisation, case-insensitively (RFC 7643 §4.1.1 "server"
+// uniqueness, caseExact false): 409 `uniqueness` (RFC 7644 §3.3); another organisation may
+// use the same name.
+store_test!(duplicate_user_name_is_a_conflict, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let other = harness.org("globex");
+        let (other_token, _) = harness.token(other, "entra");
+        let app = harness.app().await;
+        create(&app, &token, user("bjensen")).await;
+        let reply = call(&app, post("/scim/v2/Users", &token, &user("BJensen"))).await;
+        reply.assert_error(409);
+        assert_eq!(reply.body["scimType"], json!("uniqueness"));
+        create(&app, &other_token, user("bjensen")).await;
+    });
+});
+
+// A token only ever sees its own organisation: another organisation's user is 404 for
+// every method, and absent from lists.
+store_test!(organisations_are_isolated, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let other = harness.org("globex");
+        let (intruder, _) = harness.token(other, "intruder");
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        call(&app, get(&path, &intruder)).await.assert_error(404);
+        call(&app, put(&path, &intruder, &user("bjensen")))
+            .await
+            .assert_error(404);
+        call(
+            &app,
+            patch(
+                &path,
+                &intruder,
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            ),
+        )
+        .await
+        .assert_error(404);
+        call(&app, delete(&path, &intruder)).await.assert_error(404);
+        let list = call(&app, get("/scim/v2/Users", &intruder)).await;
+        assert_eq!(list.body["totalResults"], json!(0));
+        assert_eq!(list.body["Resources"], json!([]));
+        // Still there for its owner.
+        assert_eq!(call(&app, get(&path, &token)).await.status.as_u16(), 200);
+    });
+});
+
+// RFC 7644 §3.4.2: filtering, paging (§3.4.2.4), sorting (§3.4.2.3), projection (§3.4.2.5).
+store_test!(list_filters_sorts_pages_and_projects, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        for name in ["carol", "alice", "Bob", "dave"] {
+            let mut body = user(name);
+            body["externalId"] = json!(format!("ext-{name}"));
+            create(&app, &token, body).await;
+        }
+        let list = |query: &str| get(&format!("/scim/v2/Users?{query}"), &token);
+
+        let reply = call(&app, list("filter=userName%20eq%20%22BOB%22")).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(
+            reply.body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+        );
+        assert_eq!(reply.body["totalResults"], json!(1));
+        assert_eq!(reply.body["Resources"][0]["userName"], json!("Bob"));
+
+        // `+` for spaces, and Entra ID's unquoted value.
+        let reply = call(&app, list("filter=externalId+eq+ext-dave")).await;
+        assert_eq!(reply.body["totalResults"], json!(1), "{reply:?}");
+        let reply = call(
+            &app,
+            list(
+                "filter=emails%5Btype%20eq%20%22work%22%5D.value%20eq%20%22alice%40example.com%22",
+            ),
+        )
+        .await;
+        assert_eq!(reply.body["totalResults"], json!(1), "{reply:?}");
+
+        // No match: an empty list that still has every member (IDP-QUIRKS §0).
+        let reply = call(&app, list("filter=userName+eq+%22nobody%22")).await;
+        assert_eq!(reply.body["totalResults"], json!(0));
+        assert_eq!(reply.body["Resources"], json!([]));
+        assert_eq!(reply.body["itemsPerPage"], json!(0));
+        assert_eq!(reply.body["startIndex"], json!(1));
+
+        let reply = call(
+            &app,
+            list("sortBy=userName&sortOrder=descending&startIndex=2&count=2"),
+        )
+        .await;
+        let names: Vec<&str> = reply.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["carol", "Bob"], "{reply:?}");
+        assert_eq!(reply.body["totalResults"], json!(4));
+        assert_eq!(reply.body["startIndex"], json!(2));
+        assert_eq!(reply.body["itemsPerPage"], json!(2));
+
+        let reply = call(&app, list("count=0")).await;
+        assert_eq!(reply.body["totalResults"], json!(4));
+        assert_eq!(reply.body["Resources"], json!([]));
+        let reply = call(&app, list("startIndex=-5&count=1")).await;
+        assert_eq!(reply.body["startIndex"], json!(1));
+        assert_eq!(reply.body["itemsPerPage"], json!(1));
+
+        let reply = call(
+            &app,
+            list("attributes=userName&filter=userName+eq+%22alice%22"),
+        )
+        .await;
+        let resource = reply.body["Resources"][0].as_object().unwrap();
+        let mut keys: Vec<&str> = resource.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["id", "schemas", "userName"], "{reply:?}");
+        let reply = call(&app, list("excludedAttributes=emails,name")).await;
+        assert!(reply.body["Resources"][0].get("emails").is_none());
+        assert!(reply.body["Resources"][0].get("userName").is_some());
+    });
+});
+
+// RFC 7644 §3.4.2.2 / §3.12: bad list parameters are 400 with the right scimType.
+store_test!(list_rejects_bad_parameters, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        for (query, scim_type) in [
+            ("filter=userName%20equals%20%22x%22", "invalidFilter"),
+            ("filter=shoeSize%20eq%20%2242%22", "invalidFilter"),
+            ("filter=active%20gt%20true", "invalidFilter"),
+            (
+                "filter=((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a%20pr",
+                "invalidFilter",
+            ),
+            ("sortBy=shoeSize", "invalidValue"),
+            ("sortOrder=sideways", "invalidValue"),
+            ("count=ten", "invalidValue"),
+            ("startIndex=1.5", "invalidValue"),
+        ] {
+            let reply = call(&app, get(&format!("/scim/v2/Users?{query}"), &token)).await;
+            reply.assert_error(400);
+            assert_eq!(
+                reply.body["scimType"],
+                json!(scim_type),
+                "{query}: {reply:?}"
+            );
+        }
+    });
+});
+
+// RFC 7644 §3.4.3: POST /.search (on the endpoint and at the root) takes the same
+// parameters as a body.
+store_test!(search_by_post, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        create(&app, &token, user("alice")).await;
+        create(&app, &token, user("bob")).await;
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw \"a\"",
+            "attributes": ["userName"],
+            "startIndex": 1,
+            "count": 10,
+        });
+        for path in ["/scim/v2/Users/.search", "/scim/v2/.search"] {
+            let reply = call(&app, post(path, &token, &body)).await;
+            assert_eq!(reply.status.as_u16(), 200, "{path}: {reply:?}");
+            assert_eq!(reply.body["totalResults"], json!(1));
+            assert!(reply.body["Resources"][0].get("emails").is_none());
+        }
+    });
+});
+
+// RFC 7644 §3.5.1: PUT replaces; readOnly input is ignored; omitted attributes are cleared;
+// §3.14: `If-Match` with a stale version is 412 and writes nothing.
+store_test!(replace_with_put, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        // Okta's PUT: the whole object with id, password and a meta in its own date format.
+        let body = json!({
+            "schemas": [USER, ENTERPRISE],
+            "id": id,
+            "userName": "bjensen",
+            "displayName": "Babs",
+            "password": "n3wPass",
+            "meta": {"created": "04-12-2018 00:00:00", "version": "v1.0"},
+            ENTERPRISE: {"employeeNumber": "701984", "manager": "26118915"},
+        });
+        let reply = call(&app, put(&path, &token, &body)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["displayName"], json!("Babs"));
+        assert!(
+            reply.body.get("name").is_none(),
+            "omitted attributes are cleared"
+        );
+        assert_eq!(
+            reply.body[ENTERPRISE]["manager"],
+            json!({"value": "26118915"})
+        );
+        assert_eq!(reply.body["meta"]["version"], json!("W/\"2\""));
+        assert_eq!(reply.body["id"], json!(id));
+
+        let stale = put(&path, &token, &body).insert_header(("If-Match", "W/\"1\""));
+        call(&app, stale).await.assert_error(412);
+        let fresh = put(&path, &token, &body).insert_header(("If-Match", "W/\"2\""));
+        assert_eq!(call(&app, fresh).await.status.as_u16(), 200);
+
+        call(&app, put("/scim/v2/Users/unknown", &token, &body))
+            .await
+            .assert_error(404);
+        let mut bad = body.clone();
+        bad["active"] = json!("perhaps");
+        let reply = call(&app, put(&path, &token, &bad)).await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], json!("invalidValue"));
+        // Renaming onto another user's name is a conflict.
+        create(&app, &token, user("alice")).await;
+        let mut rename = body.clone();
+        rename["userName"] = json!("ALICE");
+        let reply = call(&app, put(&path, &token, &rename)).await;
+        reply.assert_error(409);
+        assert_eq!(reply.body["scimType"], json!("uniqueness"));
+    });
+});
+
+// RFC 7644 §3.5.2 with the deactivation forms of Entra ID (`"False"` as a string) and Okta
+// (path-less with `id` inside): the user stays, its session version moves, an event is
+// written; reactivation restores it.
+store_test!(patch_deactivates_and_reactivates, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["active"], json!(false));
+        let mut conn = store.get().unwrap();
+        let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+        assert!(!record.active);
+        assert_eq!(record.session_version, 2);
+        // Still returned by GET and by filter (IDP-QUIRKS §0).
+        assert_eq!(call(&app, get(&path, &token)).await.status.as_u16(), 200);
+        let listed = call(
+            &app,
+            get("/scim/v2/Users?filter=userName+eq+%22bjensen%22", &token),
+        )
+        .await;
+        assert_eq!(listed.body["totalResults"], json!(1));
+
+        let okta = json!([{"op": "replace", "value": {"id": id, "active": true}}]);
+        let reply = call(
+            &app,
+            patch(&path, &token, okta).insert_header(("Prefer", "return=minimal")),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+        assert!(record.active);
+
+        let kinds: Vec<String> = events::list_after(&mut conn, org, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind.as_str().to_owned())
+            .collect();
+        assert_eq!(kinds, ["created", "deactivated", "reactivated"]);
+    });
+});
+
+// RFC 7644 §3.5.2: PATCH errors, each atomic.
+store_test!(patch_errors, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        for (operations, scim_type) in [
+            (json!([{"op": "remove"}]), "noTarget"),
+            (
+                json!([{"op": "replace", "path": "shoeSize", "value": 42}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]),
+                "invalidPath",
+            ),
+            (
+                json!([{"op": "replace", "path": "id", "value": "other"}]),
+                "mutability",
+            ),
+            (
+                json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": "replace", "path": "displayName", "value": "ok"}, {"op": "remove"}]),
+                "noTarget",
+            ),
+        ] {
+            let reply = call(&app, patch(&path, &token, operations.clone())).await;
+            reply.assert_error(400);
+            assert_eq!(
+                reply.body["scimType"],
+                json!(scim_type),
+                "{operations}: {reply:?}"
+            );
+        }
+        let read = call(&app, get(&path, &token)).await;
+        assert!(
+            read.body.get("displayName").is_none(),
+            "a failed PATCH writes nothing"
+        );
+        assert_eq!(read.body["meta"]["version"], json!("W/\"1\""));
+        call(
+            &app,
+            patch(
+                "/scim/v2/Users/unknown",
+                &token,
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            ),
+        )
+        .await
+        .assert_error(404);
+        let stale = patch(
+            &path,
+            &token,
+            json!([{"op": "replace", "path": "displayName", "value": "x"}]),
+        )
+        .insert_header(("If-Match", "W/\"9\""));
+        call(&app, stale).await.assert_error(412);
+    });
+});
+
+// RFC 7644 §3.6: DELETE answers 204, then the user is 404 and gone from lists, its
+// userName free at once (interop profile §6.6); a second DELETE is 404.
+store_test!(delete_removes, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        let reply = call(&app, delete(&path, &token)).await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        call(&app, get(&path, &token)).await.assert_error(404);
+        call(&app, delete(&path, &token)).await.assert_error(404);
+        let listed = call(&app, get("/scim/v2/Users", &token)).await;
+        assert_eq!(listed.body["totalResults"], json!(0));
+        create(&app, &token, user("bjensen")).await;
+        let mut conn = store.get().unwrap();
+        let kinds: Vec<String> = events::list_after(&mut conn, org, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind.as_str().to_owned())
+            .collect();
+        assert_eq!(kinds, ["created", "deleted", "created"]);
+    });
+});
+
+// RFC 7232 §3.2 via RFC 7644 §3.14: `If-None-Match` with the current version is 304.
+store_test!(conditional_get, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        let reply = call(
+            &app,
+            get(&path, &token).insert_header(("If-None-Match", "W/\"1\"")),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 304);
+        let reply = call(
+            &app,
+            get(&path, &token).insert_header(("If-None-Match", "W/\"0\"")),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200);
+    });
+});

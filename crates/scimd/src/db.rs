@@ -1,0 +1,43 @@
+//! Opening the store named by the configuration.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use scim_store::{DatabaseUrl, PoolConfig, Store};
+
+use crate::settings::redact_database_url;
+
+/// Opens the database at `url` with `pool_size` connections, creating an SQLite file's
+/// directory if it is missing, and migrates it when `migrate` is set.
+///
+/// # Errors
+/// When the URL is not accepted, the directory cannot be created, the database does not
+/// answer, or a migration fails.
+pub fn open(url: &str, pool_size: u32, migrate: bool) -> anyhow::Result<Store> {
+    let shown = redact_database_url(url);
+    if let DatabaseUrl::SqliteFile(path) = DatabaseUrl::parse(url)? {
+        if let Some(dir) = Path::new(&path)
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+    }
+    let config = PoolConfig {
+        max_size: pool_size,
+        min_idle: Some(1.min(pool_size)),
+        ..PoolConfig::default()
+    };
+    let store =
+        Store::connect(url, config).with_context(|| format!("cannot open the database {shown}"))?;
+    if migrate {
+        let applied = store
+            .migrate()
+            .with_context(|| format!("cannot migrate the database {shown}"))?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+        }
+    }
+    Ok(store)
+}

@@ -1,0 +1,252 @@
+//! `scimd serve`: the HTTP server, its first-run bootstrap and its graceful shutdown.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::http::Method;
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
+use anyhow::Context as _;
+use scim_auth::VerifierConfig;
+use scim_server::{ApiError, ScimState};
+use scim_store::{orgs, Store, StoreError, UniqueField};
+
+use crate::settings::{Settings, SCIM_PATH};
+
+/// The organisation and token a first start creates.
+const FIRST_ORG: &str = "default";
+const FIRST_TOKEN: &str = "initial";
+
+/// Runs the server until SIGTERM or SIGINT, then lets requests in flight finish (up to the
+/// shutdown timeout).
+///
+/// # Errors
+/// When the database cannot be opened or migrated, the address cannot be bound, or the
+/// configuration is invalid.
+pub fn run(settings: &Settings) -> anyhow::Result<()> {
+    let serve = &settings.serve;
+    let store = crate::db::open(&settings.database_url, serve.pool_size, serve.migrate)?;
+    if let Some(token) = bootstrap(&store)? {
+        print_first_token(&token, &curl_base(settings));
+    }
+    let verifier = VerifierConfig {
+        cache_ttl: serve.token_cache_ttl,
+        ..VerifierConfig::default()
+    };
+    let state = ScimState::new(store.clone(), serve.server.clone(), verifier)
+        .context("invalid configuration")?;
+    actix_web::rt::System::new().block_on(serve_until_signal(state, store, settings))
+}
+
+async fn serve_until_signal(
+    state: ScimState,
+    store: Store,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let serve = &settings.serve;
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(store.clone()))
+            .service(
+                scim_server::resource("/healthz", &[Method::GET]).route(web::get().to(healthz)),
+            )
+            .service(scim_server::scope(SCIM_PATH, app_state.clone()))
+            .default_service(web::to(scim_server::not_found))
+    })
+    .shutdown_timeout(whole_seconds(serve.shutdown_timeout))
+    .shutdown_signal(shutdown_signal());
+    if let Some(workers) = serve.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .bind(&serve.listen)
+        .with_context(|| format!("cannot listen on {}", serve.listen))?;
+    let addrs: Vec<String> = server.addrs().iter().map(SocketAddr::to_string).collect();
+    tracing::info!(
+        listen = %addrs.join(", "),
+        scim = SCIM_PATH,
+        database = %crate::settings::redact_database_url(&settings.database_url),
+        "serving"
+    );
+    server.run().await.context("the server failed")?;
+    match state.flush_last_used().await {
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not write the last token last-use times"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `duration` in whole seconds, rounded up: a timeout of 1.5 s waits 2 s rather than 1.
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// `GET /healthz`: 200 when a database connection can be had, for load balancers and probes.
+async fn healthz(store: web::Data<Store>) -> HttpResponse {
+    let store = store.get_ref().clone();
+    let checked = web::block(move || store.get().map(drop)).await;
+    match checked {
+        Ok(Ok(())) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(r#"{"status":"ok"}"#),
+        Ok(Err(error)) => ApiError::from(error).error_response(),
+        Err(error) => ApiError::from(error).error_response(),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (both graceful: actix's own handling makes SIGINT abrupt).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        use std::task::Poll;
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                let name = std::future::poll_fn(|cx| {
+                    if term.poll_recv(cx).is_ready() {
+                        Poll::Ready("SIGTERM")
+                    } else if int.poll_recv(cx).is_ready() {
+                        Poll::Ready("SIGINT")
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+                tracing::info!(signal = name, "shutting down: finishing requests in flight");
+            }
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::error!(%error, "cannot listen for signals; stop the process with SIGKILL");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if actix_web::rt::signal::ctrl_c().await.is_ok() {
+            tracing::info!("shutting down: finishing requests in flight");
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// On a database with no organisation: creates `default` and its token `initial`, and returns
+/// the token to show once. `None` when there already is an organisation (also when another
+/// replica created it at the same moment).
+fn bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
+    // The connection goes back to the pool before the transaction takes one (a pool of one
+    // would otherwise wait on itself).
+    let any_org = !orgs::list(&mut *store.get()?)?.is_empty();
+    if any_org {
+        return Ok(None);
+    }
+    let created = store.transaction(|conn| -> anyhow::Result<Option<String>> {
+        // Checked again inside the transaction: another replica may have just done it.
+        if !orgs::list(conn)?.is_empty() {
+            return Ok(None);
+        }
+        let org = orgs::create(conn, FIRST_ORG)?;
+        let issued = crate::token::issue(conn, &org, FIRST_TOKEN, None)?;
+        Ok(Some(issued.expose_token().to_owned()))
+    });
+    match created {
+        Ok(token) => {
+            if token.is_some() {
+                tracing::info!(
+                    org = FIRST_ORG,
+                    token = FIRST_TOKEN,
+                    "first start: organisation and token created"
+                );
+            }
+            Ok(token)
+        }
+        Err(error)
+            if matches!(
+                error.downcast_ref::<StoreError>(),
+                Some(StoreError::UniqueViolation {
+                    field: UniqueField::OrganizationName,
+                    ..
+                })
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error.context("cannot create the first organisation and token")),
+    }
+}
+
+/// The URL a person would curl: the configured base URL, else the listen address (a wildcard
+/// address shown as loopback) and the mount path.
+fn curl_base(settings: &Settings) -> String {
+    if let Some(base) = &settings.serve.server.base_url {
+        return base.trim_end_matches('/').to_owned();
+    }
+    let listen = &settings.serve.listen;
+    let host = match listen.parse::<SocketAddr>() {
+        Ok(addr) if addr.ip().is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        Ok(addr) => addr.to_string(),
+        Err(_) => listen.clone(),
+    };
+    format!("http://{host}{SCIM_PATH}")
+}
+
+fn print_first_token(token: &str, base: &str) {
+    let mut out = std::io::stdout().lock();
+    // If stdout is gone there is no one to show it to; the operator can make another token.
+    let _ = writeln!(
+        out,
+        "\nFirst start: created the organisation \"{FIRST_ORG}\" and its token \"{FIRST_TOKEN}\".\n\
+         The token is shown only this once:\n\n    {token}\n\n\
+         Try it:\n\n    curl -H \"Authorization: Bearer {token}\" {base}/Users\n"
+    );
+    let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_happens_once() {
+        let store = Store::connect("sqlite::memory:", scim_store::PoolConfig::default()).unwrap();
+        store.migrate().unwrap();
+        let token = bootstrap(&store).unwrap().unwrap();
+        assert!(token.starts_with("scim_"));
+        assert_eq!(bootstrap(&store).unwrap(), None);
+        let mut conn = store.get().unwrap();
+        let orgs = orgs::list(&mut conn).unwrap();
+        assert_eq!(orgs.len(), 1);
+        assert_eq!(orgs[0].name, FIRST_ORG);
+        let tokens = scim_store::tokens::list(&mut conn, orgs[0].id).unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert_eq!(tokens[0].name, FIRST_TOKEN);
+        assert!(token.contains(&tokens[0].id));
+    }
+
+    #[test]
+    fn curl_lines_point_somewhere_reachable() {
+        let mut settings = crate::settings::Settings::resolve(
+            &Default::default(),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(curl_base(&settings), "http://127.0.0.1:8080/scim/v2");
+        settings.serve.listen = "0.0.0.0:9000".into();
+        assert_eq!(curl_base(&settings), "http://127.0.0.1:9000/scim/v2");
+        settings.serve.server.base_url = Some("https://scim.example.com/scim/v2/".into());
+        assert_eq!(curl_base(&settings), "https://scim.example.com/scim/v2");
+    }
+
+    #[test]
+    fn shutdown_timeouts_round_up() {
+        assert_eq!(whole_seconds(Duration::from_millis(1500)), 2);
+        assert_eq!(whole_seconds(Duration::from_secs(30)), 30);
+        assert_eq!(whole_seconds(Duration::ZERO), 0);
+    }
+}

@@ -1,0 +1,548 @@
+//! Where configuration enters the process, once: command-line flags, `SCIM_*` environment
+//! variables (clap reads both; a flag wins), a TOML file, and defaults — in that order of
+//! precedence. The libraries get plain structs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, ValueEnum};
+use scim_server::{DeleteMode, ServerConfig};
+use serde::{Deserialize, Serialize};
+
+/// Where the SCIM service is mounted.
+pub const SCIM_PATH: &str = "/scim/v2";
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_DATA_DIR: &str = "./data";
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+/// What DELETE does to a user row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeleteModeSetting {
+    /// Remove the row.
+    Purge,
+    /// Keep an invisible tombstone.
+    Tombstone,
+}
+
+impl From<DeleteModeSetting> for DeleteMode {
+    fn from(mode: DeleteModeSetting) -> Self {
+        match mode {
+            DeleteModeSetting::Purge => DeleteMode::Purge,
+            DeleteModeSetting::Tombstone => DeleteMode::Tombstone,
+        }
+    }
+}
+
+impl From<DeleteMode> for DeleteModeSetting {
+    fn from(mode: DeleteMode) -> Self {
+        match mode {
+            DeleteMode::Purge => DeleteModeSetting::Purge,
+            DeleteMode::Tombstone => DeleteModeSetting::Tombstone,
+        }
+    }
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (keys as in `scimd config` output)
+    #[arg(long, env = "SCIM_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite://PATH
+    /// [default: sqlite://<data-dir>/scim.db]
+    #[arg(
+        long,
+        env = "SCIM_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Directory of the default SQLite database, created if missing [default: ./data]
+    #[arg(long, env = "SCIM_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format [default: human]
+    #[arg(long, env = "SCIM_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter: a level (`info`, `debug`, …) or `target=level` pairs, comma-separated
+    /// [default: info for serve, warn otherwise]
+    #[arg(long, env = "SCIM_LOG", global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+/// Options of `serve` (and `config`, which prints what `serve` would use).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SCIM_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Public URL of the SCIM service, for meta.location (e.g. https://scim.example.com/scim/v2)
+    /// [default: derived from each request's Host]
+    #[arg(long, env = "SCIM_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Run migrations at start [default: true]
+    #[arg(
+        long,
+        env = "SCIM_MIGRATE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub migrate: Option<bool>,
+    /// Do not run migrations at start (same as --migrate=false)
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// Worker threads [default: one per physical core]
+    #[arg(long, env = "SCIM_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+    /// How long a shutdown waits for requests in flight [default: 30s]
+    #[arg(long, env = "SCIM_SHUTDOWN_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_timeout: Option<Duration>,
+    /// Largest request body, in bytes [default: 1048576]
+    #[arg(long, env = "SCIM_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Results per page when a query names no count [default: 100]
+    #[arg(long, env = "SCIM_DEFAULT_PAGE_SIZE", value_name = "N")]
+    pub default_page_size: Option<u32>,
+    /// Most results per page [default: 1000]
+    #[arg(long, env = "SCIM_MAX_PAGE_SIZE", value_name = "N")]
+    pub max_page_size: Option<u32>,
+    /// What DELETE does to a user [default: tombstone]
+    #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
+    pub delete_mode: Option<DeleteModeSetting>,
+    /// Take client addresses (and the derived base URL) from X-Forwarded-For / Forwarded;
+    /// only behind a proxy that sets them [default: false]
+    #[arg(
+        long,
+        env = "SCIM_TRUST_FORWARDED_FOR",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub trust_forwarded_for: Option<bool>,
+    /// How long a verified token is trusted without asking the database: the bound on how
+    /// late a revocation takes effect [default: 60s]
+    #[arg(long, env = "SCIM_TOKEN_CACHE_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub token_cache_ttl: Option<Duration>,
+    /// Database connections per process [default: 10]
+    #[arg(long, env = "SCIM_POOL_SIZE", value_name = "N")]
+    pub pool_size: Option<u32>,
+    /// Link advertised as documentationUri in /ServiceProviderConfig
+    #[arg(long, env = "SCIM_DOCUMENTATION_URI", value_name = "URL")]
+    pub documentation_uri: Option<String>,
+}
+
+/// The configuration file: every key optional, unknown keys refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migrate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shutdown_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_body_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_page_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_page_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_mode: Option<DeleteModeSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_forwarded_for: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_cache_ttl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    documentation_uri: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not TOML, or has an unknown key or a wrong type.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("invalid configuration file {}", path.display()))
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Human or JSON lines.
+    pub format: LogFormat,
+    /// A `tracing_subscriber::filter::Targets` directive string; `None` for the command's default.
+    pub filter: Option<String>,
+}
+
+/// What `serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The address to bind.
+    pub listen: String,
+    /// Whether to migrate at start.
+    pub migrate: bool,
+    /// Worker threads; `None` for actix's default.
+    pub workers: Option<usize>,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_timeout: Duration,
+    /// The service's settings.
+    pub server: ServerConfig,
+    /// The verifier's cache TTL.
+    pub token_cache_ttl: Duration,
+    /// Connections in the pool.
+    pub pool_size: u32,
+}
+
+/// Everything, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The database URL.
+    pub database_url: String,
+    /// Logging.
+    pub log: LogSettings,
+    /// `serve`'s settings.
+    pub serve: ServeSettings,
+}
+
+impl Settings {
+    /// Merges flags and environment (already combined by clap) over `file` over the defaults.
+    ///
+    /// # Errors
+    /// When a value is invalid (a duration that does not parse, page sizes out of order, …).
+    pub fn resolve(
+        global: &GlobalArgs,
+        serve: &ServeArgs,
+        file: &FileConfig,
+    ) -> anyhow::Result<Self> {
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = global
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("scim.db").display()));
+        let log = LogSettings {
+            format: global.log_format.or(file.log_format).unwrap_or_default(),
+            filter: global.log_level.clone().or_else(|| file.log_level.clone()),
+        };
+        let file_duration =
+            |value: &Option<String>, key: &str| -> anyhow::Result<Option<Duration>> {
+                value
+                    .as_deref()
+                    .map(|text| parse_duration(text).map_err(|e| anyhow::anyhow!("{key}: {e}")))
+                    .transpose()
+            };
+        let defaults = ServerConfig::default();
+        let migrate = if serve.no_migrate {
+            false
+        } else {
+            serve.migrate.or(file.migrate).unwrap_or(true)
+        };
+        let server = ServerConfig {
+            base_url: serve.base_url.clone().or_else(|| file.base_url.clone()),
+            max_body_bytes: serve
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(defaults.max_body_bytes),
+            default_page_size: serve
+                .default_page_size
+                .or(file.default_page_size)
+                .unwrap_or(defaults.default_page_size),
+            max_page_size: serve
+                .max_page_size
+                .or(file.max_page_size)
+                .unwrap_or(defaults.max_page_size),
+            delete_mode: serve
+                .delete_mode
+                .or(file.delete_mode)
+                .map_or(defaults.delete_mode, DeleteMode::from),
+            trust_forwarded_for: serve
+                .trust_forwarded_for
+                .or(file.trust_forwarded_for)
+                .unwrap_or(defaults.trust_forwarded_for),
+            documentation_uri: serve
+                .documentation_uri
+                .clone()
+                .or_else(|| file.documentation_uri.clone()),
+            ..defaults
+        };
+        server.validate().context("invalid configuration")?;
+        let workers = serve.workers.or(file.workers);
+        if workers == Some(0) {
+            bail!("workers must be at least 1");
+        }
+        let pool_size = serve
+            .pool_size
+            .or(file.pool_size)
+            .unwrap_or(DEFAULT_POOL_SIZE);
+        if pool_size == 0 {
+            bail!("pool_size must be at least 1");
+        }
+        Ok(Settings {
+            database_url,
+            log,
+            serve: ServeSettings {
+                listen: serve
+                    .listen
+                    .clone()
+                    .or_else(|| file.listen.clone())
+                    .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+                migrate,
+                workers,
+                shutdown_timeout: match serve.shutdown_timeout {
+                    Some(timeout) => timeout,
+                    None => file_duration(&file.shutdown_timeout, "shutdown_timeout")?
+                        .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
+                },
+                server,
+                token_cache_ttl: match serve.token_cache_ttl {
+                    Some(ttl) => ttl,
+                    None => file_duration(&file.token_cache_ttl, "token_cache_ttl")?
+                        .unwrap_or_else(|| scim_auth::VerifierConfig::default().cache_ttl),
+                },
+                pool_size,
+            },
+        })
+    }
+
+    /// The effective configuration as a TOML file `serve` would accept, the database
+    /// password redacted.
+    pub fn to_toml(&self) -> String {
+        let serve = &self.serve;
+        let server = &serve.server;
+        let file = FileConfig {
+            listen: Some(serve.listen.clone()),
+            database_url: Some(redact_database_url(&self.database_url)),
+            data_dir: None,
+            base_url: server.base_url.clone(),
+            migrate: Some(serve.migrate),
+            log_format: Some(self.log.format),
+            log_level: self.log.filter.clone(),
+            workers: serve.workers,
+            shutdown_timeout: Some(humantime::format_duration(serve.shutdown_timeout).to_string()),
+            max_body_bytes: Some(server.max_body_bytes),
+            default_page_size: Some(server.default_page_size),
+            max_page_size: Some(server.max_page_size),
+            delete_mode: Some(server.delete_mode.into()),
+            trust_forwarded_for: Some(server.trust_forwarded_for),
+            token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
+            pool_size: Some(serve.pool_size),
+            documentation_uri: server.documentation_uri.clone(),
+        };
+        toml::to_string(&file)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}
+
+/// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `1h 30m`.
+///
+/// # Errors
+/// A message saying what is wrong, for clap or a configuration error.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+}
+
+/// `url` with any PostgreSQL password replaced, for printing.
+pub fn redact_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    if !scheme.starts_with("postgres") {
+        return url.to_owned();
+    }
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:REDACTED@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some(("password", _)) => "password=REDACTED".to_owned(),
+                    _ => pair.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            format!("{path}?{query}")
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(30 * 60)));
+        assert_eq!(parse_duration(" 45s "), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert!(parse_duration("90").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn flags_and_env_win_over_the_file_which_wins_over_defaults() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:9000"
+            max_page_size = 500
+            token_cache_ttl = "10s"
+            delete_mode = "purge"
+            data_dir = "/var/lib/scim"
+            "#,
+        )
+        .unwrap();
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:7000".into()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&GlobalArgs::default(), &serve, &file).unwrap();
+        assert_eq!(settings.serve.listen, "127.0.0.1:7000");
+        assert_eq!(settings.serve.server.max_page_size, 500);
+        assert_eq!(settings.serve.server.default_page_size, 100);
+        assert_eq!(settings.serve.token_cache_ttl, Duration::from_secs(10));
+        assert_eq!(settings.serve.server.delete_mode, DeleteMode::Purge);
+        assert_eq!(settings.database_url, "sqlite:///var/lib/scim/scim.db");
+        assert!(settings.serve.migrate);
+
+        let defaults = Settings::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs::default(),
+            &FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(defaults.serve.listen, "127.0.0.1:8080");
+        assert_eq!(defaults.database_url, "sqlite://./data/scim.db");
+        assert_eq!(defaults.serve.server, ServerConfig::default());
+        assert_eq!(defaults.serve.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn no_migrate_wins() {
+        let file: FileConfig = toml::from_str("migrate = true").unwrap();
+        let serve = ServeArgs {
+            no_migrate: true,
+            migrate: Some(true),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(&GlobalArgs::default(), &serve, &file).unwrap();
+        assert!(!settings.serve.migrate);
+        let file: FileConfig = toml::from_str("migrate = false").unwrap();
+        let settings =
+            Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).unwrap();
+        assert!(!settings.serve.migrate);
+    }
+
+    #[test]
+    fn unknown_and_invalid_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("lisen = \"x\"").is_err());
+        assert!(toml::from_str::<FileConfig>("delete_mode = \"shred\"").is_err());
+        let file: FileConfig = toml::from_str("shutdown_timeout = \"forever\"").unwrap();
+        let error = Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("shutdown_timeout"), "{error}");
+        let file: FileConfig = toml::from_str("default_page_size = 5000").unwrap();
+        assert!(Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).is_err());
+    }
+
+    #[test]
+    fn printed_configuration_reads_back_and_hides_the_password() {
+        let global = GlobalArgs {
+            database_url: Some(
+                "postgres://scim:s3cret@db.internal:5432/scim?password=x2&sslmode=require".into(),
+            ),
+            ..GlobalArgs::default()
+        };
+        let settings =
+            Settings::resolve(&global, &ServeArgs::default(), &FileConfig::default()).unwrap();
+        let printed = settings.to_toml();
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("x2"),
+            "{printed}"
+        );
+        assert!(printed.contains("sslmode=require"), "{printed}");
+        let file: FileConfig = toml::from_str(&printed).unwrap();
+        let again =
+            Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).unwrap();
+        assert_eq!(again.serve.server, settings.serve.server);
+        assert_eq!(again.serve.token_cache_ttl, settings.serve.token_cache_ttl);
+        assert_eq!(
+            again.serve.shutdown_timeout,
+            settings.serve.shutdown_timeout
+        );
+    }
+
+    #[test]
+    fn database_urls_are_redacted() {
+        assert_eq!(
+            redact_database_url("postgresql://u:p@h/db"),
+            "postgresql://u:REDACTED@h/db"
+        );
+        assert_eq!(
+            redact_database_url("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            redact_database_url("sqlite://./data/scim.db"),
+            "sqlite://./data/scim.db"
+        );
+        assert_eq!(
+            redact_database_url("postgres://h/db?user=u&password=p"),
+            "postgres://h/db?user=u&password=REDACTED"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! `scimd token`: create (shown once), list (never a secret), revoke.
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context as _};
+use scim_auth::{owasp_params, IssuedToken};
+use scim_store::orgs::{self, Organization};
+use scim_store::{tokens, DbConnection, Store, StoreError, UniqueField};
+
+/// `scimd token create`: prints only the token, so a script can capture it.
+///
+/// # Errors
+/// When the organisation does not exist, the name is taken, or the store fails.
+pub fn create(
+    store: &Store,
+    org_name: &str,
+    name: &str,
+    expires_in: Option<Duration>,
+) -> anyhow::Result<()> {
+    if name.trim().is_empty() {
+        bail!("a token name must not be empty");
+    }
+    let expires_at = match expires_in {
+        Some(duration) if duration.is_zero() => bail!("--expires-in must be positive"),
+        Some(duration) => Some(
+            SystemTime::now()
+                .checked_add(duration)
+                .ok_or_else(|| anyhow!("--expires-in is too far in the future"))?,
+        ),
+        None => None,
+    };
+    let mut conn = store.get()?;
+    let org = organization(&mut conn, org_name)?;
+    let issued = issue(&mut conn, &org, name, expires_at)?;
+    tracing::info!(org = org.id.0, token = %issued.id(), name, "token created");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", issued.expose_token())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Makes a token for `org` named `name` and stores its hash; the caller shows it once.
+///
+/// # Errors
+/// When `org` already has a token named `name`, hashing fails, or the store fails.
+pub fn issue(
+    conn: &mut DbConnection,
+    org: &Organization,
+    name: &str,
+    expires_at: Option<SystemTime>,
+) -> anyhow::Result<IssuedToken> {
+    let issued = IssuedToken::generate(&owasp_params()).context("cannot generate a token")?;
+    let new = tokens::NewToken {
+        id: issued.id().to_string(),
+        name: name.to_owned(),
+        secret_hash: issued.phc_hash().to_owned(),
+        expires_at,
+    };
+    match tokens::insert(conn, org.id, &new) {
+        Ok(_) => Ok(issued),
+        Err(StoreError::UniqueViolation {
+            field: UniqueField::TokenName,
+            ..
+        }) => bail!(
+            "organisation `{}` already has a token named `{name}`",
+            org.name
+        ),
+        Err(error) => Err(error).context("cannot store the token"),
+    }
+}
+
+/// `scimd token list`: id, name and dates of each token; never a secret or a hash.
+///
+/// # Errors
+/// When the organisation does not exist, the store fails or stdout is closed.
+pub fn list(store: &Store, org_name: &str) -> anyhow::Result<()> {
+    let mut conn = store.get()?;
+    let org = organization(&mut conn, org_name)?;
+    let rows = tokens::list(&mut conn, org.id)?;
+    let width = rows.iter().map(|t| t.name.len()).max().unwrap_or(0).max(4);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<16} {:<width$} {:<20} {:<20} {:<20} LAST USED",
+        "ID", "NAME", "CREATED", "EXPIRES", "REVOKED"
+    )?;
+    for token in rows {
+        writeln!(
+            out,
+            "{:<16} {:<width$} {:<20} {:<20} {:<20} {}",
+            token.id,
+            token.name,
+            format_time(token.created_at),
+            token
+                .expires_at
+                .map_or_else(|| "never".to_owned(), format_time),
+            token.revoked_at.map_or_else(|| "-".to_owned(), format_time),
+            token
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), format_time),
+        )?;
+    }
+    Ok(())
+}
+
+/// `scimd token revoke ID`.
+///
+/// # Errors
+/// When there is no such token or the store fails.
+pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()> {
+    let mut conn = store.get()?;
+    let token = match tokens::revoke(&mut conn, None, id.trim()) {
+        Ok(token) => token,
+        Err(StoreError::NotFound) => bail!("no token has the id `{id}`"),
+        Err(error) => return Err(error).context("cannot revoke the token"),
+    };
+    tracing::info!(token = %token.id, org = token.org.0, "token revoked");
+    println!("revoked token {} ({})", token.id, token.name);
+    eprintln!(
+        "running servers refuse it within their token cache TTL ({})",
+        humantime::format_duration(cache_ttl)
+    );
+    Ok(())
+}
+
+fn organization(conn: &mut DbConnection, name: &str) -> anyhow::Result<Organization> {
+    orgs::by_name(conn, name)?.ok_or_else(|| {
+        anyhow!("no organisation named `{name}` (create it with `scimd org create {name}`)")
+    })
+}
+
+/// A time as RFC 3339 UTC to the second.
+pub fn format_time(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time).to_string()
+}

@@ -1,0 +1,148 @@
+//! The administration commands: `--help`, `migrate`, `org`, `token` (SPEC: tokens are random,
+//! shown once, named, listable, revocable, optionally expiring).
+
+use std::time::{Duration, SystemTime};
+
+use crate::{is_token, Scratch};
+
+#[test]
+fn every_command_has_help() {
+    let scratch = Scratch::new();
+    for args in [
+        &["--help"][..],
+        &["help"],
+        &["serve", "--help"],
+        &["config", "--help"],
+        &["migrate", "--help"],
+        &["org", "--help"],
+        &["org", "create", "--help"],
+        &["org", "list", "--help"],
+        &["token", "--help"],
+        &["token", "create", "--help"],
+        &["token", "list", "--help"],
+        &["token", "revoke", "--help"],
+    ] {
+        let out = scratch.ok(args);
+        assert!(out.contains("Usage: scimd"), "{args:?}: {out}");
+    }
+    // --help touches no database.
+    assert!(!scratch.dir.path().join("db").exists());
+    let version = scratch.ok(&["--version"]);
+    assert!(version.starts_with("scimd "), "{version}");
+    // A mistake is a usage error, not a panic.
+    let output = scratch.run(&["token", "create", "--org", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn migrate_creates_the_database_and_its_directory() {
+    let scratch = Scratch::new();
+    let out = scratch.ok(&["migrate"]);
+    assert!(out.contains("up to date"), "{out}");
+    assert!(scratch.dir.path().join("db").join("scim.db").is_file());
+    // Idempotent.
+    scratch.ok(&["migrate"]);
+}
+
+#[test]
+fn organisations_are_created_and_listed() {
+    let scratch = Scratch::new();
+    let out = scratch.ok(&["org", "create", "acme"]);
+    assert!(out.contains("acme"), "{out}");
+    scratch.ok(&["org", "create", "globex"]);
+    let error = scratch.fails(&["org", "create", "acme"]);
+    assert!(error.contains("already exists"), "{error}");
+    let error = scratch.fails(&["org", "create", " "]);
+    assert!(error.contains("empty"), "{error}");
+    let list = scratch.ok(&["org", "list"]);
+    let names: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(names, ["acme", "globex"], "{list}");
+    // --database-url on the command line wins over SCIM_DATABASE_URL.
+    let other = Scratch::new();
+    let out = scratch.ok(&["--database-url", &other.url, "org", "list"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn tokens_are_created_listed_without_secrets_and_revoked() {
+    let scratch = Scratch::new();
+    let error = scratch.fails(&["token", "create", "--org", "acme", "--name", "okta"]);
+    assert!(error.contains("no organisation named `acme`"), "{error}");
+    scratch.ok(&["org", "create", "acme"]);
+
+    // stdout is exactly the token, so `TOKEN=$(scimd token create …)` works.
+    let okta = scratch.ok(&["token", "create", "--org", "acme", "--name", "okta"]);
+    assert!(okta.ends_with('\n'));
+    let okta = okta.trim_end_matches('\n');
+    assert!(is_token(okta), "{okta:?}");
+    let entra = scratch.ok(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "entra",
+        "--expires-in",
+        "90d",
+    ]);
+    let entra = entra.trim_end();
+    assert!(is_token(entra), "{entra:?}");
+    assert_ne!(okta, entra);
+    let error = scratch.fails(&["token", "create", "--org", "acme", "--name", "okta"]);
+    assert!(
+        error.contains("already has a token named `okta`"),
+        "{error}"
+    );
+    let error = scratch.fails(&[
+        "token",
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "x",
+        "--expires-in",
+        "soon",
+    ]);
+    assert!(error.contains("invalid duration"), "{error}");
+
+    let list = scratch.ok(&["token", "list", "--org", "acme"]);
+    for token in [okta, entra] {
+        let (id, secret) = token["scim_".len()..].split_once('_').unwrap();
+        assert!(list.contains(id), "{list}");
+        assert!(!list.contains(secret), "a secret is listed: {list}");
+    }
+    assert!(!list.contains("argon2"), "a hash is listed: {list}");
+    let row = |name: &str| -> Vec<String> {
+        let list = scratch.ok(&["token", "list", "--org", "acme"]);
+        list.lines()
+            .find(|line| line.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no {name} in {list}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    // ID NAME CREATED EXPIRES REVOKED LAST-USED
+    let okta_row = row("okta");
+    assert_eq!(okta_row[3..], ["never", "-", "never"]);
+    let entra_row = row("entra");
+    let expires = humantime::parse_rfc3339(&entra_row[3]).unwrap();
+    let in_90_days = SystemTime::now() + Duration::from_secs(90 * 86_400);
+    let off = in_90_days
+        .duration_since(expires)
+        .unwrap_or_else(|e| e.duration());
+    assert!(off < Duration::from_secs(3600), "{entra_row:?}");
+
+    let okta_id = &okta_row[0];
+    let out = scratch.ok(&["token", "revoke", okta_id]);
+    assert!(out.contains(okta_id.as_str()), "{out}");
+    let revoked = row("okta");
+    assert!(humantime::parse_rfc3339(&revoked[4]).is_ok(), "{revoked:?}");
+    let error = scratch.fails(&["token", "revoke", "NoSuchTokenId12"]);
+    assert!(error.contains("no token"), "{error}");
+    let error = scratch.fails(&["token", "list", "--org", "nope"]);
+    assert!(error.contains("no organisation"), "{error}");
+}
