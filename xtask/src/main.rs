@@ -13,7 +13,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci      format check, clippy with warnings denied, and every test of the workspace
+  ci      format check, clippy with warnings denied, every test of the workspace, and the
+          conformance run below on both backends
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
   conformance
@@ -87,7 +88,9 @@ fn ci() -> Result<(), String> {
 
     let mut test = cargo();
     test.args(["test", "--workspace"]);
-    run(test)
+    run(test)?;
+
+    conformance::run(&[])
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {

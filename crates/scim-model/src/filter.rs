@@ -8,7 +8,7 @@
 //!
 //! Semantics, where RFC 7644 leaves room:
 //! - A multi-valued attribute matches when any of its values matches. Only assigned values
-//!   count ([`is_assigned`](crate::value::is_assigned): of the attribute's type and not empty;
+//!   count ([`crate::value::is_assigned`]: of the attribute's type and not empty;
 //!   RFC 7643 §2.5 treats null and empty as unassigned, and an empty string is treated alike),
 //!   so `title eq ""` never matches and a value filter never matches an empty element.
 //! - `ne` is the negation of `eq`: `emails.value ne "x"` holds when no email has value `x`,
@@ -134,6 +134,39 @@ impl<'r> CompiledFilter<'r> {
     /// Whether `resource` (a SCIM resource as JSON) matches.
     pub fn matches(&self, resource: &Value) -> bool {
         self.root.eval(Scope::Resource(resource))
+    }
+
+    /// For a filter compiled from a value filter ([`Filter::ValuePath`], `emails[type eq
+    /// "work"]`): whether `element`, one value of that multi-valued complex attribute, matches
+    /// the condition in brackets. It answers as [`CompiledFilter::matches`] does for a resource
+    /// whose attribute holds `element` alone, without building that resource; an unassigned
+    /// element (`null`, `{}`) never matches. PATCH uses it to select the values of
+    /// `emails[type eq "work"].value`.
+    ///
+    /// Any other filter matches no element: it names attributes of the resource, not of a
+    /// value.
+    ///
+    /// ```
+    /// use scim_model::filter::CompiledFilter;
+    /// use scim_model::schema::SchemaRegistry;
+    /// use serde_json::json;
+    ///
+    /// let registry = SchemaRegistry::standard();
+    /// let users = registry.resource_type("User").ok_or("no User type")?;
+    /// let filter = scim_filter::parse(r#"emails[type eq "work" and value co "@example.com"]"#)?;
+    /// let compiled = CompiledFilter::compile(&filter, users)?;
+    ///
+    /// assert!(compiled.matches_value(&json!({"type": "WORK", "value": "b@example.com"})));
+    /// assert!(!compiled.matches_value(&json!({"type": "home", "value": "b@example.com"})));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn matches_value(&self, element: &Value) -> bool {
+        match &self.root {
+            Node::Any { attr, filter } => {
+                is_assigned(element, attr.attribute()) && filter.eval(Scope::Element(element))
+            }
+            _ => false,
+        }
     }
 }
 

@@ -142,10 +142,7 @@ pub fn validate_create(
     resource_type: ResourceTypeView<'_>,
     options: &ValidationOptions,
 ) -> Result<Value, ScimError> {
-    let validator = Validator {
-        resource_type,
-        options,
-    };
+    let validator = Validator::new(resource_type, options);
     let draft = validator.draft(body)?;
     validator.check_required(&draft)?;
     Ok(validator.finish(draft))
@@ -172,10 +169,7 @@ pub fn validate_replace(
     resource_type: ResourceTypeView<'_>,
     options: &ValidationOptions,
 ) -> Result<Value, ScimError> {
-    let validator = Validator {
-        resource_type,
-        options,
-    };
+    let validator = Validator::new(resource_type, options);
     let mut draft = validator.draft(body)?;
     validator.keep_from_existing(&mut draft, existing.as_object())?;
     validator.check_required(&draft)?;
@@ -185,6 +179,29 @@ pub fn validate_replace(
 struct Validator<'a, 'r> {
     resource_type: ResourceTypeView<'r>,
     options: &'a ValidationOptions,
+    values: ValueChecker<'r>,
+}
+
+/// The rules every value of an attribute follows (RFC 7643 §2.3 types, §2.4 `primary`, §2.5
+/// unassigned values, §7 canonical values, and the [`ValidationOptions`] bends), shared by POST
+/// and PUT bodies and by PATCH values ([`crate::patch`]), so that PATCH stores nothing PUT would
+/// refuse.
+///
+/// Whole values ([`validate_create`], [`validate_replace`]) come out as stored: unassigned and
+/// `readOnly` parts dropped, required sub-attributes checked. PATCH values
+/// ([`ValueChecker::for_patch`]) are merged into the stored value afterwards, so they keep what
+/// merging needs and the merged value is judged later.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ValueChecker<'n> {
+    options: ValidationOptions,
+    /// The resource type, named in the error for an unknown sub-attribute.
+    resource_type: &'n str,
+    /// A PATCH value: `null` members are kept as `null` (they clear what they land on),
+    /// `readOnly` sub-attributes are kept (merging checks that they agree with the stored
+    /// value), an empty complex value is kept, required sub-attributes are left to the merged
+    /// value, and an unknown sub-attribute is `invalidPath`, like an unknown attribute in a
+    /// PATCH path.
+    merge: bool,
 }
 
 /// The validated attributes, before `schemas` is recomputed.
@@ -218,7 +235,19 @@ impl<'r> Container<'r> {
     }
 }
 
-impl<'r> Validator<'_, 'r> {
+impl<'a, 'r> Validator<'a, 'r> {
+    fn new(resource_type: ResourceTypeView<'r>, options: &'a ValidationOptions) -> Self {
+        Validator {
+            resource_type,
+            options,
+            values: ValueChecker {
+                options: *options,
+                resource_type: resource_type.name(),
+                merge: false,
+            },
+        }
+    }
+
     fn draft(&self, body: &Value) -> Result<Draft<'r>, ScimError> {
         let object = body
             .as_object()
@@ -315,13 +344,15 @@ impl<'r> Validator<'_, 'r> {
             }
         };
         let Some(attribute) = attribute else {
-            return self.unknown(key, self.extension_hint(schema.is_some(), key));
+            return self
+                .values
+                .unknown(key, self.extension_hint(schema.is_some(), key));
         };
         if attribute.name() == "schemas" && urn.is_none() {
             return Ok(());
         }
         let location = Location::attribute(urn, attribute.name());
-        self.assign(container, attribute, location, value)
+        self.values.assign(container, attribute, location, value)
     }
 
     /// The object under an extension's URN (RFC 7643 §3.3).
@@ -346,9 +377,10 @@ impl<'r> Validator<'_, 'r> {
             match extension.schema.attribute(key) {
                 Some(attribute) => {
                     let location = Location::attribute(Some(urn), attribute.name());
-                    self.assign(&mut extension.members, attribute, location, value)?;
+                    self.values
+                        .assign(&mut extension.members, attribute, location, value)?;
                 }
-                None => self.unknown(format_args!("{urn}:{key}"), "")?,
+                None => self.values.unknown(format_args!("{urn}:{key}"), "")?,
             }
         }
         Ok(())
@@ -386,26 +418,70 @@ impl<'r> Validator<'_, 'r> {
             ""
         }
     }
+}
+
+impl<'n> ValueChecker<'n> {
+    /// The rules for the values of a PATCH on a resource of `resource_type` (see the `merge`
+    /// field): `options` are the bends PATCH accepts.
+    pub(crate) fn for_patch(options: ValidationOptions, resource_type: &'n str) -> Self {
+        ValueChecker {
+            options,
+            resource_type,
+            merge: true,
+        }
+    }
+
+    /// The checked value of `attribute`, or `None` when it is unassigned (RFC 7643 §2.5): an
+    /// array for a multi-valued attribute, one value for a singular one. `path` names the
+    /// attribute in errors.
+    ///
+    /// # Errors
+    /// 400 `invalidValue` for a value the attribute does not take; `invalidSyntax` for a
+    /// sub-attribute given twice, or an unknown one when the options reject them (`invalidPath`
+    /// for a PATCH value).
+    pub(crate) fn check_value(
+        &self,
+        attribute: &Attribute,
+        path: &str,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        self.value(attribute, Location::attribute(None, path), value)
+    }
+
+    /// [`ValueChecker::check_value`] for one value given alone: one element of a multi-valued
+    /// attribute, or the value of a singular one.
+    ///
+    /// # Errors
+    /// Those of [`ValueChecker::check_value`].
+    pub(crate) fn check_element(
+        &self,
+        attribute: &Attribute,
+        path: &str,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        self.one(attribute, Location::attribute(None, path), value)
+    }
 
     fn unknown(&self, name: impl fmt::Display, hint: &str) -> Result<(), ScimError> {
         match self.options.unknown_attributes {
             UnknownAttributes::Ignore => Ok(()),
             UnknownAttributes::Reject => Err(ScimError::invalid_syntax(format!(
                 "unknown attribute `{name}` for resource type `{}`{hint}",
-                self.resource_type.name()
+                self.resource_type
             ))),
         }
     }
 
-    /// Validates `value` for `attribute` and stores it in `container` unless it is unassigned.
-    fn assign(
+    /// Validates `value` for `attribute` and stores it in `container` unless it is unassigned
+    /// (a PATCH value stores it as `null`).
+    fn assign<'r>(
         &self,
         container: &mut Container<'r>,
         attribute: &'r Attribute,
         location: Location<'_>,
         value: &Value,
     ) -> Result<(), ScimError> {
-        if attribute.mutability() == Mutability::ReadOnly {
+        if attribute.mutability() == Mutability::ReadOnly && !self.merge {
             return Ok(());
         }
         if !container.first_sighting(attribute.name()) {
@@ -413,8 +489,16 @@ impl<'r> Validator<'_, 'r> {
                 "`{location}` is given more than once (attribute names are case-insensitive)"
             )));
         }
-        if let Some(value) = self.value(attribute, location, value)? {
-            container.members.insert(attribute.name().to_owned(), value);
+        match self.value(attribute, location, value)? {
+            Some(value) => {
+                container.members.insert(attribute.name().to_owned(), value);
+            }
+            None if self.merge => {
+                container
+                    .members
+                    .insert(attribute.name().to_owned(), Value::Null);
+            }
+            None => {}
         }
         Ok(())
     }
@@ -422,22 +506,15 @@ impl<'r> Validator<'_, 'r> {
     /// The validated value of `attribute`, or `None` when it is unassigned (RFC 7643 §2.5).
     fn value(
         &self,
-        attribute: &'r Attribute,
+        attribute: &Attribute,
         location: Location<'_>,
         value: &Value,
     ) -> Result<Option<Value>, ScimError> {
-        if is_unassigned(value) {
-            return Ok(None);
-        }
         if !attribute.is_multi_valued() {
-            if value.is_array() {
-                return Err(ScimError::invalid_value(format!(
-                    "`{location}` is single-valued and must not be an array"
-                )));
-            }
-            return self.single(attribute, location, value);
+            return self.one(attribute, location, value);
         }
         let (items, indexed) = match value {
+            Value::Null => return Ok(None),
             Value::Array(items) => (items.as_slice(), true),
             lone if self.options.wrap_single_values => (std::slice::from_ref(lone), false),
             _ => {
@@ -472,10 +549,30 @@ impl<'r> Validator<'_, 'r> {
         Ok((!values.is_empty()).then_some(Value::Array(values)))
     }
 
+    /// One value given alone (the value of a singular attribute): an array is refused, except
+    /// `[]`, which is unassigned.
+    fn one(
+        &self,
+        attribute: &Attribute,
+        location: Location<'_>,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        match value {
+            Value::Array(items) if items.is_empty() => Ok(None),
+            Value::Array(_) if attribute.is_multi_valued() => Err(ScimError::invalid_value(
+                format!("`{location}` takes one value of the attribute here, not an array"),
+            )),
+            Value::Array(_) => Err(ScimError::invalid_value(format!(
+                "`{location}` is single-valued and must not be an array"
+            ))),
+            _ => self.single(attribute, location, value),
+        }
+    }
+
     /// One value (of a multi-valued attribute, or the value of a singular one).
     fn single(
         &self,
-        attribute: &'r Attribute,
+        attribute: &Attribute,
         location: Location<'_>,
         value: &Value,
     ) -> Result<Option<Value>, ScimError> {
@@ -499,10 +596,7 @@ impl<'r> Validator<'_, 'r> {
                 members.insert("value".to_owned(), value.clone());
                 self.complex(attribute, location, &members)
             }
-            _ => Err(ScimError::invalid_value(format!(
-                "`{location}` must be {}",
-                expected(AttributeType::Complex)
-            ))),
+            _ => Err(wrong_value(location, AttributeType::Complex, value)),
         }
     }
 
@@ -510,7 +604,7 @@ impl<'r> Validator<'_, 'r> {
     /// nothing is left (an empty value is unassigned).
     fn complex(
         &self,
-        attribute: &'r Attribute,
+        attribute: &Attribute,
         location: Location<'_>,
         members: &Map<String, Value>,
     ) -> Result<Option<Value>, ScimError> {
@@ -518,8 +612,17 @@ impl<'r> Validator<'_, 'r> {
         for (key, value) in members {
             match attribute.sub_attribute(key) {
                 Some(sub) => self.assign(&mut container, sub, location.sub(sub.name()), value)?,
+                None if self.merge => {
+                    return Err(ScimError::invalid_path(format!(
+                        "`{location}` has no sub-attribute `{key}`"
+                    )))
+                }
                 None => self.unknown(location.sub(key), "")?,
             }
+        }
+        if self.merge {
+            // Emptiness and required sub-attributes are judged once the value is merged.
+            return Ok(Some(Value::Object(container.members)));
         }
         if container.members.is_empty() {
             return Ok(None);
@@ -569,17 +672,16 @@ impl<'r> Validator<'_, 'r> {
             _ => None,
         };
         let Some(valid) = valid else {
-            return Err(ScimError::invalid_value(format!(
-                "`{location}` must be {}",
-                expected(kind)
-            )));
+            return Err(wrong_value(location, kind, value));
         };
         if self.options.canonical_values == CanonicalValues::Enforce {
             check_canonical(attribute, location, &valid)?;
         }
         Ok(valid)
     }
+}
 
+impl<'r> Validator<'_, 'r> {
     /// Carries over from `existing` what a PUT keeps (RFC 7644 §3.5.1), and refuses changes to
     /// immutable values.
     fn keep_from_existing(
@@ -798,16 +900,6 @@ fn present_member<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v 
     member(object, name).filter(|value| is_present(value))
 }
 
-/// RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array (in the case of a
-/// multi-valued attribute) SHALL be considered to be equivalent in 'state'".
-fn is_unassigned(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
-        _ => false,
-    }
-}
-
 /// An integer (RFC 7643 §2.3.4: "A whole number with no fractional digits"); `3.0` counts and
 /// is stored as `3`.
 fn integer(number: &Number) -> Option<Number> {
@@ -860,6 +952,38 @@ fn check_canonical(
         "`{location}` must be one of {}",
         allowed.join(", ")
     )))
+}
+
+/// The error for a value of the wrong type: what the attribute takes and, when the JSON type is
+/// wrong, what was given (never the value itself).
+fn wrong_value(location: Location<'_>, kind: AttributeType, value: &Value) -> ScimError {
+    let json_type_fits = match kind {
+        AttributeType::String
+        | AttributeType::Reference
+        | AttributeType::DateTime
+        | AttributeType::Binary => value.is_string(),
+        AttributeType::Boolean => value.is_boolean(),
+        AttributeType::Decimal | AttributeType::Integer => value.is_number(),
+        AttributeType::Complex => value.is_object(),
+    };
+    let expected = expected(kind);
+    ScimError::invalid_value(if json_type_fits {
+        format!("`{location}` must be {expected}")
+    } else {
+        format!("`{location}` must be {expected}, not {}", describe(value))
+    })
+}
+
+/// The JSON type of `value`, for error details.
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// What a value of `kind` must be, for error details.
@@ -953,7 +1077,16 @@ mod tests {
             assert!(is_base64(good), "{good}");
         }
         for bad in [
-            "TWE", "TQ=", "T===", "TW=E", "ab-_", "TW Fu", "TWFu\n", "=QQQ",
+            "TWE",
+            "TQ=",
+            "T===",
+            "TW=E",
+            "ab-_",
+            "TW Fu",
+            "TWFu\n",
+            "=QQQ",
+            "not base64!",
+            "é",
         ] {
             assert!(!is_base64(bad), "{bad}");
         }

@@ -89,7 +89,7 @@ impl Step<'_> {
 pub(super) struct Engine<'r, 'o> {
     resource_type: ResourceTypeView<'r>,
     options: &'o PatchOptions,
-    checker: Checker,
+    checker: Checker<'r>,
 }
 
 impl<'r, 'o> Engine<'r, 'o> {
@@ -97,9 +97,7 @@ impl<'r, 'o> Engine<'r, 'o> {
         Engine {
             resource_type,
             options,
-            checker: Checker {
-                coerce_boolean_strings: options.coerce_boolean_strings,
-            },
+            checker: Checker::new(options, resource_type.name()),
         }
     }
 
@@ -156,6 +154,12 @@ impl<'r, 'o> Engine<'r, 'o> {
     ) -> Result<(), ScimError> {
         let mut seen: Vec<String> = Vec::with_capacity(members.len());
         for (key, value) in members {
+            // Client libraries that model an extension as its own resource (scim2-models, for
+            // one) put a `schemas` member in the extension's object; the resource's `schemas`
+            // is kept in step by this module, so that member says nothing to apply.
+            if schema.is_some() && key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let target = resolve_key(self.resource_type, key, schema)?;
             // `{"nickName": "a", "NICKNAME": "b"}`: which one was meant? Validation refuses the
             // same ambiguity in POST and PUT bodies.
@@ -542,7 +546,7 @@ impl<'r, 'o> Engine<'r, 'o> {
         label: &str,
     ) -> Result<Value, ScimError> {
         let mut items = elements(current);
-        let selected: Vec<bool> = items.iter_mut().map(|item| filter.matches(item)).collect();
+        let selected: Vec<bool> = items.iter().map(|item| filter.matches(item)).collect();
         let any_selected = selected.contains(&true);
         let (value, is_add) = match action {
             Action::Remove(_) => {
@@ -627,7 +631,7 @@ impl<'r, 'o> Engine<'r, 'o> {
         attribute: &'r Attribute,
         label: &str,
     ) -> Result<(), ScimError> {
-        check_primaries(&given, attribute, label)?;
+        // `given` comes from `Checker::attribute`, which refuses more than one primary value.
         let given = elements(given);
         let mut added: Vec<Value> = Vec::new();
         {
@@ -809,32 +813,6 @@ fn single_primary(
                 object.insert(primary.name().to_owned(), Value::Bool(false));
             }
         }
-    }
-    Ok(())
-}
-
-/// At most one value a client gives may be primary (RFC 7643 §2.4), as validation checks on
-/// POST and PUT.
-fn check_primaries(given: &Value, attribute: &Attribute, label: &str) -> Result<(), ScimError> {
-    let Some(primary) = attribute.sub_attribute("primary") else {
-        return Ok(());
-    };
-    let Value::Array(items) = given else {
-        return Ok(());
-    };
-    let count = items
-        .iter()
-        .filter(|item| {
-            item.as_object()
-                .and_then(|object| member(object, primary.name()))
-                == Some(&Value::Bool(true))
-        })
-        .count();
-    if count > 1 {
-        return Err(ScimError::invalid_value(format!(
-            "`{label}` has {count} values with `primary` true; at most one may be primary \
-             (RFC 7643 §2.4)"
-        )));
     }
     Ok(())
 }

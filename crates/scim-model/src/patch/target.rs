@@ -111,9 +111,8 @@ fn resolve_attr<'r>(
 
 /// A value filter of a PATCH path, evaluated on one value of its attribute at a time.
 pub(super) struct ElementFilter<'r> {
+    /// `attr[filter]`, compiled: [`CompiledFilter::matches_value`] tests one value.
     compiled: CompiledFilter<'r>,
-    name: &'r str,
-    urn: Option<&'r str>,
     /// The value the filter describes, when it is `eq` conditions joined by `and`: what a
     /// filtered `add` (or `replace`, see `MissingFilterTarget`) that matches nothing adds.
     conditions: Option<Map<String, Value>>,
@@ -129,8 +128,6 @@ impl<'r> ElementFilter<'r> {
         let mut conditions = Map::new();
         let conditions =
             collect_conditions(&filter, attribute, &mut conditions).then_some(conditions);
-        // The compiled form of `attr[filter]` holds for a resource when one of its values
-        // matches, so a resource holding just the one value answers for that value.
         let path = AttrPath {
             urn: attr.extension_urn().map(str::to_owned),
             name: attr.name().to_owned(),
@@ -143,50 +140,13 @@ impl<'r> ElementFilter<'r> {
         let compiled = CompiledFilter::compile(&wrapped, resource_type)?;
         Ok(ElementFilter {
             compiled,
-            name: attr.name(),
-            urn: attr.extension_urn(),
             conditions,
         })
     }
 
-    /// Whether the filter selects `element`. The element is moved into a one-value resource
-    /// and back, so that large collections (groups of many members) are not copied.
-    pub(super) fn matches(&self, element: &mut Value) -> bool {
-        let mut holder = Map::new();
-        holder.insert(
-            self.name.to_owned(),
-            Value::Array(vec![std::mem::take(element)]),
-        );
-        let resource = match self.urn {
-            Some(urn) => {
-                let mut outer = Map::new();
-                outer.insert(urn.to_owned(), Value::Object(holder));
-                Value::Object(outer)
-            }
-            None => Value::Object(holder),
-        };
-        let matched = self.compiled.matches(&resource);
-        if let Some(taken) = self.take_back(resource) {
-            *element = taken;
-        }
-        matched
-    }
-
-    fn take_back(&self, resource: Value) -> Option<Value> {
-        let Value::Object(mut object) = resource else {
-            return None;
-        };
-        let mut holder = match self.urn {
-            Some(urn) => match object.remove(urn)? {
-                Value::Object(holder) => holder,
-                _ => return None,
-            },
-            None => object,
-        };
-        match holder.remove(self.name)? {
-            Value::Array(mut items) => items.pop(),
-            _ => None,
-        }
+    /// Whether the filter selects `element`, one value of the attribute.
+    pub(super) fn matches(&self, element: &Value) -> bool {
+        self.compiled.matches_value(element)
     }
 
     /// The sub-attributes a new value gets from the filter, if it can describe one.

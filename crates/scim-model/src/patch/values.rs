@@ -5,191 +5,79 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
+use super::PatchOptions;
 use crate::error::ScimError;
 use crate::schema::{Attribute, AttributeType, Mutability};
+use crate::validate::{CanonicalValues, UnknownAttributes, ValidationOptions, ValueChecker};
 use crate::value::{compare_numbers, fold_case, is_assigned, member, parse_date_time, values_of};
 
-/// Checks values against their attribute's type and brings them to the stored shape.
-///
-/// Nulls are kept (they mean "unassigned" and clear what they land on); [`tidy`] drops them
-/// once a value is merged.
+/// Checks PATCH values by the rules validation applies to POST and PUT bodies
+/// ([`ValueChecker`], read as PATCH values: nulls, `readOnly` and partial complex values are
+/// kept for merging, and [`tidy`] drops what is left empty), and brings them to the stored shape.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Checker {
-    pub(super) coerce_boolean_strings: bool,
+pub(super) struct Checker<'r> {
+    rules: ValueChecker<'r>,
 }
 
-impl Checker {
-    /// A whole value of `attribute`: an array for a multi-valued attribute (a lone value is
-    /// wrapped, `null` elements dropped), one value for a singular one (a one-element array is
-    /// unwrapped). `path` names the attribute in errors.
+impl<'r> Checker<'r> {
+    /// The checker for PATCH `options` on a resource of the type named `resource_type`.
+    pub(super) fn new(options: &PatchOptions, resource_type: &'r str) -> Self {
+        let validation = ValidationOptions {
+            coerce_boolean_strings: options.coerce_boolean_strings,
+            // What PATCH has always accepted: a lone value for a multi-valued attribute, a bare
+            // value for a singular complex one, and values outside `canonicalValues`.
+            wrap_single_values: true,
+            bare_value_for_complex: true,
+            canonical_values: CanonicalValues::Allow,
+            // Not consulted for PATCH values: an unknown sub-attribute is `invalidPath`.
+            unknown_attributes: UnknownAttributes::Reject,
+        };
+        Checker {
+            rules: ValueChecker::for_patch(validation, resource_type),
+        }
+    }
+
+    /// A whole value of `attribute`: an array for a multi-valued attribute (`[]` when the value
+    /// lists none, so that `add` adds nothing), one value for a singular one (see
+    /// [`Checker::element`]); `Value::Null` when unassigned. `path` names the attribute in
+    /// errors.
     pub(super) fn attribute(
         &self,
         value: &Value,
         attribute: &Attribute,
         path: &str,
     ) -> Result<Value, ScimError> {
-        if value.is_null() {
-            return Ok(Value::Null);
+        if !attribute.is_multi_valued() {
+            return self.element(value, attribute, path);
         }
-        if attribute.is_multi_valued() {
-            let items: &[Value] = match value {
-                Value::Array(items) => items,
-                lone => std::slice::from_ref(lone),
-            };
-            let mut checked = Vec::with_capacity(items.len());
-            for item in items.iter().filter(|item| !item.is_null()) {
-                checked.push(self.single(item, attribute, path)?);
-            }
-            Ok(Value::Array(checked))
-        } else {
-            self.element(value, attribute, path)
-        }
+        let checked = self.rules.check_value(attribute, path, value)?;
+        Ok(checked.unwrap_or_else(|| match value {
+            Value::Null => Value::Null,
+            _ => Value::Array(Vec::new()),
+        }))
     }
 
-    /// One value of `attribute` (one element, for a multi-valued attribute). An empty array is
-    /// unassigned; a one-element array given for a complex value is read as its element, as
-    /// Entra ID sends `manager` as `[{"$ref": …, "value": …}]`.
+    /// One value of `attribute` (one element, for a multi-valued attribute); `Value::Null` when
+    /// unassigned. Unlike POST and PUT, a one-element array given for a complex value is read
+    /// as its element, as Entra ID sends `manager` as `[{"$ref": …, "value": …}]`.
     pub(super) fn element(
         &self,
         value: &Value,
         attribute: &Attribute,
         path: &str,
     ) -> Result<Value, ScimError> {
-        match value {
-            Value::Null => Ok(Value::Null),
-            Value::Array(items) => match items.as_slice() {
-                [] => Ok(Value::Null),
-                [only] if attribute.is_complex() => self.single(only, attribute, path),
-                _ => Err(ScimError::invalid_value(format!(
-                    "`{path}` is single-valued and must not be an array"
-                ))),
+        let value = match value {
+            Value::Array(items) if attribute.is_complex() => match items.as_slice() {
+                [only] => only,
+                _ => value,
             },
-            other => self.single(other, attribute, path),
-        }
-    }
-
-    fn single(&self, value: &Value, attribute: &Attribute, path: &str) -> Result<Value, ScimError> {
-        let wrong = |expected: &str| {
-            Err(ScimError::invalid_value(format!(
-                "`{path}` takes {expected}, not {}",
-                describe(value)
-            )))
+            other => other,
         };
-        match attribute.attribute_type() {
-            AttributeType::Complex => match value {
-                Value::Object(members) => {
-                    let mut checked = Map::new();
-                    for (key, member_value) in members {
-                        let Some(sub) = attribute.sub_attribute(key) else {
-                            return Err(ScimError::invalid_path(format!(
-                                "`{path}` has no sub-attribute `{key}`"
-                            )));
-                        };
-                        let sub_path = format!("{path}.{}", sub.name());
-                        let sub_value = self.attribute(member_value, sub, &sub_path)?;
-                        checked.insert(sub.name().to_owned(), sub_value);
-                    }
-                    Ok(Value::Object(checked))
-                }
-                // `"manager": "<id>"` (Entra ID): the bare value is the `value` sub-attribute,
-                // and `""` leaves the attribute unassigned, as validation reads it.
-                Value::String(_) | Value::Number(_) if !attribute.is_multi_valued() => {
-                    match attribute.sub_attribute("value") {
-                        Some(_) if value.as_str() == Some("") => Ok(Value::Null),
-                        Some(sub) => {
-                            let sub_path = format!("{path}.{}", sub.name());
-                            let checked = self.single(value, sub, &sub_path)?;
-                            let mut object = Map::new();
-                            object.insert(sub.name().to_owned(), checked);
-                            Ok(Value::Object(object))
-                        }
-                        None => wrong("a JSON object"),
-                    }
-                }
-                _ => wrong("a JSON object"),
-            },
-            AttributeType::Boolean => match value {
-                Value::Bool(_) => Ok(value.clone()),
-                Value::String(text) if self.coerce_boolean_strings => {
-                    if text.trim().eq_ignore_ascii_case("true") {
-                        Ok(Value::Bool(true))
-                    } else if text.trim().eq_ignore_ascii_case("false") {
-                        Ok(Value::Bool(false))
-                    } else {
-                        wrong("a boolean")
-                    }
-                }
-                _ => wrong("a boolean"),
-            },
-            AttributeType::Integer => match value {
-                Value::Number(n) => integer(n)
-                    .map(Value::Number)
-                    .map_or_else(|| wrong("an integer"), Ok),
-                _ => wrong("an integer"),
-            },
-            AttributeType::Decimal => match value {
-                Value::Number(_) => Ok(value.clone()),
-                _ => wrong("a number"),
-            },
-            AttributeType::DateTime => match value {
-                Value::String(text) if parse_date_time(text).is_some() => Ok(value.clone()),
-                Value::String(_) => wrong("an xsd:dateTime such as 2011-05-13T04:42:34Z"),
-                _ => wrong("an xsd:dateTime string"),
-            },
-            AttributeType::Binary => match value {
-                Value::String(text) if is_base64(text) => Ok(value.clone()),
-                Value::String(_) => wrong("base64-encoded bytes"),
-                _ => wrong("a base64 string"),
-            },
-            AttributeType::String | AttributeType::Reference => match value {
-                Value::String(_) => Ok(value.clone()),
-                _ => wrong("a string"),
-            },
-        }
+        let checked = self.rules.check_element(attribute, path, value)?;
+        Ok(checked.unwrap_or(Value::Null))
     }
-}
-
-/// The JSON type of `value`, for error details.
-fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// An integer (RFC 7643 §2.3.4: "A whole number with no fractional digits"); `3.0` counts and
-/// is stored as `3`, as validation stores it.
-fn integer(number: &Number) -> Option<Number> {
-    if number.is_i64() || number.is_u64() {
-        return Some(number.clone());
-    }
-    let float = number.as_f64()?;
-    // `i64::MAX as f64` is 2^63, one past the largest i64, hence `<`; inside these bounds a
-    // whole float converts exactly.
-    let in_range = float >= i64::MIN as f64 && float < i64::MAX as f64;
-    (float.fract() == 0.0 && in_range).then(|| Number::from(float as i64))
-}
-
-/// Base64 as RFC 4648 §4 defines it (RFC 7643 §2.3.6): the standard alphabet, padded to a
-/// multiple of four characters, nothing else; the rule validation applies, so that PATCH
-/// accepts exactly what POST and PUT accept.
-fn is_base64(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    if bytes.len() % 4 != 0 {
-        return false;
-    }
-    let padding = bytes.iter().rev().take_while(|&&b| b == b'=').count();
-    padding <= 2
-        && bytes.get(..bytes.len() - padding).is_some_and(|body| {
-            body.iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-        })
 }
 
 /// Whether `value` holds an assigned value of `attribute` (RFC 7643 §2.5: null, empty and
@@ -465,19 +353,4 @@ pub(super) fn remove_member(object: &mut Map<String, Value>, name: &str) -> Opti
         }
     }
     found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_alphabet_and_padding() {
-        for good in ["TWFu", "TWE=", "TQ==", "ab+/Zz09", ""] {
-            assert!(is_base64(good), "{good}");
-        }
-        for bad in ["not base64!", "TQ=", "T===", "ab-_", "TWFu\n", "é"] {
-            assert!(!is_base64(bad), "{bad}");
-        }
-    }
 }

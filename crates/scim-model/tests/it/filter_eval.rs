@@ -276,3 +276,62 @@ fn rfc7643_2_5_unassigned_values_never_match() {
     ));
     assert!(matches(r#"emails[not (type eq "home")]"#, &user));
 }
+
+/// `CompiledFilter::matches_value` tests one value of the attribute of a value filter, and
+/// answers as `matches` does for a resource holding that value alone.
+#[test]
+fn value_filters_match_single_values() {
+    let registry = SchemaRegistry::standard();
+    let users = registry
+        .resource_type("User")
+        .unwrap_or_else(|| panic!("no User type"));
+    let compile = |filter: &str| {
+        let parsed = scim_filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        CompiledFilter::compile(&parsed, users).unwrap_or_else(|e| panic!("{filter}: {e}"))
+    };
+    let user = full_user();
+    let filters = [
+        (r#"emails[type eq "work"]"#, "emails"),
+        (
+            r#"emails[type eq "WORK" and value co "@example.com"]"#,
+            "emails",
+        ),
+        (r#"emails[not (primary eq true)]"#, "emails"),
+        (r#"emails[display pr or type eq "home"]"#, "emails"),
+        (
+            r#"addresses[postalCode sw "91" and country eq "USA"]"#,
+            "addresses",
+        ),
+        (r#"phoneNumbers[value ew "4321"]"#, "phoneNumbers"),
+    ];
+    for (filter, attribute) in filters {
+        let compiled = compile(filter);
+        let elements = user[attribute]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {attribute}"));
+        for element in elements
+            .iter()
+            .chain(&[json!({}), json!(null), json!({"type": ""})])
+        {
+            let alone = json!({ attribute: [element] });
+            assert_eq!(
+                compiled.matches_value(element),
+                compiled.matches(&alone),
+                "{filter} on {element}"
+            );
+        }
+    }
+
+    let work = compile(r#"emails[type eq "work"]"#);
+    assert!(work.matches_value(&json!({"type": "Work", "value": "b@example.com"})));
+    assert!(!work.matches_value(&json!({"type": "home", "value": "b@example.com"})));
+    assert!(!work.matches_value(&json!({"value": "b@example.com"})));
+    // An unassigned value matches nothing, not even a negation.
+    let not_work = compile(r#"emails[not (type eq "work")]"#);
+    assert!(not_work.matches_value(&json!({"type": "home"})));
+    assert!(!not_work.matches_value(&json!({})));
+    assert!(!not_work.matches_value(&json!(null)));
+    // A filter that is not a value filter names the resource's attributes, not a value's.
+    assert!(!compile(r#"emails.type eq "work""#).matches_value(&json!({"type": "work"})));
+    assert!(!compile(r#"userName eq "b""#).matches_value(&json!({"userName": "b"})));
+}

@@ -589,7 +589,11 @@ fn entra_replace_active_with_a_string_boolean() {
         &strict,
     )
     .expect_err("no coercion");
-    assert_error(&error, ScimType::InvalidValue, "`active` takes a boolean");
+    assert_error(
+        &error,
+        ScimType::InvalidValue,
+        "`active` must be a boolean, not a string",
+    );
 }
 
 /// Entra ID: `{"op":"Replace","path":"displayName","value":" User X"}` and
@@ -995,11 +999,11 @@ fn rfc7643_2_3_wrong_types_are_invalid_value() {
     let cases = [
         (
             json!([{"op": "replace", "path": "active", "value": "yes"}]),
-            "`active` takes a boolean",
+            "`active` must be a boolean, not a string",
         ),
         (
             json!([{"op": "replace", "path": "userName", "value": 5}]),
-            "`userName` takes a string",
+            "`userName` must be a string, not a number",
         ),
         (
             json!([{"op": "replace", "path": "title", "value": ["a", "b"]}]),
@@ -1007,15 +1011,15 @@ fn rfc7643_2_3_wrong_types_are_invalid_value() {
         ),
         (
             json!([{"op": "add", "path": "emails", "value": [42]}]),
-            "`emails` takes a JSON object",
+            "`emails[0]` must be a JSON object, not a number",
         ),
         (
             json!([{"op": "add", "path": "emails", "value": [{"value": true}]}]),
-            "`emails.value` takes a string",
+            "`emails[0].value` must be a string, not a boolean",
         ),
         (
             json!([{"op": "replace", "path": "name", "value": "Babs"}]),
-            "`name` takes a JSON object",
+            "`name` must be a JSON object, not a string",
         ),
         (
             json!([{"op": "replace", "value": "Babs"}]),
@@ -1027,7 +1031,7 @@ fn rfc7643_2_3_wrong_types_are_invalid_value() {
         ),
         (
             json!([{"op": "replace", "path": "emails[type eq \"work\"].primary", "value": "maybe"}]),
-            "`emails.primary` takes a boolean",
+            "`emails.primary` must be a boolean, not a string",
         ),
     ];
     for (operations, fragment) in cases {
@@ -1053,7 +1057,7 @@ fn rfc7643_2_3_wrong_types_are_invalid_value() {
     for (operations, fragment) in [
         (
             json!([{"op": "add", "path": "slots", "value": 4.5}]),
-            "`slots` takes an integer",
+            "`slots` must be an integer",
         ),
         (
             json!([{"op": "add", "path": "purchased", "value": "04-12-2018 00:00:00"}]),
@@ -1065,7 +1069,7 @@ fn rfc7643_2_3_wrong_types_are_invalid_value() {
         ),
         (
             json!([{"op": "add", "path": "weight", "value": "heavy"}]),
-            "`weight` takes a number",
+            "`weight` must be a number, not a string",
         ),
         (
             json!([{"op": "add", "path": "owner", "value": {"display": "no value"}}]),
@@ -1143,6 +1147,16 @@ fn rfc7644_3_5_2_unknown_op_and_empty_operations() {
         ScimType::InvalidSyntax,
         "`nickName` is given more than once",
     );
+    // So is a sub-attribute given twice in one complex value, as validation answers on PUT.
+    let error = user_err(
+        &full_user(),
+        json!([{"op": "replace", "path": "name", "value": {"givenName": "a", "GIVENNAME": "b"}}]),
+    );
+    assert_error(
+        &error,
+        ScimType::InvalidSyntax,
+        "`name.givenName` is given more than once",
+    );
 }
 
 /// RFC 7644 §3.5.2: "A PATCH request, regardless of the number of operations, SHALL be
@@ -1163,7 +1177,7 @@ fn rfc7644_3_5_2_atomicity() {
     assert_error(
         &error,
         ScimType::InvalidValue,
-        "operation 2 (replace emails[type eq \"work\"].value): `emails.value` takes a string",
+        "operation 2 (replace emails[type eq \"work\"].value): `emails.value` must be a string, not a number",
     );
     assert_eq!(user, before);
 }
@@ -1491,5 +1505,41 @@ proptest! {
                 let _ = apply(&patched.resource, &request, users, &PatchOptions::default());
             }
         }
+    }
+}
+
+/// RFC 7644 §3.5.2.1 with a path that is an extension URN: a `schemas` member inside the
+/// extension's object (as scim2-models sends it) is ignored, not an unknown attribute.
+#[test]
+fn extension_object_with_its_own_schemas_member() {
+    let registry = scim_model::schema::SchemaRegistry::standard();
+    let rt = registry.resource_type("User").unwrap();
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "bjensen",
+    });
+    let urn = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    for op in ["add", "replace"] {
+        let request: scim_model::message::PatchRequest = serde_json::from_value(serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": op, "path": urn, "value": {"schemas": [urn], "employeeNumber": "42"}}],
+        }))
+        .unwrap();
+        let patched = scim_model::patch::apply(
+            &user,
+            &request,
+            rt,
+            &scim_model::patch::PatchOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert_eq!(
+            patched.resource[urn],
+            serde_json::json!({"employeeNumber": "42"}),
+            "{op}"
+        );
+        assert_eq!(
+            patched.resource["schemas"],
+            serde_json::json!(["urn:ietf:params:scim:schemas:core:2.0:User", urn])
+        );
     }
 }

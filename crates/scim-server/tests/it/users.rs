@@ -553,3 +553,23 @@ store_test!(conditional_get, |store| {
         assert_eq!(reply.status.as_u16(), 200);
     });
 });
+
+// RFC 7644 §3.12 / RFC 9110 §15.5.14: a body over the configured limit is 413 with a SCIM
+// error, and nothing is written.
+store_test!(oversized_bodies_are_refused, |store| {
+    run(async {
+        let config = scim_server::ServerConfig {
+            max_body_bytes: 512,
+            ..scim_server::ServerConfig::default()
+        };
+        let harness = Harness::with(&store, config, crate::test_verifier());
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let mut body = user("bjensen");
+        body["displayName"] = json!("x".repeat(1024));
+        call(&app, post("/scim/v2/Users", &token, &body)).await.assert_error(413);
+        let mut conn = store.get().unwrap();
+        let page = user_store::list(&mut conn, org, &user_store::UserQuery::page(0, 10)).unwrap();
+        assert_eq!(page.total, 0);
+    });
+});
