@@ -567,7 +567,9 @@ store_test!(oversized_bodies_are_refused, |store| {
         let app = harness.app().await;
         let mut body = user("bjensen");
         body["displayName"] = json!("x".repeat(1024));
-        call(&app, post("/scim/v2/Users", &token, &body)).await.assert_error(413);
+        call(&app, post("/scim/v2/Users", &token, &body))
+            .await
+            .assert_error(413);
         let mut conn = store.get().unwrap();
         let page = user_store::list(&mut conn, org, &user_store::UserQuery::page(0, 10)).unwrap();
         assert_eq!(page.total, 0);
