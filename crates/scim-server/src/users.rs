@@ -374,13 +374,77 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    rewrite(
+        auth,
+        &state,
+        &req,
+        id.into_inner(),
+        move |rt, _existing, stored| {
+            let document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
+            let attributes = attribute_names(&document);
+            Ok(Some((document, attributes)))
+        },
+    )
+    .await
+}
+
+async fn modify(
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson<PatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let location = state.location(&req, &["Users", &id]);
+    rewrite(
+        auth,
+        &state,
+        &req,
+        id.into_inner(),
+        move |rt, existing, stored| {
+            // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
+            let patched = patch::apply(
+                &resource_of(existing, location),
+                &request,
+                rt,
+                &PatchOptions::default(),
+            )?;
+            if !patched.changed {
+                return Ok(None);
+            }
+            let document =
+                validate_replace(&patched.resource, stored, rt, &ValidationOptions::default())?;
+            Ok(Some((document, patched.attributes)))
+        },
+    )
+    .await
+}
+
+/// What a PUT or PATCH makes of the current user: the new document and the attribute names
+/// for the audit trail, or `None` when nothing changes.
+type Rewritten = Option<(Value, Vec<String>)>;
+
+/// Reads the user, lets `change` compute its new document and writes it, in one transaction,
+/// honouring `If-Match`; answers 200 with the result, or 204 under `Prefer: return=minimal`.
+async fn rewrite<F>(
+    auth: Authenticated,
+    state: &ScimState,
+    req: &HttpRequest,
+    id: String,
+    change: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(ResourceTypeView<'_>, &UserRecord, &Value) -> Result<Rewritten, ApiError>
+        + Send
+        + 'static,
+{
     let registry = state.registry().clone();
-    let projection = Params::of(&req)?.projection(user_type(&registry)?)?;
-    let expected = if_match(&req);
+    let projection = Params::of(req)?.projection(user_type(&registry)?)?;
+    let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
-    let id = id.into_inner();
-    let body = body.into_inner();
     let reg = registry.clone();
     let record = state
         .transaction(move |conn| {
@@ -388,8 +452,9 @@ async fn replace(
             let existing = current(conn, org, &id, expected)?;
             let stored: Value = serde_json::from_str(&existing.document)
                 .map_err(|e| ScimError::internal(format!("stored user is not JSON: {e}")))?;
-            let document = validate_replace(&body, &stored, rt, &ValidationOptions::default())?;
-            let attributes = attribute_names(&document);
+            let Some((document, attributes)) = change(rt, &existing, &stored)? else {
+                return Ok(existing);
+            };
             let update = UserColumns::derive(&document, rt).into_update(Some(token), attributes);
             Ok(users::replace(
                 conn,
@@ -400,8 +465,19 @@ async fn replace(
             )?)
         })
         .await?;
-    let rt = user_type(&registry)?;
-    user_response(&state, &req, StatusCode::OK, &record, rt, &projection)
+    if prefers_minimal(req) {
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::ETAG, etag(record.version)))
+            .finish());
+    }
+    user_response(
+        state,
+        req,
+        StatusCode::OK,
+        &record,
+        user_type(&registry)?,
+        &projection,
+    )
 }
 
 /// The live user `id`, checked against `If-Match`.
@@ -423,66 +499,8 @@ fn current(
     Ok(record)
 }
 
-async fn modify(
-    auth: Authenticated,
-    state: web::Data<ScimState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    body: ScimJson<PatchRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let registry = state.registry().clone();
-    let projection = Params::of(&req)?.projection(user_type(&registry)?)?;
-    let expected = if_match(&req);
-    let token = auth.token_id.as_str().to_owned();
-    let org = auth.org;
-    let id = id.into_inner();
-    let request = body.into_inner();
-    let reg = registry.clone();
-    let location = state.location(&req, &["Users", &id]);
-    let record = state
-        .transaction(move |conn| {
-            let rt = user_type(&reg)?;
-            let existing = current(conn, org, &id, expected)?;
-            let stored: Value = serde_json::from_str(&existing.document)
-                .map_err(|e| ScimError::internal(format!("stored user is not JSON: {e}")))?;
-            // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
-            let patched = patch::apply(
-                &resource_of(&existing, location),
-                &request,
-                rt,
-                &PatchOptions::default(),
-            )?;
-            if !patched.changed {
-                return Ok(existing);
-            }
-            let document = validate_replace(
-                &patched.resource,
-                &stored,
-                rt,
-                &ValidationOptions::default(),
-            )?;
-            let update =
-                UserColumns::derive(&document, rt).into_update(Some(token), patched.attributes);
-            Ok(users::replace(
-                conn,
-                org,
-                &id,
-                Some(existing.version),
-                &update,
-            )?)
-        })
-        .await?;
-    if prefers_minimal(&req) {
-        return Ok(HttpResponse::NoContent()
-            .insert_header((header::ETAG, etag(record.version)))
-            .finish());
-    }
-    let rt = user_type(&registry)?;
-    user_response(&state, &req, StatusCode::OK, &record, rt, &projection)
-}
-
-/// `Prefer: return=minimal` (RFC 7240): the client wants no body, so a PATCH answers 204
-/// (RFC 7644 §3.5.2 allows either).
+/// `Prefer: return=minimal` (RFC 7240): the client wants no body, so a PATCH (RFC 7644 §3.5.2
+/// allows either) or a PUT answers 204.
 fn prefers_minimal(req: &HttpRequest) -> bool {
     req.headers()
         .get_all("prefer")

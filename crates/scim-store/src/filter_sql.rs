@@ -161,36 +161,30 @@ impl UserFilterSql {
 
     /// SQLite: `json_type(...)` of the value at `loc`.
     fn sqlite_type(loc: &Loc, out: &mut SqlFragment) {
-        match loc {
-            Loc::Row(path) => {
-                out.push_sql("json_type(users.search, ")
-                    .push_bind(sqlite_path(path))
-                    .push_sql(")");
-            }
-            Loc::Element(None) => {
-                out.push_sql("e.type");
-            }
-            Loc::Element(Some(sub)) => {
-                out.push_sql("json_type(e.value, ")
-                    .push_bind(sqlite_path(std::slice::from_ref(sub)))
-                    .push_sql(")");
-            }
-        }
+        Self::sqlite_json("json_type", "e.type", loc, out);
     }
 
     /// SQLite: the SQL value (text, number) at `loc`.
     fn sqlite_value(loc: &Loc, out: &mut SqlFragment) {
+        Self::sqlite_json("json_extract", "e.value", loc, out);
+    }
+
+    /// SQLite: `function(document, path)` for the value at `loc`; `element` is the column of
+    /// `json_each` that gives the same for the element itself.
+    fn sqlite_json(function: &str, element: &str, loc: &Loc, out: &mut SqlFragment) {
         match loc {
             Loc::Row(path) => {
-                out.push_sql("json_extract(users.search, ")
+                out.push_sql(function)
+                    .push_sql("(users.search, ")
                     .push_bind(sqlite_path(path))
                     .push_sql(")");
             }
             Loc::Element(None) => {
-                out.push_sql("e.value");
+                out.push_sql(element);
             }
             Loc::Element(Some(sub)) => {
-                out.push_sql("json_extract(e.value, ")
+                out.push_sql(function)
+                    .push_sql("(e.value, ")
                     .push_bind(sqlite_path(std::slice::from_ref(sub)))
                     .push_sql(")");
             }
