@@ -22,11 +22,31 @@ pub fn owasp_params() -> Params {
 /// # Errors
 /// [`HashError::Random`] if no salt can be drawn, [`HashError::Argon2`] if argon2 refuses.
 pub fn hash_secret(secret: &TokenSecret, params: &Params) -> Result<String, HashError> {
+    hash_bytes(secret.expose_secret().as_bytes(), params)
+}
+
+/// Hashes a user's password (a SCIM `password` attribute, which RFC 7643 §4.1.1 says a service
+/// provider SHOULD store hashed) with argon2id and a fresh salt, as a PHC string.
+///
+/// # Errors
+/// As [`hash_secret`].
+pub fn hash_password(password: &str, params: &Params) -> Result<String, HashError> {
+    hash_bytes(password.as_bytes(), params)
+}
+
+/// Whether `value` is an argon2id PHC string, as [`hash_password`] makes.
+pub fn is_argon2id_phc(value: &str) -> bool {
+    PasswordHash::new(value).is_ok_and(|hash| {
+        hash.algorithm == argon2::ARGON2ID_IDENT && hash.salt.is_some() && hash.hash.is_some()
+    })
+}
+
+fn hash_bytes(bytes: &[u8], params: &Params) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)?;
     let salt = SaltString::encode_b64(&salt)?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let hash = argon2.hash_password(secret.expose_secret().as_bytes(), &salt)?;
+    let hash = argon2.hash_password(bytes, &salt)?;
     Ok(hash.to_string())
 }
 

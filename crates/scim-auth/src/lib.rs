@@ -62,7 +62,9 @@ mod verifier;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::VerifierConfig;
 pub use error::{AuthError, HashError, TokenParseError};
-pub use hash::{hash_secret, owasp_params, verify_secret, IssuedToken};
+pub use hash::{
+    hash_password, hash_secret, is_argon2id_phc, owasp_params, verify_secret, IssuedToken,
+};
 pub use source::{MemoryTokenSource, StoredToken, TokenSource};
 pub use token::{
     bearer_token, Token, TokenId, TokenSecret, ID_LEN, MAX_AUTHORIZATION_LEN, SECRET_LEN,

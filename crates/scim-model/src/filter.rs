@@ -19,6 +19,8 @@
 //!   operators on a complex or boolean attribute are an `invalidFilter` error.
 //! - Strings compare case-insensitively (Unicode lowercase) unless the attribute is `caseExact`;
 //!   `gt`/`lt` order strings by code point. dateTimes compare chronologically.
+//! - An attribute whose `returned` is `never` (`password`) cannot be filtered on:
+//!   `invalidFilter`, so no client can test a secret value.
 //! - A literal of the wrong type for the attribute (`active eq "yes"`, `userName gt 3`) is an
 //!   `invalidFilter` error rather than a silent non-match.
 
@@ -238,7 +240,15 @@ impl<'r> Compiler<'r> {
                     .resolve(urn, parent.name(), Some(&path.name))
             }
         };
-        lookup.map_err(|e| ScimError::invalid_filter(e.to_string()))
+        let resolved = lookup.map_err(|e| ScimError::invalid_filter(e.to_string()))?;
+        // A filter on a value that is never returned (`password`) would let a client test it.
+        let never = |a: &crate::schema::Attribute| a.returned() == crate::schema::Returned::Never;
+        if never(resolved.attribute()) || resolved.sub_attribute().is_some_and(never) {
+            return Err(ScimError::invalid_filter(format!(
+                "`{resolved}` is never returned, so it cannot be filtered on"
+            )));
+        }
+        Ok(resolved)
     }
 
     fn comparison(

@@ -4,7 +4,8 @@
 //! folding, chronological dateTimes, unassigned values) the same way on every backend, so the
 //! store keeps beside each resource a derived document where those rules are already applied:
 //! - only attributes of the resource type's schemas, under their canonical names, with
-//!   extension attributes under the extension's canonical URN;
+//!   extension attributes under the extension's canonical URN, and never one whose `returned`
+//!   is `never` (`password`);
 //! - only assigned values ([`is_assigned`]): no nulls, empty strings, empty arrays, or values
 //!   of the wrong type;
 //! - strings of attributes that are not `caseExact` folded with [`fold_case`];
@@ -15,7 +16,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::schema::{Attribute, AttributeType, ResourceTypeView};
+use crate::schema::{Attribute, AttributeType, ResourceTypeView, Returned};
 use crate::value::{
     fold_case, is_assigned, member, parse_date_time, sortable_date_time, values_of,
 };
@@ -76,6 +77,10 @@ fn copy_attributes<'a>(
     into: &mut Map<String, Value>,
 ) {
     for attribute in attributes {
+        // Never-returned values (`password`) must not be searchable: a filter could test them.
+        if attribute.returned() == Returned::Never {
+            continue;
+        }
         if let Some(value) = member(from, attribute.name()).and_then(|v| normalize(v, attribute)) {
             into.insert(attribute.name().to_owned(), value);
         }

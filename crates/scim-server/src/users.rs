@@ -218,18 +218,36 @@ async fn create(
     let registry = state.registry().clone();
     let rt = user_type(&registry)?;
     let projection = Params::of(&req)?.projection(rt)?;
-    let document = validate_create(&body, rt, &ValidationOptions::default())?;
-    let columns = UserColumns::derive(&document, rt);
+    let mut document = validate_create(&body, rt, &ValidationOptions::default())?;
     let attributes = attribute_names(&document);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
+    let params = state.verifier().config().argon2.clone();
+    let reg = registry.clone();
     let record = state
         .transaction(move |conn| {
+            hash_password(&mut document, &params)?;
+            let columns = UserColumns::derive(&document, user_type(&reg)?);
             let new = columns.into_new_user(new_id(), Some(token), attributes);
             Ok(users::create(conn, org, &new)?)
         })
         .await?;
     user_response(&state, &req, StatusCode::CREATED, &record, rt, &projection)
+}
+
+/// RFC 7643 §4.1.1: a password "SHOULD" be stored hashed. A plain `password` becomes its
+/// argon2id hash (with the token hashing parameters); one that already is a hash (the stored
+/// value, carried over by a PUT or PATCH that did not set it) is kept. Runs on the blocking
+/// thread of the write.
+fn hash_password(document: &mut Value, params: &scim_auth::argon2::Params) -> Result<(), ApiError> {
+    let Some(Value::String(password)) = document.get_mut("password") else {
+        return Ok(());
+    };
+    if !scim_auth::is_argon2id_phc(password) {
+        *password = scim_auth::hash_password(password, params)
+            .map_err(|e| ScimError::internal(format!("could not hash the password: {e}")))?;
+    }
+    Ok(())
 }
 
 /// A fresh resource id: a random UUID (version 4), opaque and stable (RFC 7643 §3.1).
@@ -331,6 +349,13 @@ async fn run_search(
             let resolved = rt
                 .resolve(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref())
                 .map_err(|e| ScimError::invalid_value(format!("`sortBy`: {e}")))?;
+            // Sorting by a never-returned value (`password`) would reveal its order.
+            if resolved.target().returned() == scim_model::schema::Returned::Never {
+                return Err(ScimError::invalid_value(format!(
+                    "`sortBy`: `{resolved}` is never returned, so results cannot be sorted by it"
+                ))
+                .into());
+            }
             let descending = search.sort_order == Some(SortOrder::Descending);
             Some(translator.order_by(&resolved, descending))
         }
@@ -445,6 +470,7 @@ where
     let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
+    let params = state.verifier().config().argon2.clone();
     let reg = registry.clone();
     let record = state
         .transaction(move |conn| {
@@ -452,9 +478,10 @@ where
             let existing = current(conn, org, &id, expected)?;
             let stored: Value = serde_json::from_str(&existing.document)
                 .map_err(|e| ScimError::internal(format!("stored user is not JSON: {e}")))?;
-            let Some((document, attributes)) = change(rt, &existing, &stored)? else {
+            let Some((mut document, attributes)) = change(rt, &existing, &stored)? else {
                 return Ok(existing);
             };
+            hash_password(&mut document, &params)?;
             let update = UserColumns::derive(&document, rt).into_update(Some(token), attributes);
             Ok(users::replace(
                 conn,

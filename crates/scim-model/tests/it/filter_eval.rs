@@ -258,6 +258,8 @@ fn rfc7644_3_4_2_2_invalid_filters() {
         (r#"userName[value eq "x"]"#, "complex"),
         (r#"emails[display.x eq "x"]"#, "sub-attributes"),
         (r#"emails[shoe eq "x"]"#, "shoe"),
+        (r#"password eq "t1meMa$heen""#, "never returned"),
+        ("password pr", "never returned"),
     ] {
         let detail = compile_error(filter);
         assert!(detail.contains(fragment), "{filter}: {detail}");

@@ -9,6 +9,11 @@
 mod auth;
 mod discovery;
 mod errors;
+mod idp_entra;
+mod idp_jumpcloud;
+mod idp_okta;
+mod idp_onelogin;
+mod idp_ping;
 mod negotiation;
 mod users;
 

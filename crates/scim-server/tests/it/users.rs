@@ -290,6 +290,11 @@ store_test!(list_rejects_bad_parameters, |store| {
                 "invalidFilter",
             ),
             ("sortBy=shoeSize", "invalidValue"),
+            ("sortBy=password", "invalidValue"),
+            (
+                "filter=password%20eq%20%22t1meMa%24heen%22",
+                "invalidFilter",
+            ),
             ("sortOrder=sideways", "invalidValue"),
             ("count=ten", "invalidValue"),
             ("startIndex=1.5", "invalidValue"),
@@ -573,5 +578,54 @@ store_test!(oversized_bodies_are_refused, |store| {
         let mut conn = store.get().unwrap();
         let page = user_store::list(&mut conn, org, &user_store::UserQuery::page(0, 10)).unwrap();
         assert_eq!(page.total, 0);
+    });
+});
+
+// RFC 7643 §4.1.1: `password` is writeOnly, returned never, and SHOULD be stored hashed; it
+// can be neither read, filtered on nor sorted by, and a PUT that omits it keeps it.
+store_test!(passwords_are_hashed_and_never_searchable, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let mut conn = store.get().unwrap();
+        let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+        let stored: Value = serde_json::from_str(&record.document).unwrap();
+        let hash = stored["password"].as_str().unwrap().to_owned();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!record.document.contains("t1meMa$heen"));
+        assert!(
+            !record.search.contains("t1meMa") && !record.search.contains("argon2"),
+            "{}",
+            record.search
+        );
+
+        // A PUT without a password keeps the stored hash.
+        let mut body = user("bjensen");
+        body.as_object_mut().unwrap().remove("password");
+        let reply = call(&app, put(&format!("/scim/v2/Users/{id}"), &token, &body)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert!(reply.body.get("password").is_none());
+        let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+        let stored: Value = serde_json::from_str(&record.document).unwrap();
+        assert_eq!(stored["password"], json!(hash));
+
+        // A PATCH that sets one stores a new hash.
+        let reply = call(
+            &app,
+            patch(
+                &format!("/scim/v2/Users/{id}"),
+                &token,
+                json!([{"op": "replace", "path": "password", "value": "an0ther!"}]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert!(reply.body.get("password").is_none());
+        let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+        let stored: Value = serde_json::from_str(&record.document).unwrap();
+        let new_hash = stored["password"].as_str().unwrap();
+        assert!(new_hash.starts_with("$argon2id$") && new_hash != hash);
     });
 });
