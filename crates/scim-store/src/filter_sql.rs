@@ -704,9 +704,10 @@ fn row_path(attr: &ResolvedAttribute<'_>, with_sub: bool) -> Vec<String> {
     path
 }
 
-/// PostgreSQL: `jsonb_extract_path(search, 'a', 'b')`, each segment bound.
+/// PostgreSQL: `jsonb_extract_path(search_jsonb, 'a', 'b')`, each segment bound;
+/// `search_jsonb` is the search document kept parsed by a generated column.
 fn pg_value(path: &[String], out: &mut SqlFragment) {
-    out.push_sql("jsonb_extract_path(CAST(users.search AS jsonb)");
+    out.push_sql("jsonb_extract_path(users.search_jsonb");
     for segment in path {
         out.push_sql(", ").push_bind(segment.as_str());
     }
