@@ -17,6 +17,8 @@ commands:
           conformance run below on both backends
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
+  bench   prints the speed of filter parsing and evaluation and of store writes and lookups
+          on SQLite and PostgreSQL (a release build; figures, never pass/fail)
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("bench") => bench(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -91,6 +94,12 @@ fn ci() -> Result<(), String> {
     run(test)?;
 
     conformance::run(&[])
+}
+
+fn bench() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "--package", "scim-bench"]);
+    run(cmd)
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {

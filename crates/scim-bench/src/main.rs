@@ -1,0 +1,192 @@
+//! Prints how fast the hot paths are: run through `cargo xtask bench` (a release build).
+//!
+//! Figures, not verdicts: nothing here fails on timing. Each measure repeats its work enough
+//! times to take a measurable while and reports the median of several rounds.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use scim_model::filter::CompiledFilter;
+use scim_model::schema::SchemaRegistry;
+use scim_model::testing::arb_user;
+use scim_store::filter_sql::UserFilterSql;
+use scim_store::user_documents::UserColumns;
+use scim_store::users::{self, UserQuery};
+use scim_store::{orgs, Store};
+use scim_test_db::TestDb;
+use serde_json::Value;
+
+const ROUNDS: usize = 5;
+
+/// A lookup to time: its label, the filter of iteration `i`, the page size, the iterations.
+type Lookup = (&'static str, Box<dyn Fn(usize) -> String>, i64, usize);
+
+/// The median wall time per iteration of `body`, run `iterations` times per round.
+fn measure(iterations: usize, mut body: impl FnMut(usize)) -> Duration {
+    let mut rounds: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            for i in 0..iterations {
+                body(i);
+            }
+            start.elapsed() / u32::try_from(iterations).unwrap_or(u32::MAX)
+        })
+        .collect();
+    rounds.sort_unstable();
+    rounds[ROUNDS / 2]
+}
+
+fn report(what: &str, per_op: Duration) {
+    let micros = per_op.as_secs_f64() * 1e6;
+    let rate = if micros > 0.0 {
+        1e6 / micros
+    } else {
+        f64::INFINITY
+    };
+    println!("{what:<58} {micros:>12.2} µs/op {rate:>14.0} op/s");
+}
+
+const FILTERS: &[&str] = &[
+    r#"userName eq "bjensen@example.com""#,
+    r#"emails[type eq "work"].value eq "bjensen@example.com""#,
+    r#"userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")"#,
+];
+
+fn users(count: usize) -> Vec<Value> {
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_user();
+    (0..count)
+        .map(|i| {
+            let mut user = strategy
+                .new_tree(&mut runner)
+                .map(|tree| tree.current())
+                .unwrap_or_else(|_| Value::Null);
+            // Distinct names, so every generated user can be stored.
+            user["userName"] = Value::String(format!("user{i}@example.com"));
+            if let Some(object) = user.as_object_mut() {
+                object.remove("meta");
+            }
+            user
+        })
+        .collect()
+}
+
+fn filters() {
+    println!("\n# filters (in memory)");
+    for text in FILTERS {
+        let per_op = measure(20_000, |_| {
+            black_box(scim_filter::parse(black_box(text)).ok());
+        });
+        report(&format!("parse {:.40}", text), per_op);
+    }
+    let registry = SchemaRegistry::standard();
+    let Some(rt) = registry.resource_type("User") else {
+        return;
+    };
+    let population = users(10_000);
+    for text in FILTERS {
+        let Ok(parsed) = scim_filter::parse(text) else {
+            continue;
+        };
+        let Ok(compiled) = CompiledFilter::compile(&parsed, rt) else {
+            continue;
+        };
+        let per_op = measure(population.len(), |i| {
+            black_box(compiled.matches(&population[i]));
+        });
+        report(&format!("evaluate on one user {:.30}", text), per_op);
+    }
+}
+
+fn store(name: &str, store: &Store) {
+    println!("\n# store on {name}");
+    let registry = SchemaRegistry::standard();
+    let Some(rt) = registry.resource_type("User") else {
+        return;
+    };
+    let Ok(mut conn) = store.get() else {
+        println!("no connection");
+        return;
+    };
+    let Ok(org) = orgs::create(&mut conn, "bench") else {
+        println!("cannot create the organisation");
+        return;
+    };
+    let population = users(5_000);
+    let start = Instant::now();
+    for (i, user) in population.iter().enumerate() {
+        let new = UserColumns::derive(user, rt).into_new_user(format!("u{i}"), None, vec![]);
+        if let Err(error) = users::create(&mut conn, org.id, &new) {
+            println!("create failed: {error}");
+            return;
+        }
+    }
+    report(
+        &format!("create (one transaction each, {} users)", population.len()),
+        start.elapsed() / u32::try_from(population.len()).unwrap_or(1),
+    );
+    let translator = UserFilterSql::new(store.dialect(), None);
+    let lookup = |text: &str, limit: i64| {
+        let parsed = scim_filter::parse(text).ok()?;
+        let compiled = CompiledFilter::compile(&parsed, rt).ok()?;
+        Some(UserQuery {
+            filter: Some(translator.condition(&compiled)),
+            ..UserQuery::page(0, limit)
+        })
+    };
+    let cases: [Lookup; 4] = [
+        (
+            "userName eq (index)",
+            Box::new(|i| format!(r#"userName eq "USER{}@example.com""#, i % 5_000)),
+            1,
+            2_000,
+        ),
+        (
+            "externalId eq (index)",
+            Box::new(|i| format!(r#"externalId eq "x{i}""#)),
+            1,
+            2_000,
+        ),
+        (
+            "emails.value eq (index)",
+            Box::new(|i| format!(r#"emails.value eq "user{}@example.com""#, i % 5_000)),
+            1,
+            2_000,
+        ),
+        (
+            "displayName co (scan, first 100)",
+            Box::new(|_| r#"displayName co "é""#.to_owned()),
+            100,
+            50,
+        ),
+    ];
+    for (what, make, limit, iterations) in cases {
+        let per_op = measure(iterations, |i| {
+            if let Some(query) = lookup(&make(i), limit) {
+                black_box(users::list(&mut conn, org.id, &query).ok());
+            }
+        });
+        report(what, per_op);
+    }
+    let sorted = UserQuery {
+        order_by: rt
+            .resolve(None, "userName", None)
+            .ok()
+            .map(|attr| translator.order_by(&attr, false)),
+        ..UserQuery::page(2_000, 100)
+    };
+    let per_op = measure(50, |_| {
+        black_box(users::list(&mut conn, org.id, &sorted).ok());
+    });
+    report("page of 100 sorted by userName, startIndex 2001", per_op);
+}
+
+fn main() {
+    filters();
+    let sqlite = TestDb::sqlite();
+    store("SQLite (file, WAL)", sqlite.store());
+    let postgres = TestDb::postgres();
+    store("PostgreSQL", postgres.store());
+}
