@@ -127,7 +127,11 @@ fn store(name: &str, store: &Store) {
         &format!("create (one transaction each, {} users)", population.len()),
         start.elapsed() / u32::try_from(population.len()).unwrap_or(1),
     );
-    let translator = UserFilterSql::new(store.dialect(), None);
+    // Fresh rows have no planner statistics yet; a running database gathers them on its own.
+    if let Err(error) = diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn) {
+        println!("ANALYZE failed: {error}");
+    }
+    let translator = UserFilterSql::new(store.dialect(), org.id, None);
     let lookup = |text: &str, limit: i64| {
         let parsed = scim_filter::parse(text).ok()?;
         let compiled = CompiledFilter::compile(&parsed, rt).ok()?;

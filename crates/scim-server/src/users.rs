@@ -317,6 +317,7 @@ async fn run_search(
     let config = state.config();
     let translator = UserFilterSql::new(
         state.store().dialect(),
+        org,
         Some(format!("{}/", state.location(req, &["Users"]))),
     );
     let filter: Option<SqlFragment> = match search.filter.as_deref() {

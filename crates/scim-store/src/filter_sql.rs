@@ -17,6 +17,7 @@ use scim_model::filter::{Comparison, CompiledFilter, Node, Operand};
 use scim_model::schema::{AttributeType, ResolvedAttribute};
 
 use crate::dialect::{Dialect, SqlFragment};
+use crate::OrgId;
 
 /// Where a JSON value sits: at a path of the row's search document, or in the array element a
 /// value filter is looking at (`None`: the element itself, for simple multi-valued attributes).
@@ -30,16 +31,19 @@ enum Loc {
 #[derive(Debug, Clone)]
 pub struct UserFilterSql {
     dialect: Dialect,
+    org: OrgId,
     location_prefix: Option<String>,
 }
 
 impl UserFilterSql {
-    /// A translator for `dialect`. `location_prefix` is what `meta.location` starts with, the
-    /// public URL of the Users endpoint followed by `/` (e.g. `https://h/scim/v2/Users/`); without
-    /// it, `meta.location` is treated as unassigned.
-    pub fn new(dialect: Dialect, location_prefix: Option<String>) -> Self {
+    /// A translator for `dialect` and the listing of `org`'s users (side tables are searched
+    /// for that organisation alone, so their indexes drive the lookup). `location_prefix` is
+    /// what `meta.location` starts with, the public URL of the Users endpoint followed by `/`
+    /// (e.g. `https://h/scim/v2/Users/`); without it, `meta.location` is treated as unassigned.
+    pub fn new(dialect: Dialect, org: OrgId, location_prefix: Option<String>) -> Self {
         UserFilterSql {
             dialect,
+            org,
             location_prefix,
         }
     }
@@ -305,13 +309,16 @@ impl UserFilterSql {
         }
         let name = attr.name();
         let sub = attr.sub_name();
-        // Columns may be NULL (externalId); COALESCE keeps every condition TRUE or FALSE.
+        // `IS NOT NULL` keeps the condition TRUE or FALSE on a nullable column (externalId)
+        // while leaving a plain equality the planner can serve from the column's index.
         let text_column = |out: &mut SqlFragment, column: &str, text: &str| {
-            out.push_sql("COALESCE(")
+            out.push_sql("(")
+                .push_sql(column)
+                .push_sql(" IS NOT NULL AND ")
                 .push_sql(column)
                 .push_sql(" = ")
                 .push_bind(text)
-                .push_sql(", 1 = 0)");
+                .push_sql(")");
         };
         match (name, sub, comparison) {
             // An empty string is unassigned (never matched), which the columns cannot tell.
@@ -331,10 +338,12 @@ impl UserFilterSql {
             },
             ("emails", Some("value"), Some(c)) if c.op == CompareOp::Eq => match &c.operand {
                 Operand::String(text) if !text.is_empty() => {
+                    // Uncorrelated, so the (org_id, value_key) index finds the few users first.
                     out.push_sql(
-                        "EXISTS (SELECT 1 FROM user_emails ue WHERE ue.org_id = users.org_id \
-                         AND ue.user_id = users.id AND ue.value_key = ",
+                        "users.id IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
                     )
+                    .push_bind(self.org.0)
+                    .push_sql(" AND ue.value_key = ")
                     .push_bind(text.as_str())
                     .push_sql(")");
                     true
@@ -502,6 +511,14 @@ impl UserFilterSql {
         if attr.extension_urn().is_none() {
             match (attr.name(), attr.sub_name()) {
                 ("id", None) => return SqlFragment::sql("users.id"),
+                // The folded userName, as in the search document, without parsing JSON.
+                ("userName", None) => {
+                    return SqlFragment::sql(match self.dialect {
+                        // An empty userName is unassigned, as in the search document.
+                        Dialect::Postgres => "NULLIF(users.user_name_key, '') COLLATE \"C\"",
+                        Dialect::Sqlite => "NULLIF(users.user_name_key, '')",
+                    })
+                }
                 ("meta", Some("created")) => return SqlFragment::sql("users.created_at"),
                 ("meta", Some("lastModified")) => return SqlFragment::sql("users.last_modified"),
                 ("meta", Some("version")) => return SqlFragment::sql("users.version"),

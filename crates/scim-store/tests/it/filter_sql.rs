@@ -38,7 +38,7 @@ fn as_returned(record: &UserRecord) -> Value {
 store_test!(sql_filters_answer_like_the_evaluator, |store| {
     let registry = SchemaRegistry::standard();
     let rt = registry.resource_type("User").unwrap();
-    let translator = UserFilterSql::new(store.dialect(), Some(LOCATION.to_owned()));
+    let dialect = store.dialect();
     let mut runner = TestRunner::new(Config {
         cases: 64,
         failure_persistence: None,
@@ -54,6 +54,7 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
         let mut conn = store.get().unwrap();
         // A fresh organisation per case isolates the cases as a fresh database would.
         let org = orgs::create(&mut conn, &format!("case-{case}")).unwrap().id;
+        let translator = UserFilterSql::new(dialect, org, Some(LOCATION.to_owned()));
         let mut stored = Vec::new();
         for (i, mut document) in generated.into_iter().enumerate() {
             document.as_object_mut().unwrap().remove("meta");
@@ -127,7 +128,7 @@ fn reference_sort_key(search: &Value, path: &[&str], multi_sub: Option<&str>) ->
 store_test!(sorting_follows_rfc7644_3_4_2_3, |store| {
     let registry = SchemaRegistry::standard();
     let rt = registry.resource_type("User").unwrap();
-    let translator = UserFilterSql::new(store.dialect(), None);
+    let dialect = store.dialect();
     let sorts: [(&str, &[&str], Option<&str>); 6] = [
         ("userName", &["userName"], None),
         ("displayName", &["displayName"], None),
@@ -153,6 +154,7 @@ store_test!(sorting_follows_rfc7644_3_4_2_3, |store| {
         let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conn = store.get().unwrap();
         let org = orgs::create(&mut conn, &format!("sort-{case}")).unwrap().id;
+        let translator = UserFilterSql::new(dialect, org, None);
         let mut stored = Vec::new();
         for (i, mut document) in generated.into_iter().enumerate() {
             document.as_object_mut().unwrap().remove("meta");
