@@ -141,6 +141,10 @@ pub struct PatchOptions {
     /// send them. When `false`, such operations fail with 400 `invalidSyntax`, as the interop
     /// profile §6.5.1.1 requires. Default `true`.
     pub allow_pathless: bool,
+    /// Skip operations on attributes of schema URNs the resource type does not have (an
+    /// identity provider's own extension, such as Entra ID's custom attributes), as POST and
+    /// PUT drop them. When `false`, they fail with 400 `invalidPath`. Default `true`.
+    pub ignore_unknown_schemas: bool,
 }
 
 impl Default for PatchOptions {
@@ -150,13 +154,15 @@ impl Default for PatchOptions {
             replace_missing_filter_target: MissingFilterTarget::AddValue,
             complex_replace: ComplexReplace::MergeSubAttributes,
             allow_pathless: true,
+            ignore_unknown_schemas: true,
         }
     }
 }
 
 impl PatchOptions {
     /// The strict reading: no boolean strings, `noTarget` for a filtered `replace` that matches
-    /// nothing, and no path-less operations (interop profile §6.5.1.1). Complex `replace`
+    /// nothing, no path-less operations (interop profile §6.5.1.1) and `invalidPath` for
+    /// attributes of unknown schemas (§5.3). Complex `replace`
     /// still merges, as RFC 7644 §3.5.2.3 says.
     pub fn strict() -> Self {
         PatchOptions {
@@ -164,6 +170,7 @@ impl PatchOptions {
             replace_missing_filter_target: MissingFilterTarget::NoTarget,
             complex_replace: ComplexReplace::MergeSubAttributes,
             allow_pathless: false,
+            ignore_unknown_schemas: false,
         }
     }
 }

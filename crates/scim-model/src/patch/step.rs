@@ -166,7 +166,7 @@ impl<'r, 'o> Engine<'r, 'o> {
             let canonical = match &target {
                 Target::Schema(schema) => schema.id().to_owned(),
                 Target::Attr(attr) => attr.to_string(),
-                Target::Filtered { .. } => key.clone(),
+                Target::Filtered { .. } | Target::UnknownSchema(_) => key.clone(),
             };
             if seen.contains(&canonical) {
                 return Err(ScimError::invalid_syntax(format!(
@@ -203,6 +203,12 @@ impl<'r, 'o> Engine<'r, 'o> {
                     schema.id()
                 ))),
             },
+            // Nothing of such a schema is stored (validation drops it from POST and PUT too).
+            Target::UnknownSchema(_) if self.options.ignore_unknown_schemas => Ok(()),
+            Target::UnknownSchema(urn) => Err(ScimError::invalid_path(format!(
+                "`{urn}` is not a schema of {} resources",
+                self.resource_type.name()
+            ))),
             Target::Attr(attr) => self.step(
                 root,
                 Step {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::filter::CompiledFilter;
-use crate::schema::{Attribute, ResolvedAttribute, ResourceTypeView, Schema};
+use crate::schema::{Attribute, LookupError, ResolvedAttribute, ResourceTypeView, Schema};
 
 /// A resolved PATCH target.
 pub(super) enum Target<'r> {
@@ -23,6 +23,9 @@ pub(super) enum Target<'r> {
         /// The sub-attribute of the selected values, if the path names one.
         sub: Option<&'r Attribute>,
     },
+    /// An attribute of a schema URN the resource type does not have, such as an identity
+    /// provider's own extension; what happens to it is [`super::PatchOptions::ignore_unknown_schemas`].
+    UnknownSchema(String),
 }
 
 /// Resolves a PATCH `path`.
@@ -45,9 +48,13 @@ pub(super) fn resolve_path<'r>(
                     "`{path}`: a value filter follows an attribute, not a sub-attribute"
                 )));
             }
-            let resolved = resource_type
-                .resolve(attr.urn.as_deref(), &attr.name, None)
-                .map_err(|error| ScimError::invalid_path(error.to_string()))?;
+            let resolved = match resource_type.resolve(attr.urn.as_deref(), &attr.name, None) {
+                Ok(resolved) => resolved,
+                Err(LookupError::UnknownSchema { schema, .. }) => {
+                    return Ok(Target::UnknownSchema(schema))
+                }
+                Err(error) => return Err(ScimError::invalid_path(error.to_string())),
+            };
             let attribute = resolved.attribute();
             if !(attribute.is_complex() && attribute.is_multi_valued()) {
                 return Err(ScimError::invalid_path(format!(
@@ -103,10 +110,11 @@ fn resolve_attr<'r>(
         }
     }
     let urn = attr.urn.as_deref().or(schema.map(Schema::id));
-    resource_type
-        .resolve(urn, &attr.name, attr.sub_attr.as_deref())
-        .map(Target::Attr)
-        .map_err(|error| ScimError::invalid_path(error.to_string()))
+    match resource_type.resolve(urn, &attr.name, attr.sub_attr.as_deref()) {
+        Ok(resolved) => Ok(Target::Attr(resolved)),
+        Err(LookupError::UnknownSchema { schema, .. }) => Ok(Target::UnknownSchema(schema)),
+        Err(error) => Err(ScimError::invalid_path(error.to_string())),
+    }
 }
 
 /// A value filter of a PATCH path, evaluated on one value of its attribute at a time.

@@ -855,10 +855,8 @@ fn rfc7644_3_5_2_invalid_paths() {
             json!([{"op": "replace", "value": {"name": {"nickname": "x"}}}]),
             "no sub-attribute `nickname`",
         ),
-        (
-            json!([{"op": "add", "path": "urn:example:unknown:User:x", "value": 1}]),
-            "is not a schema",
-        ),
+        // A URN the resource type does not have is skipped by default; see
+        // `unknown_schema_attributes_are_skipped_unless_strict` for it.
         (json!([{"op": "remove", "path": USER}]), "core schema"),
     ];
     for (operations, fragment) in cases {
@@ -1542,4 +1540,44 @@ fn extension_object_with_its_own_schemas_member() {
             serde_json::json!(["urn:ietf:params:scim:schemas:core:2.0:User", urn])
         );
     }
+}
+
+/// Attributes of a schema URN the resource type does not have (an IdP's own extension) are
+/// skipped by default, as validation drops them from POST and PUT; the strict options refuse
+/// them with `invalidPath` (interop profile §5.3).
+#[test]
+fn unknown_schema_attributes_are_skipped_unless_strict() {
+    let registry = scim_model::schema::SchemaRegistry::standard();
+    let rt = registry.resource_type("User").unwrap();
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "bjensen",
+    });
+    let custom = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+    let request: scim_model::message::PatchRequest = serde_json::from_value(serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "replace", "path": format!("{custom}:tag"), "value": "1"},
+            {"op": "add", "path": format!("{custom}:list[value eq \"x\"]"), "value": {"value": "x"}},
+            {"op": "add", "value": {custom: {"tag": "2"}, "nickName": "Babs"}},
+        ],
+    }))
+    .unwrap();
+    let default = scim_model::patch::PatchOptions::default();
+    let patched = scim_model::patch::apply(&user, &request, rt, &default).unwrap();
+    assert_eq!(patched.resource["nickName"], serde_json::json!("Babs"));
+    assert!(patched.resource.get(custom).is_none());
+    assert_eq!(patched.attributes, ["nickName"]);
+
+    let strict = scim_model::patch::PatchOptions::strict();
+    let error = scim_model::patch::apply(&user, &request, rt, &strict).unwrap_err();
+    assert_eq!(
+        error.scim_type(),
+        Some(scim_model::message::ScimType::InvalidPath)
+    );
+    assert!(
+        error.detail().contains("CustomExtensionName"),
+        "{}",
+        error.detail()
+    );
 }
