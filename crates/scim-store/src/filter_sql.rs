@@ -517,7 +517,7 @@ impl UserFilterSql {
                         // An empty userName is unassigned, as in the search document.
                         Dialect::Postgres => "NULLIF(users.user_name_key, '') COLLATE \"C\"",
                         Dialect::Sqlite => "NULLIF(users.user_name_key, '')",
-                    })
+                    });
                 }
                 ("meta", Some("created")) => return SqlFragment::sql("users.created_at"),
                 ("meta", Some("lastModified")) => return SqlFragment::sql("users.last_modified"),
