@@ -12,11 +12,10 @@ use scim_store::OrgId;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, run, Harness, Reply};
+use crate::{call, id_of, run, scim_list_of as list_of, Harness, Reply};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A request as Entra's provisioning service sends it with a Secret Token configured [E1].
@@ -46,38 +45,8 @@ fn entra_patch(id: &str, token: &str, operations: Value) -> TestRequest {
 
 /// A `GET /Users?filter=…` with the filter percent-encoded as Entra's client sends it.
 fn entra_filter(filter: &str, token: &str) -> TestRequest {
-    let mut encoded = String::new();
-    for byte in filter.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(char::from(byte));
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
+    let encoded = crate::percent_encode(&filter);
     entra(Method::GET, &format!("/Users?filter={encoded}"), token)
-}
-
-/// Asserts a ListResponse (RFC 7644 §3.4.2; [E1]: even with zero results it has `Resources`
-/// and integer counts) and returns its resources.
-fn list_of(reply: &Reply, total: u64) -> Vec<Value> {
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    assert_eq!(reply.content_type(), "application/scim+json", "{reply:?}");
-    assert_eq!(reply.body["schemas"], json!([LIST_RESPONSE]), "{reply:?}");
-    assert_eq!(reply.body["totalResults"], json!(total), "{reply:?}");
-    assert!(reply.body["startIndex"].is_u64(), "{reply:?}");
-    assert!(reply.body["itemsPerPage"].is_u64(), "{reply:?}");
-    reply.body["Resources"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no Resources array: {reply:?}"))
-        .clone()
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {reply:?}"))
-        .to_owned()
 }
 
 /// The Create User body of [E1], verbatim.

@@ -12,10 +12,9 @@ use scim_store::events;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, run, Harness, Reply};
+use crate::{call, id_of, list_of, run, Harness};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A request with the "Bearer Token" authentication of the connector [J1].
 fn jumpcloud(method: Method, path: &str, token: &str) -> TestRequest {
@@ -40,25 +39,6 @@ fn user(email: &str, first: &str, last: &str) -> Value {
         "emails": [{"value": email, "type": "work", "primary": true}],
         "active": true,
     })
-}
-
-fn list_of(reply: &Reply, total: u64) -> Vec<Value> {
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    assert_eq!(reply.body["schemas"], json!([LIST_RESPONSE]), "{reply:?}");
-    assert_eq!(reply.body["totalResults"], json!(total), "{reply:?}");
-    assert!(reply.body["startIndex"].is_u64(), "{reply:?}");
-    assert!(reply.body["itemsPerPage"].is_u64(), "{reply:?}");
-    reply.body["Resources"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no Resources array: {reply:?}"))
-        .clone()
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {reply:?}"))
-        .to_owned()
 }
 
 // [J1] "Test Connection", twice with the same test email, then a real user's life ending in

@@ -13,10 +13,9 @@ use scim_store::users as user_store;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, run, Harness, Reply, ERROR_SCHEMA};
+use crate::{call, id_of, run, scim_list_of as list_of, Harness, ERROR_SCHEMA};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A request as Okta's provisioning client sends it, headers verbatim from [O2].
@@ -63,34 +62,6 @@ fn suite_post(path: &str, authorization: &str, body: &Value) -> TestRequest {
 /// The PatchOp message Okta sends (RFC 7644 §3.5.2).
 fn patch_op(operations: Value) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": operations})
-}
-
-/// Asserts a ListResponse as Okta reads it (RFC 7644 §3.4.2; [O1] [O3]): 200, the schema,
-/// integer `totalResults`/`startIndex`/`itemsPerPage`, a `Resources` key even when empty, and
-/// `itemsPerPage` equal to the resources returned. Returns the resources.
-fn list_of(reply: &Reply, total: u64) -> Vec<Value> {
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    assert_eq!(reply.content_type(), "application/scim+json", "{reply:?}");
-    assert_eq!(reply.body["schemas"], json!([LIST_RESPONSE]), "{reply:?}");
-    assert_eq!(reply.body["totalResults"], json!(total), "{reply:?}");
-    assert!(reply.body["startIndex"].is_u64(), "{reply:?}");
-    let resources = reply.body["Resources"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no Resources array: {reply:?}"))
-        .clone();
-    assert_eq!(
-        reply.body["itemsPerPage"],
-        json!(resources.len()),
-        "{reply:?}"
-    );
-    resources
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {reply:?}"))
-        .to_owned()
 }
 
 /// The kinds of `org`'s change-feed events, in order.

@@ -14,11 +14,10 @@ use scim_store::users as user_store;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, run, test_verifier, Harness, Reply};
+use crate::{call, id_of, run, scim_list_of as list_of, test_verifier, Harness};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A request with Ping's "OAuth 2 Bearer Token" authentication method [P1].
 fn ping(method: Method, path: &str, token: &str) -> TestRequest {
@@ -55,36 +54,8 @@ fn user(active: bool, title: &str) -> Value {
 /// `GET /Users?filter=…` with Ping's filter expression, `%s` replaced and percent-encoded.
 fn ping_filter(expression: &str, value: &str, token: &str) -> TestRequest {
     let filter = expression.replace("%s", value);
-    let mut encoded = String::new();
-    for byte in filter.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(char::from(byte));
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
+    let encoded = crate::percent_encode(&filter);
     ping(Method::GET, &format!("/Users?filter={encoded}"), token)
-}
-
-fn list_of(reply: &Reply, total: u64) -> Vec<Value> {
-    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
-    assert_eq!(reply.content_type(), "application/scim+json", "{reply:?}");
-    assert_eq!(reply.body["schemas"], json!([LIST_RESPONSE]), "{reply:?}");
-    assert_eq!(reply.body["totalResults"], json!(total), "{reply:?}");
-    assert!(reply.body["startIndex"].is_u64(), "{reply:?}");
-    assert!(reply.body["itemsPerPage"].is_u64(), "{reply:?}");
-    reply.body["Resources"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no Resources array: {reply:?}"))
-        .clone()
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id: {reply:?}"))
-        .to_owned()
 }
 
 // The provisioner's cycle for one user: check, match, create, update, disable, re-enable,

@@ -223,3 +223,56 @@ pub(crate) async fn eventually(limit: Duration, mut check: impl FnMut() -> bool)
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// RFC 7644 §3.4.2's ListResponse as identity providers read it: 200, the schema, integer
+/// `totalResults` (= `total`), `startIndex` and `itemsPerPage` (= the resources returned), and
+/// a `Resources` array even when it is empty. Returns the resources.
+pub(crate) fn list_of(reply: &Reply, total: u64) -> Vec<Value> {
+    assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+    assert_eq!(
+        reply.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]),
+        "{reply:?}"
+    );
+    assert_eq!(reply.body["totalResults"], json!(total), "{reply:?}");
+    assert!(reply.body["startIndex"].is_u64(), "{reply:?}");
+    let resources = reply.body["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources array: {reply:?}"))
+        .clone();
+    assert_eq!(
+        reply.body["itemsPerPage"],
+        json!(resources.len()),
+        "{reply:?}"
+    );
+    resources
+}
+
+/// [`list_of`], answered as `application/scim+json` (RFC 7644 §8.1).
+pub(crate) fn scim_list_of(reply: &Reply, total: u64) -> Vec<Value> {
+    assert_eq!(reply.content_type(), "application/scim+json", "{reply:?}");
+    list_of(reply, total)
+}
+
+/// The `id` of a resource in a reply.
+pub(crate) fn id_of(reply: &Reply) -> String {
+    reply.body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id: {reply:?}"))
+        .to_owned()
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, as IdP clients encode a
+/// `filter` query parameter.
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(char::from(byte));
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
