@@ -45,7 +45,7 @@ fn entra_patch(id: &str, token: &str, operations: Value) -> TestRequest {
 
 /// A `GET /Users?filter=…` with the filter percent-encoded as Entra's client sends it.
 fn entra_filter(filter: &str, token: &str) -> TestRequest {
-    let encoded = crate::percent_encode(&filter);
+    let encoded = crate::percent_encode(filter);
     entra(Method::GET, &format!("/Users?filter={encoded}"), token)
 }
 
