@@ -30,8 +30,8 @@ use crate::ScimState;
 ///
 /// async fn handler(auth: Authenticated, state: web::Data<ScimState>) -> Result<HttpResponse, ApiError> {
 ///     let org = auth.org; // pass it to every store call
-///     # let _ = (org, state);
-///     # unimplemented!()
+///     # let _ = state;
+///     Ok(HttpResponse::Ok().body(org.to_string()))
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
