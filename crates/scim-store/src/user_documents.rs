@@ -9,27 +9,8 @@ use scim_model::search::search_document;
 use scim_model::value::{fold_case, member};
 use serde_json::Value;
 
+pub use crate::users::UserColumns;
 use crate::users::{EmailKey, NewUser, UserUpdate};
-
-/// What the `users` row holds besides its bookkeeping, derived from a validated document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserColumns {
-    /// userName as sent.
-    pub user_name: String,
-    /// userName folded for uniqueness and `userName eq` lookups.
-    pub user_name_key: String,
-    /// externalId, if assigned.
-    pub external_id: Option<String>,
-    /// `active`; a user without it is active (RFC 7643 §4.1.1 leaves the default to the
-    /// service provider, and provisioning clients create users to use them).
-    pub active: bool,
-    /// The document as JSON text.
-    pub document: String,
-    /// The search document as JSON text.
-    pub search: String,
-    /// Email keys for the `emails.value eq` index.
-    pub emails: Vec<EmailKey>,
-}
 
 impl UserColumns {
     /// Derives the columns of `document`, a User resource already validated against
@@ -89,13 +70,7 @@ impl UserColumns {
     ) -> NewUser {
         NewUser {
             id,
-            user_name: self.user_name,
-            user_name_key: self.user_name_key,
-            external_id: self.external_id,
-            active: self.active,
-            document: self.document,
-            search: self.search,
-            emails: self.emails,
+            columns: self,
             token_id,
             attributes,
         }
@@ -104,13 +79,7 @@ impl UserColumns {
     /// A [`UserUpdate`] with these columns.
     pub fn into_update(self, token_id: Option<String>, attributes: Vec<String>) -> UserUpdate {
         UserUpdate {
-            user_name: self.user_name,
-            user_name_key: self.user_name_key,
-            external_id: self.external_id,
-            active: self.active,
-            document: self.document,
-            search: self.search,
-            emails: self.emails,
+            columns: self,
             token_id,
             attributes,
         }

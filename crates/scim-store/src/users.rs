@@ -27,26 +27,35 @@ pub struct EmailKey {
     pub primary: bool,
 }
 
-/// A user to create.
+/// What a user's row holds besides the store's own bookkeeping (id, version, timestamps),
+/// all derived from the SCIM document by the caller: see
+/// [`UserColumns::derive`](crate::user_documents).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewUser {
-    /// The server-assigned id (a UUID v4), unique in the organisation.
-    pub id: String,
+pub struct UserColumns {
     /// userName as the client sent it.
     pub user_name: String,
     /// userName folded for case-insensitive uniqueness; unique among the organisation's live
     /// users.
     pub user_name_key: String,
-    /// externalId, if sent.
+    /// externalId, if any.
     pub external_id: Option<String>,
-    /// Whether the user is active.
+    /// Whether the user is active: going false bumps `session_version`.
     pub active: bool,
     /// The SCIM resource, as JSON text, stored as given.
     pub document: String,
     /// The JSON document filters run against, stored as given.
     pub search: String,
-    /// The user's email keys, in the order of its `emails`.
+    /// The user's email keys, in the order of its `emails`; a write replaces the stored ones.
     pub emails: Vec<EmailKey>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// The server-assigned id (a UUID v4), unique in the organisation.
+    pub id: String,
+    /// Its columns.
+    pub columns: UserColumns,
     /// The token making the change, for the event.
     pub token_id: Option<String>,
     /// The names of the attributes the client sent, for the event.
@@ -56,20 +65,8 @@ pub struct NewUser {
 /// The new state of a user, replacing the old one whole (a PUT, or a PATCH already applied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserUpdate {
-    /// userName as the client sent it.
-    pub user_name: String,
-    /// userName folded for case-insensitive uniqueness.
-    pub user_name_key: String,
-    /// externalId, if any.
-    pub external_id: Option<String>,
-    /// Whether the user is active: going false bumps `session_version`.
-    pub active: bool,
-    /// The SCIM resource, as JSON text.
-    pub document: String,
-    /// The JSON document filters run against.
-    pub search: String,
-    /// The user's email keys: the stored ones are replaced.
-    pub emails: Vec<EmailKey>,
+    /// Its new columns.
+    pub columns: UserColumns,
     /// The token making the change, for the event.
     pub token_id: Option<String>,
     /// The names of the attributes the change touched, for the event.
@@ -226,21 +223,21 @@ pub fn create(
         let insert = diesel::insert_into(users::table).values((
             users::org_id.eq(org.0),
             users::id.eq(&new.id),
-            users::user_name.eq(&new.user_name),
-            users::user_name_key.eq(&new.user_name_key),
-            users::external_id.eq(&new.external_id),
-            users::active.eq(new.active),
+            users::user_name.eq(&new.columns.user_name),
+            users::user_name_key.eq(&new.columns.user_name_key),
+            users::external_id.eq(&new.columns.external_id),
+            users::active.eq(new.columns.active),
             users::version.eq(1),
             users::session_version.eq(1),
             users::created_at.eq(now),
             users::last_modified.eq(now),
-            users::document.eq(&new.document),
-            users::search.eq(&new.search),
+            users::document.eq(&new.columns.document),
+            users::search.eq(&new.columns.search),
         ));
         let row: UserRow = each_backend!(&mut *conn, |c| insert
             .returning(UserRow::as_returning())
             .get_result(c))?;
-        insert_emails(conn, org, &new.id, &new.emails)?;
+        insert_emails(conn, org, &new.id, &new.columns.emails)?;
         events::record(
             conn,
             org,
@@ -296,7 +293,7 @@ pub fn replace(
 ) -> Result<UserRecord, StoreError> {
     write_transaction(conn, |conn| {
         let current = lock_live(conn, org, id, expected_version)?;
-        let kind = match (current.active, update.active) {
+        let kind = match (current.active, update.columns.active) {
             (true, false) => EventKind::Deactivated,
             (false, true) => EventKind::Reactivated,
             _ => EventKind::Updated,
@@ -304,21 +301,21 @@ pub fn replace(
         let now = now_micros();
         let session_bump = i64::from(kind == EventKind::Deactivated);
         let write = diesel::update(live_user(org, id)).set((
-            users::user_name.eq(&update.user_name),
-            users::user_name_key.eq(&update.user_name_key),
-            users::external_id.eq(&update.external_id),
-            users::active.eq(update.active),
+            users::user_name.eq(&update.columns.user_name),
+            users::user_name_key.eq(&update.columns.user_name_key),
+            users::external_id.eq(&update.columns.external_id),
+            users::active.eq(update.columns.active),
             users::version.eq(users::version + 1),
             users::session_version.eq(users::session_version + session_bump),
             users::last_modified.eq(now),
-            users::document.eq(&update.document),
-            users::search.eq(&update.search),
+            users::document.eq(&update.columns.document),
+            users::search.eq(&update.columns.search),
         ));
         let row: UserRow = each_backend!(&mut *conn, |c| write
             .returning(UserRow::as_returning())
             .get_result(c))?;
         delete_emails(conn, org, id)?;
-        insert_emails(conn, org, id, &update.emails)?;
+        insert_emails(conn, org, id, &update.columns.emails)?;
         events::record(
             conn,
             org,

@@ -22,7 +22,7 @@ store_test!(events_follow_the_changes_in_order, |store| {
         "u1",
         None,
         &update_of(&u1, |u| {
-            u.document = r#"{"userName":"one","title":"secret title"}"#.into();
+            u.columns.document = r#"{"userName":"one","title":"secret title"}"#.into();
             u.attributes = vec!["title".into()];
             u.token_id = Some("tok2".into());
         }),

@@ -13,7 +13,7 @@ mod store;
 mod tokens;
 mod users;
 
-use scim_store::users::{EmailKey, NewUser, UserRecord, UserUpdate};
+use scim_store::users::{EmailKey, NewUser, UserColumns, UserRecord, UserUpdate};
 use scim_store::{orgs as org_store, OrgId, Store};
 
 /// A new organisation named `name` in `store`.
@@ -27,20 +27,22 @@ fn org(store: &Store, name: &str) -> OrgId {
 fn new_user(id: &str, user_name: &str) -> NewUser {
     NewUser {
         id: id.to_owned(),
-        user_name: user_name.to_owned(),
-        user_name_key: user_name.to_lowercase(),
-        external_id: Some(format!("ext-{id}")),
-        active: true,
-        document: format!(r#"{{"id":"{id}","userName":"{user_name}"}}"#),
-        search: format!(
-            r#"{{"userName":"{}","name":{{"familyName":"F{id}"}}}}"#,
-            user_name.to_lowercase()
-        ),
-        emails: vec![EmailKey {
-            value_key: format!("{}@example.com", user_name.to_lowercase()),
-            email_type: Some("work".into()),
-            primary: true,
-        }],
+        columns: UserColumns {
+            user_name: user_name.to_owned(),
+            user_name_key: user_name.to_lowercase(),
+            external_id: Some(format!("ext-{id}")),
+            active: true,
+            document: format!(r#"{{"id":"{id}","userName":"{user_name}"}}"#),
+            search: format!(
+                r#"{{"userName":"{}","name":{{"familyName":"F{id}"}}}}"#,
+                user_name.to_lowercase()
+            ),
+            emails: vec![EmailKey {
+                value_key: format!("{}@example.com", user_name.to_lowercase()),
+                email_type: Some("work".into()),
+                primary: true,
+            }],
+        },
         token_id: Some("tok1".into()),
         attributes: vec!["userName".into(), "emails".into()],
     }
@@ -49,13 +51,15 @@ fn new_user(id: &str, user_name: &str) -> NewUser {
 /// The update that writes `record` back unchanged but for what `change` does to it.
 fn update_of(record: &UserRecord, change: impl FnOnce(&mut UserUpdate)) -> UserUpdate {
     let mut update = UserUpdate {
-        user_name: record.user_name.clone(),
-        user_name_key: record.user_name_key.clone(),
-        external_id: record.external_id.clone(),
-        active: record.active,
-        document: record.document.clone(),
-        search: record.search.clone(),
-        emails: vec![],
+        columns: UserColumns {
+            user_name: record.user_name.clone(),
+            user_name_key: record.user_name_key.clone(),
+            external_id: record.external_id.clone(),
+            active: record.active,
+            document: record.document.clone(),
+            search: record.search.clone(),
+            emails: vec![],
+        },
         token_id: Some("tok1".into()),
         attributes: vec![],
     };

@@ -26,8 +26,8 @@ store_test!(create_then_get, |store| {
     assert_eq!(created.version, 1);
     assert_eq!(created.session_version, 1);
     assert_eq!(created.created, created.last_modified);
-    assert_eq!(created.document, new.document);
-    assert_eq!(created.search, new.search);
+    assert_eq!(created.document, new.columns.document);
+    assert_eq!(created.search, new.columns.search);
 
     assert_eq!(users::get(&mut conn, org, "u1").unwrap(), Some(created));
     assert_eq!(users::get(&mut conn, org, "nobody").unwrap(), None);
@@ -57,8 +57,8 @@ store_test!(user_name_is_unique_case_insensitively, |store| {
     // Renaming another user onto the taken key is the same conflict.
     let other = users::create(&mut conn, org, &new_user("u3", "other")).unwrap();
     let rename = update_of(&other, |u| {
-        u.user_name = "bJensen".into();
-        u.user_name_key = "bjensen".into();
+        u.columns.user_name = "bJensen".into();
+        u.columns.user_name_key = "bjensen".into();
     });
     let err = users::replace(&mut conn, org, "u3", None, &rename).unwrap_err();
     assert!(
@@ -196,7 +196,7 @@ store_test!(every_write_increments_the_version, |store| {
         "u1",
         None,
         &update_of(&v1, |u| {
-            u.document = r#"{"userName":"bjensen","title":"Tour Guide"}"#.into();
+            u.columns.document = r#"{"userName":"bjensen","title":"Tour Guide"}"#.into();
         }),
     )
     .unwrap();
@@ -224,7 +224,7 @@ store_test!(an_if_match_mismatch_writes_nothing, |store| {
         org,
         "u1",
         Some(7),
-        &update_of(&user, |u| u.active = false),
+        &update_of(&user, |u| u.columns.active = false),
     )
     .unwrap_err();
     assert!(
@@ -260,7 +260,7 @@ store_test!(
             "u1",
             None,
             &update_of(&user, |u| {
-                u.active = false;
+                u.columns.active = false;
                 u.attributes = vec!["active".into()];
             }),
         )
@@ -274,7 +274,7 @@ store_test!(
             "u1",
             None,
             &update_of(&off, |u| {
-                u.document = r#"{"userName":"bjensen","nickName":"Babs"}"#.into();
+                u.columns.document = r#"{"userName":"bjensen","nickName":"Babs"}"#.into();
                 u.attributes = vec!["nickName".into()];
             }),
         )
@@ -287,7 +287,7 @@ store_test!(
             "u1",
             None,
             &update_of(&still_off, |u| {
-                u.active = true;
+                u.columns.active = true;
                 u.attributes = vec!["active".into()];
             }),
         )
@@ -331,7 +331,7 @@ store_test!(organisations_never_see_each_others_users, |store| {
             b,
             "u1",
             None,
-            &update_of(&user, |u| u.active = false)
+            &update_of(&user, |u| u.columns.active = false)
         ),
         Err(StoreError::NotFound)
     ));
@@ -447,7 +447,7 @@ store_test!(email_keys_are_rewritten_with_each_write, |store| {
         "u1",
         None,
         &update_of(&user, |u| {
-            u.emails = vec![
+            u.columns.emails = vec![
                 EmailKey {
                     value_key: "babs@example.org".into(),
                     email_type: None,
@@ -506,7 +506,9 @@ store_test!(concurrent_if_match_writers_let_exactly_one_win, |store| {
         .map(|n| {
             let store = store.clone();
             let barrier = Arc::clone(&barrier);
-            let update = update_of(&user, |u| u.document = format!(r#"{{"writer":{n}}}"#));
+            let update = update_of(&user, |u| {
+                u.columns.document = format!(r#"{{"writer":{n}}}"#)
+            });
             std::thread::spawn(move || {
                 let mut conn = store.get().unwrap();
                 barrier.wait();
@@ -546,8 +548,8 @@ store_test!(concurrent_writers_to_one_user_all_land, |store| {
                 barrier.wait();
                 for round in 0..5 {
                     let update = update_of(&user, |u| {
-                        u.active = round % 2 == 0;
-                        u.document = format!(r#"{{"writer":{n},"round":{round}}}"#);
+                        u.columns.active = round % 2 == 0;
+                        u.columns.document = format!(r#"{{"writer":{n},"round":{round}}}"#);
                     });
                     users::replace(&mut conn, org, "u1", None, &update).unwrap();
                 }
