@@ -150,11 +150,17 @@ fn none_match_hits(req: &HttpRequest, version: i64) -> bool {
             .any(|v| v == version)
 }
 
-/// The resource as a client reads it: the stored document with `id` and `meta`.
-fn resource_of(record: &UserRecord, location: String) -> Value {
-    let mut resource =
-        serde_json::from_str::<Value>(&record.document).unwrap_or_else(|_| json!({}));
-    let Some(object) = resource.as_object_mut() else {
+/// The stored document of `record`. A row that is not JSON is corruption, not a client's
+/// mistake: an opaque 500, logged.
+fn stored_document(record: &UserRecord) -> Result<Value, ApiError> {
+    serde_json::from_str(&record.document).map_err(|e| {
+        ScimError::internal(format!("stored user {} is not JSON: {e}", record.id)).into()
+    })
+}
+
+/// The resource as a client reads it: the stored `document` with `id` and `meta`.
+fn with_id_and_meta(document: Value, record: &UserRecord, location: String) -> Value {
+    let Value::Object(mut object) = document else {
         return json!({"id": record.id});
     };
     let mut out = Map::with_capacity(object.len() + 2);
@@ -162,7 +168,7 @@ fn resource_of(record: &UserRecord, location: String) -> Value {
         out.insert("schemas".into(), schemas);
     }
     out.insert("id".into(), Value::String(record.id.clone()));
-    out.extend(std::mem::take(object));
+    out.extend(object);
     out.insert(
         "meta".into(),
         json!({
@@ -176,6 +182,11 @@ fn resource_of(record: &UserRecord, location: String) -> Value {
     Value::Object(out)
 }
 
+/// [`with_id_and_meta`] of the record's stored document.
+fn resource_of(record: &UserRecord, location: String) -> Result<Value, ApiError> {
+    Ok(with_id_and_meta(stored_document(record)?, record, location))
+}
+
 /// A response carrying one user: projected, with `ETag` and, on creation, `Location`.
 fn user_response(
     state: &ScimState,
@@ -186,7 +197,7 @@ fn user_response(
     projection: &Projection<'_>,
 ) -> Result<HttpResponse, ApiError> {
     let location = state.location(req, &["Users", &record.id]);
-    let body = project(&resource_of(record, location.clone()), rt, projection);
+    let body = project(&resource_of(record, location.clone())?, rt, projection);
     let bytes = serde_json::to_vec(&body)
         .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
     let mut response = scim_response(status);
@@ -382,9 +393,9 @@ async fn run_search(
         .iter()
         .map(|record| {
             let location = state.location(req, &["Users", &record.id]);
-            project(&resource_of(record, location), rt, projection)
+            Ok(project(&resource_of(record, location)?, rt, projection))
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     let total = u64::try_from(page.total).unwrap_or(0);
     let start = u64::try_from(start_index).unwrap_or(1);
     let body = ListResponse::new(resources, total, start);
@@ -432,7 +443,7 @@ async fn modify(
         move |rt, existing, stored| {
             // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
             let patched = patch::apply(
-                &resource_of(existing, location),
+                &with_id_and_meta(stored.clone(), existing, location),
                 &request,
                 rt,
                 &PatchOptions::default(),
@@ -477,8 +488,7 @@ where
         .transaction(move |conn| {
             let rt = user_type(&reg)?;
             let existing = current(conn, org, &id, expected)?;
-            let stored: Value = serde_json::from_str(&existing.document)
-                .map_err(|e| ScimError::internal(format!("stored user is not JSON: {e}")))?;
+            let stored = stored_document(&existing)?;
             let Some((mut document, attributes)) = change(rt, &existing, &stored)? else {
                 return Ok(existing);
             };
