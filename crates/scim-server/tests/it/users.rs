@@ -629,3 +629,56 @@ store_test!(passwords_are_hashed_and_never_searchable, |store| {
         assert!(new_hash.starts_with("$argon2id$") && new_hash != hash);
     });
 });
+
+// RFC 7644 §3.5.2 / §3.12 at the HTTP layer: a body that is not a PatchOp message (an unknown
+// `op`, no `Operations`, broken JSON) is 400 invalidSyntax; §3.14: DELETE with a stale
+// `If-Match` is 412 and deletes nothing; §3.4.3: a bad filter in a search body is
+// invalidFilter.
+store_test!(malformed_requests_on_existing_users, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let id = create(&app, &token, user("bjensen")).await;
+        let path = format!("/scim/v2/Users/{id}");
+        let raw_patch = |body: &str| {
+            with_token(test::TestRequest::patch().uri(&path), &token)
+                .insert_header(("Content-Type", "application/scim+json"))
+                .set_payload(body.to_owned())
+        };
+        for body in [
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"merge","path":"title","value":"x"}]}"#,
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}"#,
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[]}"#,
+            r#"{"Operations": [{"op": "replace""#,
+        ] {
+            let reply = call(&app, raw_patch(body)).await;
+            reply.assert_error(400);
+            assert_eq!(
+                reply.body["scimType"],
+                json!("invalidSyntax"),
+                "{body}: {reply:?}"
+            );
+        }
+        let broken_put = with_token(test::TestRequest::put().uri(&path), &token)
+            .insert_header(("Content-Type", "application/scim+json"))
+            .set_payload("not json");
+        let reply = call(&app, broken_put).await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], json!("invalidSyntax"));
+
+        let stale = delete(&path, &token).insert_header(("If-Match", "W/\"7\""));
+        call(&app, stale).await.assert_error(412);
+        assert_eq!(call(&app, get(&path, &token)).await.status.as_u16(), 200);
+        let fresh = delete(&path, &token).insert_header(("If-Match", "W/\"1\""));
+        assert_eq!(call(&app, fresh).await.status.as_u16(), 204);
+
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName eq",
+        });
+        let reply = call(&app, post("/scim/v2/Users/.search", &token, &body)).await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], json!("invalidFilter"));
+    });
+});
