@@ -207,6 +207,23 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         IssuedToken::generate(&self.config.argon2)
     }
 
+    /// Hashes a user's password ([`crate::hash_password`]) under [`VerifierConfig::argon2`],
+    /// inside the same cap on concurrent hashes as token verification, so that writes carrying
+    /// passwords can never take every core either. Blocks for a slot up to
+    /// [`VerifierConfig::hash_wait`]; run it on a blocking thread.
+    ///
+    /// # Errors
+    /// [`AuthError::Busy`] when no hashing slot frees up in time; [`AuthError::Source`] if the
+    /// OS random number generator or argon2 fails.
+    pub fn hash_password(&self, password: &str) -> Result<String, AuthError> {
+        let Some(_permit) = self.permits.acquire(self.config.hash_wait) else {
+            bump(&self.counters.busy);
+            return Err(AuthError::Busy);
+        };
+        crate::hash_password(password, &self.config.argon2)
+            .map_err(|error| AuthError::Source(format!("password hashing failed: {error}")))
+    }
+
     /// Verifies the value of an `Authorization` header (`None` when the header is absent).
     ///
     /// # Errors

@@ -19,7 +19,7 @@ use scim_store::users::{self, UserQuery, UserRecord};
 use scim_store::{DbConnection, OrgId, SqlFragment, StoreError};
 use serde_json::{json, Map, Value};
 
-use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState};
+use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
 
 const USER: &str = "User";
 
@@ -233,11 +233,11 @@ async fn create(
     let attributes = attribute_names(&document);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
-    let params = state.verifier().config().argon2.clone();
+    let verifier = state.verifier().clone();
     let reg = registry.clone();
     let record = state
         .transaction(move |conn| {
-            hash_password(&mut document, &params)?;
+            hash_password(&mut document, &verifier)?;
             let columns = UserColumns::derive(&document, user_type(&reg)?);
             let new = columns.into_new_user(new_id(), Some(token), attributes);
             Ok(users::create(conn, org, &new)?)
@@ -247,16 +247,15 @@ async fn create(
 }
 
 /// RFC 7643 §4.1.1: a password "SHOULD" be stored hashed. A plain `password` becomes its
-/// argon2id hash (with the token hashing parameters); one that already is a hash (the stored
-/// value, carried over by a PUT or PATCH that did not set it) is kept. Runs on the blocking
-/// thread of the write.
-fn hash_password(document: &mut Value, params: &scim_auth::argon2::Params) -> Result<(), ApiError> {
+/// argon2id hash, made by the verifier under its cap on concurrent hashes; one that already is
+/// a hash (the stored value, carried over by a PUT or PATCH that did not set it) is kept. Runs
+/// on the blocking thread of the write.
+fn hash_password(document: &mut Value, verifier: &StoreVerifier) -> Result<(), ApiError> {
     let Some(Value::String(password)) = document.get_mut("password") else {
         return Ok(());
     };
     if !scim_auth::is_argon2id_phc(password) {
-        *password = scim_auth::hash_password(password, params)
-            .map_err(|e| ScimError::internal(format!("could not hash the password: {e}")))?;
+        *password = verifier.hash_password(password)?;
     }
     Ok(())
 }
@@ -482,7 +481,7 @@ where
     let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
-    let params = state.verifier().config().argon2.clone();
+    let verifier = state.verifier().clone();
     let reg = registry.clone();
     let record = state
         .transaction(move |conn| {
@@ -492,7 +491,7 @@ where
             let Some((mut document, attributes)) = change(rt, &existing, &stored)? else {
                 return Ok(existing);
             };
-            hash_password(&mut document, &params)?;
+            hash_password(&mut document, &verifier)?;
             let update = UserColumns::derive(&document, rt).into_update(Some(token), attributes);
             Ok(users::replace(
                 conn,

@@ -89,3 +89,29 @@ fn default_parameters_produce_a_verifiable_hash() {
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     assert!(verify_secret(token.secret(), &phc).unwrap());
 }
+
+/// RFC 7643 §4.1.1: a user's password is stored as an argon2id hash, salted afresh each time,
+/// made under the verifier's cap on concurrent hashes.
+#[test]
+fn passwords_hash_to_salted_argon2id() {
+    use argon2::PasswordVerifier;
+    let source = std::sync::Arc::new(scim_auth::MemoryTokenSource::new());
+    let config = scim_auth::VerifierConfig {
+        argon2: cheap_params(),
+        ..scim_auth::VerifierConfig::default()
+    };
+    let verifier = scim_auth::Verifier::new(source, config);
+    let first = verifier.hash_password("t1meMa$heen").unwrap();
+    let second = verifier.hash_password("t1meMa$heen").unwrap();
+    assert!(scim_auth::is_argon2id_phc(&first), "{first}");
+    assert_ne!(first, second, "a fresh salt per hash");
+    assert!(!first.contains("t1meMa$heen"));
+    let parsed = argon2::PasswordHash::new(&first).unwrap();
+    assert!(argon2::Argon2::default()
+        .verify_password(b"t1meMa$heen", &parsed)
+        .is_ok());
+    assert!(argon2::Argon2::default()
+        .verify_password(b"wrong", &parsed)
+        .is_err());
+    assert!(!scim_auth::is_argon2id_phc("t1meMa$heen"));
+}
