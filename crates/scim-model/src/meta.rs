@@ -42,3 +42,29 @@ impl Meta {
         self
     }
 }
+
+/// What stands before and after the version number in this server's ETags and `meta.version`:
+/// `W/"` and `"`, a weak entity tag (RFC 7644 §3.14, RFC 7232 §2.3). Stores that compare
+/// versions in SQL build the same text from these.
+pub const ETAG_AROUND_VERSION: (&str, &str) = ("W/\"", "\"");
+
+/// The ETag (and `meta.version`) of a stored version: `W/"<version>"`.
+///
+/// ```
+/// assert_eq!(scim_model::meta::etag(3), r#"W/"3""#);
+/// assert_eq!(scim_model::meta::parse_etag(r#"W/"3""#), Some(3));
+/// assert_eq!(scim_model::meta::parse_etag(r#""3""#), Some(3));
+/// assert_eq!(scim_model::meta::parse_etag("3"), None);
+/// ```
+pub fn etag(version: i64) -> String {
+    let (before, after) = ETAG_AROUND_VERSION;
+    format!("{before}{version}{after}")
+}
+
+/// The version an entity tag names, weak (`W/"3"`) or strong (`"3"`); `None` for a tag this
+/// server did not issue.
+pub fn parse_etag(tag: &str) -> Option<i64> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}

@@ -39,6 +39,10 @@ pub struct ServerConfig {
     /// headers) rather than from the TCP peer. The same switch lets the derived base URL follow
     /// `X-Forwarded-Host` / `X-Forwarded-Proto`. Default: false.
     pub trust_forwarded_for: bool,
+    /// The most member values one request may carry (a group's POST or PUT `members`, or
+    /// all member values of a PATCH's operations together); above it the request is refused
+    /// with 400 and nothing changes. Default: 10,000.
+    pub max_member_values: usize,
     /// How often tokens' last-use times, gathered in memory, are written to the store.
     /// Default: 30 s.
     pub last_used_flush_interval: Duration,
@@ -56,6 +60,7 @@ impl Default for ServerConfig {
             max_page_size: 1000,
             delete_mode: DeleteMode::Tombstone,
             trust_forwarded_for: false,
+            max_member_values: 10_000,
             last_used_flush_interval: Duration::from_secs(30),
             documentation_uri: None,
         }

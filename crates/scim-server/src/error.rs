@@ -132,6 +132,7 @@ impl ApiError {
                 StoreError::NotFound => StatusCode::NOT_FOUND,
                 StoreError::UniqueViolation { .. } => StatusCode::CONFLICT,
                 StoreError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+                StoreError::MembershipCycle { .. } => StatusCode::BAD_REQUEST,
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -186,6 +187,14 @@ fn store_answer(error: &StoreError) -> Answer {
             StatusCode::PRECONDITION_FAILED,
             None,
             "the resource was modified: If-Match does not match its current version",
+        ),
+        StoreError::MembershipCycle { member } => Answer::new(
+            StatusCode::BAD_REQUEST,
+            Some(ScimType::InvalidValue),
+            format!(
+                "group {member:?} cannot be a member: the group would contain itself \
+                 (directly or through nested groups)"
+            ),
         ),
         StoreError::Unavailable(source) => {
             tracing::warn!(error = %source, "database unavailable");

@@ -64,8 +64,9 @@ mod error;
 mod media;
 mod observe;
 mod routes;
+mod members;
+mod resources;
 mod state;
-mod users;
 
 pub use auth::Authenticated;
 pub use config::{ConfigError, DeleteMode, ServerConfig};

@@ -16,7 +16,7 @@ use crate::observe::MountPath;
 
 /// The resource types this service has endpoints for. Discovery advertises exactly these and
 /// the schemas they reference; a change that serves another resource type adds it here.
-pub const SERVED_RESOURCE_TYPES: &[&str] = &["User"];
+pub const SERVED_RESOURCE_TYPES: &[&str] = &["User", "Group"];
 
 /// The token verifier the service uses.
 pub type StoreVerifier = Verifier<StoreTokenSource>;
@@ -320,7 +320,8 @@ mod tests {
             ids,
             [
                 scim_model::schema::USER,
-                scim_model::schema::ENTERPRISE_USER
+                scim_model::schema::ENTERPRISE_USER,
+                scim_model::schema::GROUP
             ]
         );
     }

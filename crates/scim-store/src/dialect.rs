@@ -112,6 +112,16 @@ impl Dialect {
         }
     }
 
+    /// The clause that ends a `SELECT` of rows the transaction relies on staying as they are
+    /// (a member being added must not be deleted before the membership commits): `FOR SHARE` on
+    /// PostgreSQL, which a delete's `FOR UPDATE` waits for; nothing on SQLite (one writer).
+    pub fn share_rows_clause(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR SHARE",
+            Dialect::Sqlite => "",
+        }
+    }
+
     /// Renders `fragment` into this dialect's SQL text and the values its placeholders take, in
     /// order.
     pub fn render(self, fragment: &SqlFragment) -> (String, Vec<BindValue>) {
@@ -243,6 +253,12 @@ impl From<String> for BindValue {
     }
 }
 
+impl From<Option<String>> for BindValue {
+    fn from(value: Option<String>) -> Self {
+        value.map_or(BindValue::Null, BindValue::Text)
+    }
+}
+
 impl From<i64> for BindValue {
     fn from(value: i64) -> Self {
         BindValue::BigInt(value)
@@ -330,7 +346,8 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
     if let Some(name) = info.constraint_name() {
         let field = match name {
             "users_org_id_user_name_key_key" => UniqueField::UserName,
-            "users_pkey" => UniqueField::UserId,
+            "users_pkey" | "groups_pkey" => UniqueField::ResourceId,
+            "groups_org_id_display_name_key_key" => UniqueField::DisplayName,
             "organizations_name_key" => UniqueField::OrganizationName,
             "tokens_pkey" => UniqueField::TokenId,
             "tokens_org_id_name_key" => UniqueField::TokenName,
@@ -346,7 +363,9 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
         "users.org_id, users.user_name_key" | "index 'users_org_id_user_name_key_key'" => {
             UniqueField::UserName
         }
-        "users.org_id, users.id" => UniqueField::UserId,
+        "users.org_id, users.id" | "groups.org_id, groups.id" => UniqueField::ResourceId,
+        "groups.org_id, groups.display_name_key"
+        | "index 'groups_org_id_display_name_key_key'" => UniqueField::DisplayName,
         "organizations.name" => UniqueField::OrganizationName,
         "tokens.org_id, tokens.id" => UniqueField::TokenId,
         "tokens.org_id, tokens.name" => UniqueField::TokenName,

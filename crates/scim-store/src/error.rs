@@ -37,6 +37,13 @@ pub enum StoreError {
     /// The store was set up wrongly (a database URL it does not accept, a pool size of 0).
     #[error("invalid store configuration: {0}")]
     Config(String),
+    /// Adding the group `member` to a group would make the group contain itself (RFC 7643 §4.2
+    /// allows nested groups, not cycles); nothing was written.
+    #[error("group {member} would contain itself")]
+    MembershipCycle {
+        /// The id of the group that was to become a member.
+        member: String,
+    },
     /// Anything else: a bug or an operational fault, not the client's doing.
     #[error("database error")]
     Other(#[source] BoxError),
@@ -55,8 +62,10 @@ impl StoreError {
 pub enum UniqueField {
     /// A live user already has this userName (compared by its folded key).
     UserName,
-    /// A user with this id already exists in the organisation.
-    UserId,
+    /// A resource of the same type with this id already exists in the organisation.
+    ResourceId,
+    /// A live group already has this displayName (compared by its folded key).
+    DisplayName,
     /// An organisation already has this name.
     OrganizationName,
     /// A token with this id already exists.
@@ -71,7 +80,8 @@ impl fmt::Display for UniqueField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             UniqueField::UserName => "userName",
-            UniqueField::UserId => "id",
+            UniqueField::ResourceId => "id",
+            UniqueField::DisplayName => "displayName",
             UniqueField::OrganizationName => "organization name",
             UniqueField::TokenId => "token id",
             UniqueField::TokenName => "token name",

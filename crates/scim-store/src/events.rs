@@ -57,6 +57,15 @@ pub struct UnknownValue {
     value: String,
 }
 
+impl UnknownValue {
+    pub(crate) fn new(what: &'static str, value: &str) -> Self {
+        UnknownValue {
+            what,
+            value: value.to_owned(),
+        }
+    }
+}
+
 impl FromStr for EventKind {
     type Err = UnknownValue;
 
@@ -83,6 +92,8 @@ impl FromStr for EventKind {
 pub enum ResourceType {
     /// A SCIM User.
     User,
+    /// A SCIM Group.
+    Group,
 }
 
 impl ResourceType {
@@ -90,6 +101,7 @@ impl ResourceType {
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceType::User => "User",
+            ResourceType::Group => "Group",
         }
     }
 }
@@ -106,6 +118,7 @@ impl FromStr for ResourceType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "User" => Ok(ResourceType::User),
+            "Group" => Ok(ResourceType::Group),
             _ => Err(UnknownValue {
                 what: "resource type",
                 value: s.to_owned(),
@@ -190,7 +203,8 @@ pub fn list_after(
 
 /// An event to append, in the transaction of the change it describes.
 pub(crate) struct NewEvent<'a> {
-    pub(crate) resource_type: ResourceType,
+    /// The SCIM resource type's name, as [`ResourceType::as_str`] gives it.
+    pub(crate) resource_type: &'static str,
     pub(crate) resource_id: &'a str,
     pub(crate) kind: EventKind,
     pub(crate) token_id: Option<&'a str>,
@@ -210,7 +224,7 @@ pub(crate) fn record(
     diesel::insert_into(events::table)
         .values((
             events::org_id.eq(org.0),
-            events::resource_type.eq(event.resource_type.as_str()),
+            events::resource_type.eq(event.resource_type),
             events::resource_id.eq(event.resource_id),
             events::kind.eq(event.kind.as_str()),
             events::token_id.eq(event.token_id),

@@ -1,4 +1,5 @@
-//! Filter → SQL: a [`CompiledFilter`] translated into a condition over the `users` table.
+//! Filter → SQL: a [`CompiledFilter`] translated into a condition over one resource kind's
+//! table (see [`ResourceKind`]).
 //!
 //! The condition reads the row's `search` document (see `scim_model::search`), where case
 //! folding, dateTime normalisation and the pruning of unassigned values are already done, so
@@ -6,9 +7,11 @@
 //! differential tests check that on generated users and filters, on both backends. No `LIKE`
 //! is used, so `%`, `_` and `\` in values are ordinary characters.
 //!
-//! The lookups identity providers make all day use indexed columns instead: `userName eq`
-//! (`user_name_key`), `externalId eq`, `id eq`, `emails.value eq` (the `user_emails` table), and
-//! `meta.created` / `meta.lastModified` (microsecond columns).
+//! The lookups identity providers make all day use indexed columns instead: `userName eq` and
+//! a group's `displayName eq` (the folded unique key), `externalId eq`, `id eq`, `emails.value
+//! eq` (the `user_emails` table), and `meta.created` / `meta.lastModified` (microsecond
+//! columns). Memberships are not in any document: a group's `members.value eq` and a user's
+//! `groups.value eq` (direct or nested) read the `group_members` table.
 //!
 //! Every condition produced is TRUE or FALSE, never NULL, so `NOT` means what it says.
 
@@ -17,7 +20,13 @@ use scim_model::filter::{Comparison, CompiledFilter, Node, Operand};
 use scim_model::schema::{AttributeType, ResolvedAttribute};
 
 use crate::dialect::{Dialect, SqlFragment};
+use crate::resources::ResourceKind;
 use crate::OrgId;
+
+/// A filter or sort key the store cannot translate; the client gets a 400 `invalidFilter`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnsupportedFilter(String);
 
 /// Where a JSON value sits: at a path of the row's search document, or in the array element a
 /// value filter is looking at (`None`: the element itself, for simple multi-valued attributes).
@@ -27,35 +36,59 @@ enum Loc {
     Element(Option<String>),
 }
 
-/// Translates filters and sort keys for the `users` table in one dialect.
+/// Translates filters and sort keys for one resource kind's table in one dialect.
 #[derive(Debug, Clone)]
-pub struct UserFilterSql {
+pub(crate) struct FilterSql {
     dialect: Dialect,
     org: OrgId,
+    kind: &'static ResourceKind,
     location_prefix: Option<String>,
 }
 
-impl UserFilterSql {
-    /// A translator for `dialect` and the listing of `org`'s users (side tables are searched
-    /// for that organisation alone, so their indexes drive the lookup). `location_prefix` is
-    /// what `meta.location` starts with, the public URL of the Users endpoint followed by `/`
-    /// (e.g. `https://h/scim/v2/Users/`); without it, `meta.location` is treated as unassigned.
-    pub fn new(dialect: Dialect, org: OrgId, location_prefix: Option<String>) -> Self {
-        UserFilterSql {
+impl FilterSql {
+    /// A translator for `dialect` and the listing of `org`'s resources of `kind` (side tables
+    /// are searched for that organisation alone, so their indexes drive the lookup).
+    /// `location_prefix` is what `meta.location` starts with, the public URL of the endpoint
+    /// followed by `/` (e.g. `https://h/scim/v2/Users/`); without it, `meta.location` is treated
+    /// as unassigned.
+    pub(crate) fn new(
+        dialect: Dialect,
+        org: OrgId,
+        kind: &'static ResourceKind,
+        location_prefix: Option<String>,
+    ) -> Self {
+        FilterSql {
             dialect,
             org,
+            kind,
             location_prefix,
         }
     }
 
-    /// The SQL condition for `filter`.
-    pub fn condition(&self, filter: &CompiledFilter<'_>) -> SqlFragment {
-        let mut out = SqlFragment::new();
-        self.node(filter.root(), false, &mut out);
-        out
+    /// `table.column` for a column of this kind's table.
+    fn column(&self, column: &str) -> String {
+        format!("{}.{column}", self.kind.table)
     }
 
-    fn node(&self, node: &Node<'_>, in_element: bool, out: &mut SqlFragment) {
+    /// The SQL condition for `filter`.
+    pub(crate) fn condition(
+        &self,
+        filter: &CompiledFilter<'_>,
+    ) -> Result<SqlFragment, UnsupportedFilter> {
+        let mut out = SqlFragment::new();
+        self.node(filter.root(), false, &mut out)?;
+        Ok(out)
+    }
+
+    fn node(
+        &self,
+        node: &Node<'_>,
+        in_element: bool,
+        out: &mut SqlFragment,
+    ) -> Result<(), UnsupportedFilter> {
+        if !in_element && self.membership_condition(node, out)? {
+            return Ok(());
+        }
         match node {
             Node::And(items) | Node::Or(items) => {
                 let joiner = if matches!(node, Node::And(_)) {
@@ -68,23 +101,25 @@ impl UserFilterSql {
                     if i > 0 {
                         out.push_sql(joiner);
                     }
-                    self.node(item, in_element, out);
+                    self.node(item, in_element, out)?;
                 }
                 out.push_sql(")");
             }
             Node::Not(inner) => {
                 out.push_sql("(NOT ");
-                self.node(inner, in_element, out);
+                self.node(inner, in_element, out)?;
                 out.push_sql(")");
             }
             Node::Any { attr, filter } => {
+                let mut result = Ok(());
                 self.each_element(&row_path(attr, false), out, |this, out| {
-                    this.node(filter, true, out);
+                    result = this.node(filter, true, out);
                 });
+                result?;
             }
             Node::Present(attr) => {
                 if !in_element && self.column_condition(attr, None, out) {
-                    return;
+                    return Ok(());
                 }
                 self.at_values(attr, in_element, out, |this, loc, out| {
                     this.exists(loc, out)
@@ -92,12 +127,94 @@ impl UserFilterSql {
             }
             Node::Compare(comparison) => {
                 if !in_element && self.column_condition(&comparison.attr, Some(comparison), out) {
-                    return;
+                    return Ok(());
                 }
                 self.at_values(&comparison.attr, in_element, out, |this, loc, out| {
                     this.compare(loc, comparison, out);
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Conditions on memberships, which live in `group_members`, not in any document: a
+    /// group's `members` and a user's `groups` (direct or through nested groups). Returns false
+    /// when `node` is about neither.
+    ///
+    /// Supported: `members.value eq "id"`, `members[value eq "id"]`, `members pr`, and the same
+    /// on `groups`; anything else on them is [`UnsupportedFilter`].
+    fn membership_condition(
+        &self,
+        node: &Node<'_>,
+        out: &mut SqlFragment,
+    ) -> Result<bool, UnsupportedFilter> {
+        let (attr, comparison) = match node {
+            Node::Present(attr) => (attr, None),
+            Node::Compare(comparison) => (&comparison.attr, Some(comparison)),
+            Node::Any { attr, filter } => match &**filter {
+                Node::Compare(inner) if inner.attr.sub_name() == Some("value") => (attr, Some(inner)),
+                Node::Compare(inner) if inner.attr.name() == "value" => (attr, Some(inner)),
+                _ => (attr, None),
+            },
+            _ => return Ok(false),
+        };
+        let relation = match (attr.extension_urn(), attr.name()) {
+            (None, "members") if self.kind.has_members => "members",
+            (None, "groups") if self.kind.name == "User" => "groups",
+            _ => return Ok(false),
+        };
+        let unsupported = || {
+            UnsupportedFilter(format!(
+                "`{relation}` can be filtered only with `{relation}.value eq \"…\"`,                  `{relation}[value eq \"…\"]` or `{relation} pr`"
+            ))
+        };
+        let id = self.column("id");
+        match (node, comparison) {
+            (Node::Present(_), _) if attr.sub_name().is_none() => {
+                let column = if relation == "members" { "group_id" } else { "member_id" };
+                out.push_sql(&format!(
+                    "{id} IN (SELECT {column} FROM group_members WHERE org_id = "
+                ))
+                .push_bind(self.org)
+                .push_sql(")");
+                Ok(true)
+            }
+            (Node::Compare(_) | Node::Any { .. }, Some(c))
+                if c.op == CompareOp::Eq
+                    && (matches!(node, Node::Any { .. }) || attr.sub_name() == Some("value")) =>
+            {
+                let Operand::String(value) = &c.operand else {
+                    return Err(unsupported());
+                };
+                if relation == "members" {
+                    out.push_sql(&format!(
+                        "{id} IN (SELECT group_id FROM group_members WHERE org_id = "
+                    ))
+                    .push_bind(self.org)
+                    .push_sql(" AND member_id = ")
+                    .push_bind(value.as_str())
+                    .push_sql(")");
+                } else {
+                    // The users in the group or in any group nested in it.
+                    out.push_sql(&format!(
+                        "{id} IN (WITH RECURSIVE down(id) AS (SELECT "
+                    ))
+                    .push_bind(value.as_str())
+                    .push_sql(
+                        " UNION SELECT gm.member_id FROM group_members gm JOIN down                          ON gm.group_id = down.id WHERE gm.org_id = ",
+                    )
+                    .push_bind(self.org)
+                    .push_sql(
+                        " AND gm.member_type = 'Group') SELECT gm.member_id FROM group_members gm                          WHERE gm.org_id = ",
+                    )
+                    .push_bind(self.org)
+                    .push_sql(
+                        " AND gm.member_type = 'User' AND gm.group_id IN (SELECT id FROM down))",
+                    );
+                }
+                Ok(true)
+            }
+            _ => Err(unsupported()),
         }
     }
 
@@ -133,13 +250,13 @@ impl UserFilterSql {
         match self.dialect {
             Dialect::Postgres => {
                 out.push_sql("EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
-                pg_value(path, out);
+                self.pg_value(path, out);
                 out.push_sql(") = 'array' THEN ");
-                pg_value(path, out);
+                self.pg_value(path, out);
                 out.push_sql(" ELSE '[]'::jsonb END) AS e(v) WHERE ");
             }
             Dialect::Sqlite => {
-                out.push_sql("EXISTS (SELECT 1 FROM json_each(users.search, ")
+                out.push_sql(&format!("EXISTS (SELECT 1 FROM json_each({}, ", self.column("search")))
                     .push_bind(sqlite_path(path))
                     .push_sql(") AS e WHERE e.type IN ('object', 'text', 'integer', 'real', 'true', 'false') AND ");
             }
@@ -149,9 +266,9 @@ impl UserFilterSql {
     }
 
     /// The JSON value at `loc`, as the dialect's JSON type (PostgreSQL only).
-    fn pg_json(loc: &Loc, out: &mut SqlFragment) {
+    fn pg_json(&self, loc: &Loc, out: &mut SqlFragment) {
         match loc {
-            Loc::Row(path) => pg_value(path, out),
+            Loc::Row(path) => self.pg_value(path, out),
             Loc::Element(None) => {
                 out.push_sql("e.v");
             }
@@ -164,22 +281,24 @@ impl UserFilterSql {
     }
 
     /// SQLite: `json_type(...)` of the value at `loc`.
-    fn sqlite_type(loc: &Loc, out: &mut SqlFragment) {
-        Self::sqlite_json("json_type", "e.type", loc, out);
+    fn sqlite_type(&self, loc: &Loc, out: &mut SqlFragment) {
+        self.sqlite_json("json_type", "e.type", loc, out);
     }
 
     /// SQLite: the SQL value (text, number) at `loc`.
-    fn sqlite_value(loc: &Loc, out: &mut SqlFragment) {
-        Self::sqlite_json("json_extract", "e.value", loc, out);
+    fn sqlite_value(&self, loc: &Loc, out: &mut SqlFragment) {
+        self.sqlite_json("json_extract", "e.value", loc, out);
     }
 
     /// SQLite: `function(document, path)` for the value at `loc`; `element` is the column of
     /// `json_each` that gives the same for the element itself.
-    fn sqlite_json(function: &str, element: &str, loc: &Loc, out: &mut SqlFragment) {
+    fn sqlite_json(&self, function: &str, element: &str, loc: &Loc, out: &mut SqlFragment) {
         match loc {
             Loc::Row(path) => {
                 out.push_sql(function)
-                    .push_sql("(users.search, ")
+                    .push_sql("(")
+                    .push_sql(&self.column("search"))
+                    .push_sql(", ")
                     .push_bind(sqlite_path(path))
                     .push_sql(")");
             }
@@ -199,12 +318,12 @@ impl UserFilterSql {
         match self.dialect {
             Dialect::Postgres => {
                 out.push_sql("(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(" IS NOT NULL)");
             }
             Dialect::Sqlite => {
                 out.push_sql("(");
-                Self::sqlite_type(loc, out);
+                self.sqlite_type(loc, out);
                 out.push_sql(" IS NOT NULL)");
             }
         }
@@ -217,7 +336,7 @@ impl UserFilterSql {
         match (&comparison.operand, self.dialect) {
             (Operand::Bool(b), Dialect::Postgres) => {
                 out.push_sql("COALESCE(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(if *b {
                     " = 'true'::jsonb"
                 } else {
@@ -227,7 +346,7 @@ impl UserFilterSql {
             }
             (Operand::Bool(b), Dialect::Sqlite) => {
                 out.push_sql("COALESCE(");
-                Self::sqlite_type(loc, out);
+                self.sqlite_type(loc, out);
                 out.push_sql(if *b { " = 'true'" } else { " = 'false'" });
                 out.push_sql(", 0)");
             }
@@ -239,16 +358,16 @@ impl UserFilterSql {
                 match dialect {
                     Dialect::Postgres => {
                         out.push_sql("COALESCE(jsonb_typeof(");
-                        Self::pg_json(loc, out);
+                        self.pg_json(loc, out);
                         out.push_sql(") = 'number' AND CAST(");
-                        Self::pg_json(loc, out);
+                        self.pg_json(loc, out);
                         out.push_sql(" #>> '{}' AS numeric) ");
                     }
                     Dialect::Sqlite => {
                         out.push_sql("COALESCE(");
-                        Self::sqlite_type(loc, out);
+                        self.sqlite_type(loc, out);
                         out.push_sql(" IN ('integer', 'real') AND ");
-                        Self::sqlite_value(loc, out);
+                        self.sqlite_value(loc, out);
                         out.push_sql(" ");
                     }
                 }
@@ -270,20 +389,20 @@ impl UserFilterSql {
         let value = |out: &mut SqlFragment| match self.dialect {
             Dialect::Postgres => {
                 out.push_sql("(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(" #>> '{}')");
             }
-            Dialect::Sqlite => Self::sqlite_value(loc, out),
+            Dialect::Sqlite => self.sqlite_value(loc, out),
         };
         out.push_sql("COALESCE(");
         match self.dialect {
             Dialect::Postgres => {
                 out.push_sql("jsonb_typeof(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(") = 'string'");
             }
             Dialect::Sqlite => {
-                Self::sqlite_type(loc, out);
+                self.sqlite_type(loc, out);
                 out.push_sql(" = 'text'");
             }
         }
@@ -320,28 +439,30 @@ impl UserFilterSql {
                 .push_bind(text)
                 .push_sql(")");
         };
+        let unique = self.kind.unique_attribute;
         match (name, sub, comparison) {
             // An empty string is unassigned (never matched), which the columns cannot tell.
-            ("userName", None, Some(c)) if c.op == CompareOp::Eq => match &c.operand {
+            (name, None, Some(c)) if name == unique && c.op == CompareOp::Eq => match &c.operand {
                 Operand::String(text) if !text.is_empty() => {
-                    text_column(out, "users.user_name_key", text);
+                    text_column(out, &self.column(self.kind.key_column), text);
                     true
                 }
                 _ => false,
             },
             ("externalId", None, Some(c)) if c.op == CompareOp::Eq => match &c.operand {
                 Operand::String(text) if !text.is_empty() => {
-                    text_column(out, "users.external_id", text);
+                    text_column(out, &self.column("external_id"), text);
                     true
                 }
                 _ => false,
             },
-            ("emails", Some("value"), Some(c)) if c.op == CompareOp::Eq => match &c.operand {
+            ("emails", Some("value"), Some(c)) if self.kind.has_emails && c.op == CompareOp::Eq => match &c.operand {
                 Operand::String(text) if !text.is_empty() => {
                     // Uncorrelated, so the (org_id, value_key) index finds the few users first.
-                    out.push_sql(
-                        "users.id IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
-                    )
+                    out.push_sql(&format!(
+                        "{} IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
+                        self.column("id")
+                    ))
                     .push_bind(self.org.0)
                     .push_sql(" AND ue.value_key = ")
                     .push_bind(text.as_str())
@@ -357,8 +478,9 @@ impl UserFilterSql {
             ("id", None, Some(c)) => {
                 match &c.operand {
                     Operand::String(text) => {
+                        let id = self.column("id");
                         let value = |out: &mut SqlFragment| {
-                            out.push_sql("users.id");
+                            out.push_sql(&id);
                         };
                         out.push_sql("(");
                         text_predicate(self.dialect, c.op, text, value, out);
@@ -371,11 +493,11 @@ impl UserFilterSql {
                 true
             }
             ("meta", Some(field @ ("created" | "lastModified")), comparison) => {
-                let column = if field == "created" {
-                    "users.created_at"
+                let column = &self.column(if field == "created" {
+                    "created_at"
                 } else {
-                    "users.last_modified"
-                };
+                    "last_modified"
+                });
                 match comparison.map(|c| (c.op, &c.operand)) {
                     None => {
                         out.push_sql("(1 = 1)");
@@ -425,9 +547,9 @@ impl UserFilterSql {
                     None => true,
                     Some((op, Operand::String(text))) => {
                         let folded = if c_case_exact(attr) {
-                            "User".to_owned()
+                            self.kind.name.to_owned()
                         } else {
-                            scim_model::value::fold_case("User").into_owned()
+                            scim_model::value::fold_case(self.kind.name).into_owned()
                         };
                         text_holds(op, &folded, text)
                     }
@@ -442,8 +564,14 @@ impl UserFilterSql {
                         out.push_sql("(1 = 1)");
                     }
                     Some((op, Operand::String(text))) => {
+                        let (before, after) = scim_model::meta::ETAG_AROUND_VERSION;
+                        let version = self.column("version");
                         let value = |out: &mut SqlFragment| {
-                            out.push_sql("('W/\"' || CAST(users.version AS TEXT) || '\"')");
+                            out.push_sql("(")
+                                .push_bind(before)
+                                .push_sql(&format!(" || CAST({version} AS TEXT) || "))
+                                .push_bind(after)
+                                .push_sql(")");
                         };
                         out.push_sql("(");
                         text_predicate(self.dialect, op, text, value, out);
@@ -472,10 +600,13 @@ impl UserFilterSql {
                     }
                     (Some(prefix), Some((op, Operand::String(text)))) => {
                         let prefix = prefix.clone();
+                        let id = self.column("id");
                         let value = move |out: &mut SqlFragment| {
                             out.push_sql("(")
                                 .push_bind(prefix.as_str())
-                                .push_sql(" || users.id)");
+                                .push_sql(" || ")
+                                .push_sql(&id)
+                                .push_sql(")");
                         };
                         out.push_sql("(");
                         text_predicate(self.dialect, op, text, value, out);
@@ -497,31 +628,50 @@ impl UserFilterSql {
     /// order, on both backends. A multi-valued attribute sorts by its primary value, else its
     /// first; strings sort by their search-document form, so case-insensitively unless the
     /// attribute is `caseExact`.
-    pub fn order_by(&self, attr: &ResolvedAttribute<'_>, descending: bool) -> SqlFragment {
-        let mut out = self.sort_key(attr);
+    pub(crate) fn order_by(
+        &self,
+        attr: &ResolvedAttribute<'_>,
+        descending: bool,
+    ) -> Result<SqlFragment, UnsupportedFilter> {
+        let mut out = self.sort_key(attr)?;
         out.push_sql(if descending {
             " DESC NULLS FIRST"
         } else {
             " ASC NULLS LAST"
         });
-        out
+        Ok(out)
     }
 
-    fn sort_key(&self, attr: &ResolvedAttribute<'_>) -> SqlFragment {
+    fn sort_key(&self, attr: &ResolvedAttribute<'_>) -> Result<SqlFragment, UnsupportedFilter> {
         if attr.extension_urn().is_none() {
             match (attr.name(), attr.sub_name()) {
-                ("id", None) => return SqlFragment::sql("users.id"),
-                // The folded userName, as in the search document, without parsing JSON.
-                ("userName", None) => {
-                    return SqlFragment::sql(match self.dialect {
-                        // An empty userName is unassigned, as in the search document.
-                        Dialect::Postgres => "NULLIF(users.user_name_key, '') COLLATE \"C\"",
-                        Dialect::Sqlite => "NULLIF(users.user_name_key, '')",
-                    });
+                ("id", None) => return Ok(SqlFragment::sql(self.column("id"))),
+                // The folded unique name, as in the search document, without parsing JSON.
+                (name, None) if name == self.kind.unique_attribute => {
+                    let key = self.column(self.kind.key_column);
+                    // An empty name is unassigned, as in the search document.
+                    return Ok(SqlFragment::sql(match self.dialect {
+                        Dialect::Postgres => format!("NULLIF({key}, '') COLLATE \"C\""),
+                        Dialect::Sqlite => format!("NULLIF({key}, '')"),
+                    }));
                 }
-                ("meta", Some("created")) => return SqlFragment::sql("users.created_at"),
-                ("meta", Some("lastModified")) => return SqlFragment::sql("users.last_modified"),
-                ("meta", Some("version")) => return SqlFragment::sql("users.version"),
+                ("meta", Some("created")) => {
+                    return Ok(SqlFragment::sql(self.column("created_at")))
+                }
+                ("meta", Some("lastModified")) => {
+                    return Ok(SqlFragment::sql(self.column("last_modified")))
+                }
+                ("meta", Some("version")) => return Ok(SqlFragment::sql(self.column("version"))),
+                ("members", _) if self.kind.has_members => {
+                    return Err(UnsupportedFilter(
+                        "results cannot be sorted by `members`".into(),
+                    ))
+                }
+                ("groups", _) if self.kind.name == "User" => {
+                    return Err(UnsupportedFilter(
+                        "results cannot be sorted by `groups`".into(),
+                    ))
+                }
                 _ => {}
             }
         }
@@ -534,7 +684,7 @@ impl UserFilterSql {
         if !attribute.is_multi_valued() {
             let loc = Loc::Row(row_path(attr, true));
             self.scalar_sort_value(&loc, numeric, &mut out);
-            return out;
+            return Ok(out);
         }
         // The primary value if there is one, else the first.
         let sub = match attr.sub_name() {
@@ -551,13 +701,13 @@ impl UserFilterSql {
             match self.dialect {
                 Dialect::Postgres => {
                     out.push_sql(" FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
-                    pg_value(&path, &mut out);
+                    self.pg_value(&path, &mut out);
                     out.push_sql(") = 'array' THEN ");
-                    pg_value(&path, &mut out);
+                    self.pg_value(&path, &mut out);
                     out.push_sql(" ELSE '[]'::jsonb END) AS e(v) WHERE (e.v -> 'primary') = 'true'::jsonb LIMIT 1), ");
                 }
                 Dialect::Sqlite => {
-                    out.push_sql(" FROM json_each(users.search, ")
+                    out.push_sql(&format!(" FROM json_each({}, ", self.column("search")))
                         .push_bind(sqlite_path(&path))
                         .push_sql(
                             ") AS e WHERE json_type(e.value, '$.primary') = 'true' LIMIT 1), ",
@@ -570,20 +720,20 @@ impl UserFilterSql {
         match self.dialect {
             Dialect::Postgres => {
                 out.push_sql(" FROM jsonb_array_elements(CASE WHEN jsonb_typeof(");
-                pg_value(&path, &mut out);
+                self.pg_value(&path, &mut out);
                 out.push_sql(") = 'array' THEN ");
-                pg_value(&path, &mut out);
+                self.pg_value(&path, &mut out);
                 out.push_sql(
                     " ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, n) ORDER BY e.n LIMIT 1))",
                 );
             }
             Dialect::Sqlite => {
-                out.push_sql(" FROM json_each(users.search, ")
+                out.push_sql(&format!(" FROM json_each({}, ", self.column("search")))
                     .push_bind(sqlite_path(&path))
                     .push_sql(") AS e ORDER BY e.key LIMIT 1))");
             }
         }
-        out
+        Ok(out)
     }
 
     /// A sortable SQL value for the JSON at `loc`: a number for numeric attributes, else text
@@ -592,17 +742,17 @@ impl UserFilterSql {
         match (self.dialect, numeric) {
             (Dialect::Postgres, true) => {
                 out.push_sql("CASE WHEN jsonb_typeof(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(") = 'number' THEN CAST(");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(" #>> '{}' AS numeric) END");
             }
             (Dialect::Postgres, false) => {
                 out.push_sql("((");
-                Self::pg_json(loc, out);
+                self.pg_json(loc, out);
                 out.push_sql(" #>> '{}') COLLATE \"C\")");
             }
-            (Dialect::Sqlite, _) => Self::sqlite_value(loc, out),
+            (Dialect::Sqlite, _) => self.sqlite_value(loc, out),
         }
     }
 }
@@ -721,14 +871,17 @@ fn row_path(attr: &ResolvedAttribute<'_>, with_sub: bool) -> Vec<String> {
     path
 }
 
-/// PostgreSQL: `jsonb_extract_path(search_jsonb, 'a', 'b')`, each segment bound;
-/// `search_jsonb` is the search document kept parsed by a generated column.
-fn pg_value(path: &[String], out: &mut SqlFragment) {
-    out.push_sql("jsonb_extract_path(users.search_jsonb");
-    for segment in path {
-        out.push_sql(", ").push_bind(segment.as_str());
+impl FilterSql {
+    /// PostgreSQL: `jsonb_extract_path(search_jsonb, 'a', 'b')`, each segment bound;
+    /// `search_jsonb` is the search document kept parsed by a generated column.
+    fn pg_value(&self, path: &[String], out: &mut SqlFragment) {
+        out.push_sql("jsonb_extract_path(")
+            .push_sql(&self.column("search_jsonb"));
+        for segment in path {
+            out.push_sql(", ").push_bind(segment.as_str());
+        }
+        out.push_sql(")");
     }
-    out.push_sql(")");
 }
 
 /// SQLite JSON path `$."a"."b"`; attribute names never hold `"` (RFC 7643 §2.1 ATTRNAME).

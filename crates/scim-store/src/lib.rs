@@ -22,8 +22,8 @@
 //!     &users::NewUser {
 //!         id: "2819c223-7f76-453a-919d-413861904646".into(),
 //!         columns: users::UserColumns {
-//!             user_name: "Bjensen".into(),
-//!             user_name_key: "bjensen".into(),
+//!             name: "Bjensen".into(),
+//!             name_key: "bjensen".into(),
 //!             external_id: None,
 //!             active: true,
 //!             document: r#"{"userName":"Bjensen"}"#.into(),
@@ -42,21 +42,24 @@
 #![deny(missing_docs)]
 
 mod connection;
-pub mod dialect;
+mod dialect;
+mod documents;
 mod error;
 pub mod events;
-pub mod filter_sql;
+mod filter_sql;
+pub mod members;
 pub mod orgs;
+pub mod resources;
 mod schema;
 mod store;
 mod timestamp;
 pub mod tokens;
-pub mod user_documents;
 pub mod users;
 
 pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};
-pub use dialect::{BindValue, Dialect, SqlFragment};
+pub use dialect::Dialect;
 pub use error::{StoreError, UniqueField};
+pub use filter_sql::UnsupportedFilter;
 pub use store::{PoolConfig, PooledConnection, Store};
 
 /// An organisation's id: the tenant every other row belongs to.

@@ -60,8 +60,8 @@ store_test!(service_provider_config_advertises_what_works, |store| {
     })
 });
 
-// RFC 7643 §6 / RFC 7644 §4: /ResourceTypes is a ListResponse of what is served (today only
-// User, with the enterprise extension); each id equals its name; /ResourceTypes/{id} serves one.
+// RFC 7643 §6 / RFC 7644 §4: /ResourceTypes is a ListResponse of what is served (User, with the
+// enterprise extension, and Group); each id equals its name; /ResourceTypes/{id} serves one.
 store_test!(resource_types_list_exactly_the_served_types, |store| {
     run(async {
         let harness = Harness::new(&store);
@@ -71,9 +71,9 @@ store_test!(resource_types_list_exactly_the_served_types, |store| {
         assert_eq!(list.status, 200);
         assert_eq!(list.content_type(), "application/scim+json");
         assert_eq!(list.body["schemas"], json!([LIST_RESPONSE]));
-        assert_eq!(list.body["totalResults"], json!(1));
+        assert_eq!(list.body["totalResults"], json!(2));
         assert_eq!(list.body["startIndex"], json!(1));
-        assert_eq!(list.body["itemsPerPage"], json!(1));
+        assert_eq!(list.body["itemsPerPage"], json!(2));
         let user = &list.body["Resources"][0];
         assert_eq!(
             user["schemas"],
@@ -103,10 +103,16 @@ store_test!(resource_types_list_exactly_the_served_types, |store| {
                 .body,
             *user
         );
-        // Group is not served, so it is not advertised.
-        call(&app, get("/scim/v2/ResourceTypes/Group", &token))
-            .await
-            .assert_error(404);
+        let group = &list.body["Resources"][1];
+        assert_eq!(group["id"], "Group");
+        assert_eq!(group["endpoint"], "/Groups");
+        assert_eq!(group["schema"], "urn:ietf:params:scim:schemas:core:2.0:Group");
+        assert_eq!(
+            call(&app, get("/scim/v2/ResourceTypes/group", &token))
+                .await
+                .body,
+            *group
+        );
         call(&app, get("/scim/v2/ResourceTypes/Nope", &token))
             .await
             .assert_error(404);
@@ -126,14 +132,23 @@ store_test!(schemas_are_those_the_resource_types_reference, |store| {
         assert_eq!(list.body["schemas"], json!([LIST_RESPONSE]));
         let schemas = list.body["Resources"].as_array().unwrap();
         let ids: Vec<&str> = schemas.iter().map(|s| s["id"].as_str().unwrap()).collect();
-        assert_eq!(ids, [USER, ENTERPRISE_USER]);
-        assert_eq!(list.body["totalResults"], json!(2));
+        assert_eq!(
+            ids,
+            [
+                USER,
+                ENTERPRISE_USER,
+                "urn:ietf:params:scim:schemas:core:2.0:Group"
+            ]
+        );
+        assert_eq!(list.body["totalResults"], json!(3));
 
         let types = call(&app, get("/scim/v2/ResourceTypes", &token)).await;
         let mut referenced: Vec<String> = Vec::new();
         for resource_type in types.body["Resources"].as_array().unwrap() {
             referenced.push(resource_type["schema"].as_str().unwrap().to_owned());
-            for extension in resource_type["schemaExtensions"].as_array().unwrap() {
+            // Group has no extensions, and an empty list is left out.
+            let extensions = resource_type["schemaExtensions"].as_array();
+            for extension in extensions.into_iter().flatten() {
                 referenced.push(extension["schema"].as_str().unwrap().to_owned());
             }
         }
@@ -195,7 +210,7 @@ store_test!(
             )
             .await;
             assert_eq!(reply.status, 200);
-            assert_eq!(reply.body["totalResults"], json!(2));
+            assert_eq!(reply.body["totalResults"], json!(3));
         })
     }
 );

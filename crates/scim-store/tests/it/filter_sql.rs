@@ -10,9 +10,8 @@ use scim_model::filter::CompiledFilter;
 use scim_model::schema::SchemaRegistry;
 use scim_model::testing::{arb_user, arb_user_filter};
 use scim_model::value::format_date_time;
-use scim_store::filter_sql::UserFilterSql;
-use scim_store::user_documents::UserColumns;
-use scim_store::users::{self, UserQuery, UserRecord};
+use scim_store::resources::{self, ListQuery, Search, USERS};
+use scim_store::users::{self, UserColumns, UserRecord};
 use scim_store::{orgs, StoreError};
 use scim_test_db::store_test;
 use serde_json::{json, Value};
@@ -30,7 +29,7 @@ fn as_returned(record: &UserRecord) -> Value {
         "created": format_date_time(&created),
         "lastModified": format_date_time(&modified),
         "location": format!("{LOCATION}{}", record.id),
-        "version": format!("W/\"{}\"", record.version),
+        "version": scim_model::meta::etag(record.version),
     });
     resource
 }
@@ -54,12 +53,11 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
         let mut conn = store.get().unwrap();
         // A fresh organisation per case isolates the cases as a fresh database would.
         let org = orgs::create(&mut conn, &format!("case-{case}")).unwrap().id;
-        let translator = UserFilterSql::new(dialect, org, Some(LOCATION.to_owned()));
         let mut stored = Vec::new();
         for (i, mut document) in generated.into_iter().enumerate() {
             document.as_object_mut().unwrap().remove("meta");
-            let columns = UserColumns::derive(&document, rt);
-            let new = columns.into_new_user(format!("u{i}"), None, vec![]);
+            let columns = UserColumns::derive(&document, rt, &USERS);
+            let new = columns.into_new(format!("u{i}"), None, vec![]);
             match users::create(&mut conn, org, &new) {
                 Ok(record) => stored.push(record),
                 // Generated userNames can collide case-insensitively; that user is just absent.
@@ -79,11 +77,16 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
                 .filter(|(_, resource)| compiled.matches(resource))
                 .map(|(id, _)| id.as_str())
                 .collect();
-            let query = UserQuery {
-                filter: Some(translator.condition(&compiled)),
-                ..UserQuery::page(0, 1000)
+            let search = Search {
+                filter: Some(&compiled),
+                sort: None,
+                offset: 0,
+                limit: 1000,
+                location_prefix: Some(LOCATION),
             };
-            let page = users::list(&mut conn, org, &query).map_err(|e| {
+            let query = ListQuery::new(&USERS, dialect, org, &search)
+                .map_err(|e| TestCaseError::fail(format!("{filter}: {e}")))?;
+            let page = resources::list(&mut conn, &query).map_err(|e| {
                 let source = std::error::Error::source(&e).map(ToString::to_string);
                 TestCaseError::fail(format!("{filter}: {e}: {source:?}"))
             })?;
@@ -154,12 +157,14 @@ store_test!(sorting_follows_rfc7644_3_4_2_3, |store| {
         let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conn = store.get().unwrap();
         let org = orgs::create(&mut conn, &format!("sort-{case}")).unwrap().id;
-        let translator = UserFilterSql::new(dialect, org, None);
         let mut stored = Vec::new();
         for (i, mut document) in generated.into_iter().enumerate() {
             document.as_object_mut().unwrap().remove("meta");
-            let new =
-                UserColumns::derive(&document, rt).into_new_user(format!("u{i:02}"), None, vec![]);
+            let new = UserColumns::derive(&document, rt, &USERS).into_new(
+                format!("u{i:02}"),
+                None,
+                vec![],
+            );
             if let Ok(record) = users::create(&mut conn, org, &new) {
                 stored.push(record);
             }
@@ -209,11 +214,16 @@ store_test!(sorting_follows_rfc7644_3_4_2_3, |store| {
                         .then(ra.id.cmp(&rb.id))
                 });
                 let expected: Vec<&str> = expected.iter().map(|(_, r)| r.id.as_str()).collect();
-                let query = UserQuery {
-                    order_by: Some(translator.order_by(&resolved, descending)),
-                    ..UserQuery::page(0, 1000)
+                let search = Search {
+                    filter: None,
+                    sort: Some((&resolved, descending)),
+                    offset: 0,
+                    limit: 1000,
+                    location_prefix: None,
                 };
-                let page = users::list(&mut conn, org, &query).map_err(|e| {
+                let query = ListQuery::new(&USERS, dialect, org, &search)
+                    .map_err(|e| TestCaseError::fail(format!("{sort_by}: {e}")))?;
+                let page = resources::list(&mut conn, &query).map_err(|e| {
                     let source = std::error::Error::source(&e).map(ToString::to_string);
                     TestCaseError::fail(format!("{sort_by}: {e}: {source:?}"))
                 })?;

@@ -7,6 +7,7 @@
 
 mod events;
 mod filter_sql;
+mod groups;
 mod orgs;
 mod schema;
 mod store;
@@ -28,8 +29,8 @@ fn new_user(id: &str, user_name: &str) -> NewUser {
     NewUser {
         id: id.to_owned(),
         columns: UserColumns {
-            user_name: user_name.to_owned(),
-            user_name_key: user_name.to_lowercase(),
+            name: user_name.to_owned(),
+            name_key: user_name.to_lowercase(),
             external_id: Some(format!("ext-{id}")),
             active: true,
             document: format!(r#"{{"id":"{id}","userName":"{user_name}"}}"#),
@@ -52,8 +53,8 @@ fn new_user(id: &str, user_name: &str) -> NewUser {
 fn update_of(record: &UserRecord, change: impl FnOnce(&mut UserUpdate)) -> UserUpdate {
     let mut update = UserUpdate {
         columns: UserColumns {
-            user_name: record.user_name.clone(),
-            user_name_key: record.user_name_key.clone(),
+            name: record.name.clone(),
+            name_key: record.name_key.clone(),
             external_id: record.external_id.clone(),
             active: record.active,
             document: record.document.clone(),

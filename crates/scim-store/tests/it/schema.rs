@@ -15,7 +15,14 @@ use diesel::{QueryableByName, RunQueryDsl};
 use scim_store::{DbConnection, Store};
 use scim_test_db::store_test;
 
-const TENANT_TABLES: [&str; 4] = ["events", "tokens", "user_emails", "users"];
+const TENANT_TABLES: [&str; 6] = [
+    "events",
+    "group_members",
+    "groups",
+    "tokens",
+    "user_emails",
+    "users",
+];
 
 /// One index (or primary key) of a table, from the catalog.
 #[derive(QueryableByName, Debug)]
@@ -136,6 +143,9 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
         "user_emails_org_id_value_key_idx",
         "tokens_org_id_name_key",
         "tokens_id_idx",
+        "groups_org_id_display_name_key_key",
+        "group_members_org_id_member_id_idx",
+        "group_members_org_id_group_id_nested_idx",
     ] {
         assert!(
             names.contains(expected),
@@ -147,6 +157,24 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
         .any(|i| i.table_name == "events" && i.first_column == "org_id");
     assert!(events_by_org, "no (org_id, seq) index on events");
 });
+
+// The displayName key is unique among live groups only, like the userName key below.
+store_test!(
+    display_name_uniqueness_is_a_partial_index_over_live_groups,
+    |store| {
+        let indexes = indexes(&store);
+        let index = indexes
+            .iter()
+            .find(|i| i.index_name == "groups_org_id_display_name_key_key")
+            .unwrap();
+        assert!(index.is_unique);
+        let predicate = index.predicate.as_deref().unwrap_or_default();
+        assert!(
+            predicate.to_lowercase().contains("deleted_at is null"),
+            "{predicate:?}"
+        );
+    }
+);
 
 // The userName key is unique among live users only: the partial index is what frees a deleted
 // user's userName at once and refuses the loser of two concurrent creates.

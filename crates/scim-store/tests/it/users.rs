@@ -3,8 +3,11 @@
 use std::sync::{Arc, Barrier};
 
 use scim_store::events::{self, EventKind};
-use scim_store::users::{self, DeleteMode, EmailKey, UserQuery};
-use scim_store::{SqlFragment, Store, StoreError, UniqueField};
+use scim_model::filter::CompiledFilter;
+use scim_model::schema::SchemaRegistry;
+use scim_store::resources::{self, ListQuery, Search, USERS};
+use scim_store::users::{self, DeleteMode, EmailKey};
+use scim_store::{Store, StoreError, UniqueField};
 use scim_test_db::store_test;
 
 use crate::{new_user, org, update_of};
@@ -19,8 +22,8 @@ store_test!(create_then_get, |store| {
 
     assert_eq!(created.org, org);
     assert_eq!(created.id, "u1");
-    assert_eq!(created.user_name, "Bjensen");
-    assert_eq!(created.user_name_key, "bjensen");
+    assert_eq!(created.name, "Bjensen");
+    assert_eq!(created.name_key, "bjensen");
     assert_eq!(created.external_id.as_deref(), Some("ext-u1"));
     assert!(created.active);
     assert_eq!(created.version, 1);
@@ -57,8 +60,8 @@ store_test!(user_name_is_unique_case_insensitively, |store| {
     // Renaming another user onto the taken key is the same conflict.
     let other = users::create(&mut conn, org, &new_user("u3", "other")).unwrap();
     let rename = update_of(&other, |u| {
-        u.columns.user_name = "bJensen".into();
-        u.columns.user_name_key = "bjensen".into();
+        u.columns.name = "bJensen".into();
+        u.columns.name_key = "bjensen".into();
     });
     let err = users::replace(&mut conn, org, "u3", None, &rename).unwrap_err();
     assert!(
@@ -110,7 +113,7 @@ store_test!(
         )));
         let mut conn = store.get().unwrap();
         assert_eq!(
-            users::list(&mut conn, org, &UserQuery::page(0, 10))
+            users::page(&mut conn, org, 0, 10)
                 .unwrap()
                 .total,
             1
@@ -133,7 +136,7 @@ store_test!(
             users::create(&mut conn, org, &new_user(old, "reused")).unwrap();
             users::delete(&mut conn, org, old, mode, None, Some("tok1")).unwrap();
             let again = users::create(&mut conn, org, &new_user(new, "Reused")).unwrap();
-            assert_eq!(again.user_name_key, "reused");
+            assert_eq!(again.name_key, "reused");
             assert_eq!(users::get(&mut conn, org, old).unwrap(), None, "{mode:?}");
             users::delete(&mut conn, org, new, mode, None, None).unwrap();
         }
@@ -150,7 +153,7 @@ store_test!(a_tombstone_is_invisible, |store| {
     users::delete(&mut conn, org, "u1", DeleteMode::Tombstone, None, None).unwrap();
 
     assert_eq!(users::get(&mut conn, org, "u1").unwrap(), None);
-    let page = users::list(&mut conn, org, &UserQuery::page(0, 10)).unwrap();
+    let page = users::page(&mut conn, org, 0, 10).unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(
         page.items.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
@@ -323,7 +326,7 @@ store_test!(organisations_never_see_each_others_users, |store| {
     let user = users::create(&mut conn, a, &new_user("u1", "bjensen")).unwrap();
 
     assert_eq!(users::get(&mut conn, b, "u1").unwrap(), None);
-    let page = users::list(&mut conn, b, &UserQuery::page(0, 10)).unwrap();
+    let page = users::page(&mut conn, b, 0, 10).unwrap();
     assert_eq!((page.total, page.items.len()), (0, 0));
     assert!(matches!(
         users::replace(
@@ -347,7 +350,7 @@ store_test!(organisations_never_see_each_others_users, |store| {
     // The same id and userName are free in B.
     users::create(&mut conn, b, &new_user("u1", "bjensen")).unwrap();
     assert_eq!(
-        users::list(&mut conn, a, &UserQuery::page(0, 10))
+        users::page(&mut conn, a, 0, 10)
             .unwrap()
             .total,
         1
@@ -372,7 +375,7 @@ store_test!(list_pages_report_the_total, |store| {
 
     let ids = |offset, limit| {
         let mut conn = store.get().unwrap();
-        let page = users::list(&mut conn, org, &UserQuery::page(offset, limit)).unwrap();
+        let page = users::page(&mut conn, org, offset, limit).unwrap();
         (
             page.total,
             page.items.into_iter().map(|u| u.id).collect::<Vec<_>>(),
@@ -387,51 +390,49 @@ store_test!(list_pages_report_the_total, |store| {
     assert_eq!(ids(-3, -1), (5, vec![]));
 });
 
-// RFC 7644 §3.4.2.2 (filtering) and §3.4.2.3 (sorting), through the hooks the filter translator
-// will use: a WHERE fragment with bound values over the `search` JSON and the email keys, and an
-// ORDER BY fragment — rendered for each backend.
-store_test!(list_takes_filter_and_order_fragments, |store| {
+// RFC 7644 §3.4.2.2 (filtering) and §3.4.2.3 (sorting): the store takes a compiled filter and
+// a sort key, never SQL, and binds every value the client sent.
+store_test!(list_takes_a_compiled_filter_and_sort_key, |store| {
     let org = org(&store, "acme");
     let mut conn = store.get().unwrap();
     for (id, name) in [("u1", "alice"), ("u2", "bob"), ("u3", "carol")] {
-        users::create(&mut conn, org, &new_user(id, name)).unwrap();
+        let mut new = new_user(id, name);
+        if id == "u2" {
+            new.columns.search = r#"{"userName":"bob","name":{"familyName":"fu2"}}"#.into();
+        }
+        users::create(&mut conn, org, &new).unwrap();
     }
-    let dialect = store.dialect();
-
-    // name.familyName eq "Fu2" or emails.value eq "carol@example.com", sorted by userName desc.
-    let mut filter = dialect
-        .json_text("search", &["name", "familyName"])
-        .unwrap();
-    filter
-        .push_sql(" = ")
-        .push_bind("Fu2")
-        .push_sql(
-            " OR EXISTS (SELECT 1 FROM user_emails e \
-        WHERE e.org_id = users.org_id AND e.user_id = users.id AND e.value_key = ",
-        )
-        .push_bind("carol@example.com")
-        .push_sql(")");
-    let query = UserQuery {
-        filter: Some(filter),
-        order_by: Some(SqlFragment::sql("user_name_key DESC")),
-        offset: 0,
-        limit: 10,
+    let registry = SchemaRegistry::standard();
+    let rt = registry.resource_type("User").unwrap();
+    let ids = |conn: &mut scim_store::DbConnection, filter: &str, sort: Option<&str>| {
+        let filter = scim_filter::parse(filter).unwrap();
+        let compiled = CompiledFilter::compile(&filter, rt).unwrap();
+        let sort_attr = sort.map(|name| rt.resolve(None, name, None).unwrap());
+        let search = Search {
+            filter: Some(&compiled),
+            sort: sort_attr.as_ref().map(|attr| (attr, true)),
+            offset: 0,
+            limit: 10,
+            location_prefix: None,
+        };
+        let query = ListQuery::new(&USERS, store.dialect(), org, &search).unwrap();
+        let page = resources::list(conn, &query).unwrap();
+        let ids: Vec<String> = page.items.into_iter().map(|u| u.id).collect();
+        (page.total, ids)
     };
-    let page = users::list(&mut conn, org, &query).unwrap();
-    assert_eq!(page.total, 2);
     assert_eq!(
-        page.items.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
-        ["u3", "u2"]
+        ids(
+            &mut conn,
+            r#"name.familyName eq "Fu2" or emails.value eq "carol@example.com""#,
+            Some("userName")
+        ),
+        (2, vec!["u3".to_owned(), "u2".to_owned()])
     );
-
     // A bound value is never SQL.
-    let mut injection = SqlFragment::sql("user_name_key = ");
-    injection.push_bind("alice' OR '1'='1");
-    let query = UserQuery {
-        filter: Some(injection),
-        ..UserQuery::page(0, 10)
-    };
-    assert_eq!(users::list(&mut conn, org, &query).unwrap().total, 0);
+    assert_eq!(
+        ids(&mut conn, r#"userName eq "alice' OR '1'='1""#, None),
+        (0, vec![])
+    );
 });
 
 // The email side table follows every write: a replaced user's old addresses no longer match.
@@ -476,19 +477,23 @@ store_test!(email_keys_are_rewritten_with_each_write, |store| {
     );
 });
 
-/// The ids of `org`'s live users with an email key `value_key`.
+/// The ids of `org`'s live users with an email key `value_key` (`emails.value eq`, served by
+/// the side table).
 fn users_with_email(store: &Store, org: scim_store::OrgId, value_key: &str) -> Vec<String> {
-    let mut filter = SqlFragment::sql(
-        "EXISTS (SELECT 1 FROM user_emails e WHERE e.org_id = users.org_id \
-         AND e.user_id = users.id AND e.value_key = ",
-    );
-    filter.push_bind(value_key).push_sql(")");
-    let mut conn = store.get().unwrap();
-    let query = UserQuery {
-        filter: Some(filter),
-        ..UserQuery::page(0, 100)
+    let registry = SchemaRegistry::standard();
+    let rt = registry.resource_type("User").unwrap();
+    let filter = scim_filter::parse(&format!("emails.value eq {value_key:?}")).unwrap();
+    let compiled = CompiledFilter::compile(&filter, rt).unwrap();
+    let search = Search {
+        filter: Some(&compiled),
+        sort: None,
+        offset: 0,
+        limit: 100,
+        location_prefix: None,
     };
-    users::list(&mut conn, org, &query)
+    let query = ListQuery::new(&USERS, store.dialect(), org, &search).unwrap();
+    let mut conn = store.get().unwrap();
+    resources::list(&mut conn, &query)
         .unwrap()
         .items
         .into_iter()

@@ -1,0 +1,1028 @@
+//! The handlers every resource type shares (RFC 7644 §3.3 create, §3.4.1 get, §3.4.2 list,
+//! §3.4.3 search, §3.5.1 replace, §3.5.2 modify, §3.6 delete), over an [`Endpoint`]: parse, call
+//! the model and the store in one transaction, render.
+//!
+//! Where types differ, and only there, a hook runs: a User's password is hashed, a Group's
+//! `members` go to the membership table as set changes ([`crate::members`]), and each reads its
+//! relation (a group's `members`, a user's `groups`) only when the response shows it.
+
+use std::collections::HashMap;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use scim_filter::{ParseOptions, PatchPath};
+use scim_model::error::ScimError;
+use scim_model::filter::CompiledFilter;
+use scim_model::message::{ListResponse, PatchRequest, SearchRequest, SortOrder};
+use scim_model::meta::{etag, parse_etag};
+use scim_model::patch::{self, PatchOptions};
+use scim_model::project::{project, Projection};
+use scim_model::schema::{ResolvedAttribute, ResourceTypeView, Returned, SchemaRegistry};
+use scim_model::validate::{validate_create, validate_replace, ValidationOptions};
+use scim_model::value::format_date_time;
+use scim_store::members::{self as store_members, GroupRef, Member};
+use scim_store::resources::{
+    self, Columns, ListQuery, Record, ResourceKind, Search, GROUPS, USERS,
+};
+use scim_store::{DbConnection, OrgId, StoreError};
+use serde_json::{json, Map, Value};
+
+use crate::members::{self, MemberChange, SubFields};
+use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
+
+/// A resource type as the service serves it: its store kind and its endpoint.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    /// Where and how its resources are stored; `kind.name` is the resource type's name.
+    pub(crate) kind: &'static ResourceKind,
+    /// The endpoint's path segment below the base URL (`Users`).
+    pub(crate) path: &'static str,
+}
+
+/// `/Users` (RFC 7643 §4.1).
+pub(crate) static USER_ENDPOINT: Endpoint = Endpoint {
+    kind: &USERS,
+    path: "Users",
+};
+
+/// `/Groups` (RFC 7643 §4.2).
+pub(crate) static GROUP_ENDPOINT: Endpoint = Endpoint {
+    kind: &GROUPS,
+    path: "Groups",
+};
+
+/// Every served endpoint, in the order a root search lists their resources.
+pub(crate) static ENDPOINTS: [&Endpoint; 2] = [&USER_ENDPOINT, &GROUP_ENDPOINT];
+
+/// Registers the endpoints of every served resource type, and the root `/.search`.
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    for endpoint in ENDPOINTS {
+        register(cfg, endpoint);
+    }
+    // RFC 7644 §3.4.3: a search at the root covers every resource type the server serves.
+    cfg.service(
+        resource("/.search", &[Method::POST]).route(web::post().to(
+            |auth: Authenticated,
+             state: web::Data<ScimState>,
+             req: HttpRequest,
+             body: ScimJson<SearchRequest>| root_search(auth, state, req, body),
+        )),
+    );
+}
+
+fn register(cfg: &mut web::ServiceConfig, ep: &'static Endpoint) {
+    const COLLECTION: &[Method] = &[Method::GET, Method::POST];
+    const SEARCH: &[Method] = &[Method::POST];
+    const ONE: &[Method] = &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE];
+    let base = format!("/{}", ep.path);
+    cfg.service(
+        resource(&base, COLLECTION)
+            .route(web::get().to(
+                move |auth: Authenticated, state: web::Data<ScimState>, req: HttpRequest| {
+                    list(ep, auth, state, req)
+                },
+            ))
+            .route(web::post().to(
+                move |auth: Authenticated,
+                      state: web::Data<ScimState>,
+                      req: HttpRequest,
+                      body: ScimJson<Value>| create(ep, auth, state, req, body),
+            )),
+    )
+    .service(
+        resource(&format!("{base}/.search"), SEARCH).route(web::post().to(
+            move |auth: Authenticated,
+                  state: web::Data<ScimState>,
+                  req: HttpRequest,
+                  body: ScimJson<SearchRequest>| search(ep, auth, state, req, body),
+        )),
+    )
+    .service(
+        resource(&format!("{base}/{{id}}"), ONE)
+            .route(web::get().to(
+                move |auth: Authenticated,
+                      state: web::Data<ScimState>,
+                      req: HttpRequest,
+                      id: web::Path<String>| get(ep, auth, state, req, id),
+            ))
+            .route(web::put().to(
+                move |auth: Authenticated,
+                      state: web::Data<ScimState>,
+                      req: HttpRequest,
+                      id: web::Path<String>,
+                      body: ScimJson<Value>| replace(ep, auth, state, req, id, body),
+            ))
+            .route(web::patch().to(
+                move |auth: Authenticated,
+                      state: web::Data<ScimState>,
+                      req: HttpRequest,
+                      id: web::Path<String>,
+                      body: ScimJson<PatchRequest>| modify(ep, auth, state, req, id, body),
+            ))
+            .route(web::delete().to(
+                move |auth: Authenticated,
+                      state: web::Data<ScimState>,
+                      req: HttpRequest,
+                      id: web::Path<String>| delete(ep, auth, state, req, id),
+            )),
+    );
+}
+
+impl Endpoint {
+    /// The resource type of the served registry.
+    fn resource_type<'r>(
+        &self,
+        registry: &'r SchemaRegistry,
+    ) -> Result<ResourceTypeView<'r>, ApiError> {
+        registry.resource_type(self.kind.name).ok_or_else(|| {
+            ScimError::internal(format!(
+                "the {} resource type is not registered",
+                self.kind.name
+            ))
+            .into()
+        })
+    }
+
+    fn not_found(&self, id: &str) -> ApiError {
+        ScimError::not_found(format!("no {} with id {id:?}", self.kind.name)).into()
+    }
+
+    /// The attribute of this type that lives in the membership table, not in the document.
+    fn relation(&self) -> Option<&'static str> {
+        if self.kind.has_members() {
+            Some("members")
+        } else if std::ptr::eq(self.kind, &USERS) {
+            Some("groups")
+        } else {
+            None
+        }
+    }
+
+    /// Which sub-attributes of the relation `projection` shows; `None` when it hides the
+    /// relation, so it is never read. Asks the model's own projection, with a probe value
+    /// holding every sub-attribute.
+    fn relation_fields(
+        &self,
+        rt: ResourceTypeView<'_>,
+        projection: &Projection<'_>,
+    ) -> Option<SubFields> {
+        let relation = self.relation()?;
+        let mut probe = Map::new();
+        probe.insert("schemas".into(), json!([rt.core_schema().id()]));
+        probe.insert(
+            relation.into(),
+            json!([{"value": "v", "display": "d", "type": "User", "$ref": "r"}]),
+        );
+        let projected = project(&Value::Object(probe), rt, projection);
+        let first = projected.get(relation)?.get(0)?;
+        Some(SubFields::of(first))
+    }
+}
+
+/// A resource's relation, read for a response.
+enum Related {
+    /// Not shown, so not read.
+    Hidden,
+    /// A group's members.
+    Members(Vec<Member>),
+    /// A user's groups, direct and indirect.
+    Groups(Vec<GroupRef>),
+}
+
+/// Reads the relation of each of `records` that `fields` asks for, in one query.
+fn load_related(
+    conn: &mut DbConnection,
+    ep: &Endpoint,
+    org: OrgId,
+    records: &[Record],
+    fields: Option<SubFields>,
+) -> Result<Vec<Related>, ApiError> {
+    if fields.is_none() || records.is_empty() || ep.relation().is_none() {
+        return Ok(records.iter().map(|_| Related::Hidden).collect());
+    }
+    let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
+    if ep.kind.has_members() {
+        let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
+        for (group, member) in store_members::list(conn, org, &ids)? {
+            by_group.entry(group).or_default().push(member);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| Related::Members(by_group.remove(id).unwrap_or_default()))
+            .collect())
+    } else {
+        let mut by_member: HashMap<String, Vec<GroupRef>> = HashMap::new();
+        for (member, group) in store_members::groups_of(conn, org, &ids)? {
+            by_member.entry(member).or_default().push(group);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| Related::Groups(by_member.remove(id).unwrap_or_default()))
+            .collect())
+    }
+}
+
+/// Query parameters, matched case-insensitively by name (IdPs vary in how they spell them).
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        let pairs =
+            web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map_err(|e| {
+                ScimError::invalid_syntax(format!("the query string is malformed: {e}"))
+            })?;
+        Ok(Params(pairs.into_inner()))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|text| {
+                text.trim().parse::<i64>().map_err(|_| {
+                    ApiError::from(ScimError::invalid_value(format!(
+                        "`{name}` must be an integer, not {text:?}"
+                    )))
+                })
+            })
+            .transpose()
+    }
+
+    fn projection<'r>(&self, rt: ResourceTypeView<'r>) -> Result<Projection<'r>, ApiError> {
+        Ok(Projection::parse(
+            self.get("attributes"),
+            self.get("excludedAttributes"),
+            rt,
+        )?)
+    }
+
+    /// Whether `attributes` names `relation` (or one of its sub-attributes) explicitly.
+    fn asks_for(&self, relation: &str) -> bool {
+        self.get("attributes").is_some_and(|list| {
+            list.split(',').any(|item| {
+                let item = item.trim();
+                let name = item.rsplit_once(':').map_or(item, |(_, name)| name);
+                let name = name.split('.').next().unwrap_or(name);
+                name.eq_ignore_ascii_case(relation)
+            })
+        })
+    }
+
+    fn search_request(&self) -> Result<SearchRequest, ApiError> {
+        let sort_order = match self.get("sortOrder") {
+            None => None,
+            Some(order) if order.eq_ignore_ascii_case("ascending") => Some(SortOrder::Ascending),
+            Some(order) if order.eq_ignore_ascii_case("descending") => Some(SortOrder::Descending),
+            Some(other) => {
+                return Err(ScimError::invalid_value(format!(
+                    "`sortOrder` must be \"ascending\" or \"descending\", not {other:?}"
+                ))
+                .into())
+            }
+        };
+        Ok(SearchRequest {
+            filter: self.get("filter").map(str::to_owned),
+            sort_by: self.get("sortBy").map(str::to_owned),
+            sort_order,
+            start_index: self.integer("startIndex")?,
+            count: self.integer("count")?,
+            ..SearchRequest::default()
+        })
+    }
+}
+
+/// The versions named by an `If-Match` header: `None` when absent or `*`; a version that can
+/// match nothing (-1) when the header names no version this server issued.
+fn if_match(req: &HttpRequest) -> Option<i64> {
+    let value = req.headers().get(header::IF_MATCH)?.to_str().unwrap_or("");
+    if value.trim() == "*" {
+        return None;
+    }
+    Some(value.split(',').find_map(parse_etag).unwrap_or(-1))
+}
+
+/// Whether `If-None-Match` names `version` (RFC 7232 §3.2; weak comparison).
+fn none_match_hits(req: &HttpRequest, version: i64) -> bool {
+    let Some(value) = req.headers().get(header::IF_NONE_MATCH) else {
+        return false;
+    };
+    let value = value.to_str().unwrap_or("");
+    value.trim() == "*"
+        || value
+            .split(',')
+            .filter_map(parse_etag)
+            .any(|v| v == version)
+}
+
+/// The stored document of `record`. A row that is not JSON is corruption, not a client's
+/// mistake: an opaque 500, logged.
+fn stored_document(record: &Record) -> Result<Value, ApiError> {
+    serde_json::from_str(&record.document).map_err(|e| {
+        ScimError::internal(format!("stored resource {} is not JSON: {e}", record.id)).into()
+    })
+}
+
+/// The resource as a client reads it: the stored `document` with `id` and `meta`.
+fn with_id_and_meta(ep: &Endpoint, document: Value, record: &Record, location: String) -> Value {
+    let Value::Object(mut object) = document else {
+        return json!({"id": record.id});
+    };
+    let mut out = Map::with_capacity(object.len() + 2);
+    if let Some(schemas) = object.remove("schemas") {
+        out.insert("schemas".into(), schemas);
+    }
+    out.insert("id".into(), Value::String(record.id.clone()));
+    out.extend(object);
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": ep.kind.name,
+            "created": format_date_time(&record.created.into()),
+            "lastModified": format_date_time(&record.last_modified.into()),
+            "location": location,
+            "version": etag(record.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// How a response shows resources of one type: the type, the projection, and which
+/// sub-attributes of the relation it shows (`None`: the relation is hidden, so never read).
+#[derive(Clone, Copy)]
+struct Shown<'a, 'r> {
+    rt: ResourceTypeView<'r>,
+    projection: &'a Projection<'r>,
+    fields: Option<SubFields>,
+}
+
+/// The resource as a response shows it: projected, with its relation if shown.
+fn render(
+    ep: &Endpoint,
+    state: &ScimState,
+    req: &HttpRequest,
+    record: &Record,
+    related: Related,
+    shown: Shown<'_, '_>,
+) -> Result<Value, ApiError> {
+    let Shown {
+        rt,
+        projection,
+        fields,
+    } = shown;
+    let location = state.location(req, &[ep.path, &record.id]);
+    let document = with_id_and_meta(ep, stored_document(record)?, record, location);
+    let mut body = project(&document, rt, projection);
+    let (Some(fields), Some(object)) = (fields, body.as_object_mut()) else {
+        return Ok(body);
+    };
+    let base = state.base_url(req);
+    match related {
+        Related::Hidden => {}
+        Related::Members(list) => {
+            if !list.is_empty() {
+                let values = members::member_values(list, &fields, &base);
+                object.insert("members".into(), Value::Array(values));
+            }
+        }
+        Related::Groups(list) => {
+            if !list.is_empty() {
+                let values = list
+                    .into_iter()
+                    .map(|group| {
+                        let mut value = Map::with_capacity(4);
+                        if fields.value {
+                            value.insert("value".into(), Value::String(group.id.clone()));
+                        }
+                        if fields.reference {
+                            value.insert(
+                                "$ref".into(),
+                                Value::String(format!("{base}/Groups/{}", group.id)),
+                            );
+                        }
+                        if fields.display && !group.display.is_empty() {
+                            value.insert("display".into(), Value::String(group.display));
+                        }
+                        if fields.kind {
+                            let kind = if group.direct { "direct" } else { "indirect" };
+                            value.insert("type".into(), Value::String(kind.into()));
+                        }
+                        Value::Object(value)
+                    })
+                    .collect();
+                object.insert("groups".into(), Value::Array(values));
+            }
+        }
+    }
+    Ok(body)
+}
+
+/// A response carrying one resource, with `ETag` and, on creation, `Location`.
+fn one_response(
+    ep: &Endpoint,
+    state: &ScimState,
+    req: &HttpRequest,
+    status: StatusCode,
+    record: &Record,
+    related: Related,
+    shown: Shown<'_, '_>,
+) -> Result<HttpResponse, ApiError> {
+    let body = render(ep, state, req, record, related, shown)?;
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
+    let mut response = scim_response(status);
+    response.insert_header((header::ETAG, etag(record.version)));
+    if status == StatusCode::CREATED {
+        response.insert_header((header::LOCATION, state.location(req, &[ep.path, &record.id])));
+    }
+    Ok(response.body(bytes))
+}
+
+/// The top-level attribute names of a document, for the audit trail.
+fn attribute_names(document: &Value) -> Vec<String> {
+    document
+        .as_object()
+        .map(|o| o.keys().filter(|k| *k != "schemas").cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A fresh resource id: a random UUID (version 4), opaque and stable (RFC 7643 §3.1).
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// RFC 7643 §4.1.1: a password "SHOULD" be stored hashed. A plain `password` becomes its
+/// argon2id hash, made under the verifier's cap on concurrent hashes. The stored hash itself
+/// (carried over by a PUT or PATCH that did not set it) is kept; any other string, even one
+/// that looks like a hash, is a password to hash, so a client cannot plant a hash of its own
+/// choosing (and its costs) for the host application's login checks.
+fn hash_password(
+    document: &mut Value,
+    stored: Option<&Value>,
+    verifier: &StoreVerifier,
+) -> Result<(), ApiError> {
+    let Some(Value::String(password)) = document.get_mut("password") else {
+        return Ok(());
+    };
+    let unchanged = stored
+        .and_then(|stored| stored.get("password"))
+        .and_then(Value::as_str)
+        .is_some_and(|hash| hash == password.as_str() && scim_auth::is_argon2id_phc(hash));
+    if !unchanged {
+        *password = verifier.hash_password(password)?;
+    }
+    Ok(())
+}
+
+async fn create(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    body: ScimJson<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let registry = state.registry().clone();
+    let rt = ep.resource_type(&registry)?;
+    let projection = Params::of(&req)?.projection(rt)?;
+    let fields = ep.relation_fields(rt, &projection);
+    let mut document = validate_create(&body, rt, &ValidationOptions::default())?;
+    let members = if ep.kind.has_members() {
+        members::take_members(&mut document, state.config().max_member_values)?
+    } else {
+        None
+    };
+    let mut attributes = attribute_names(&document);
+    if members.as_ref().is_some_and(|ids| !ids.is_empty()) {
+        attributes.push("members".into());
+    }
+    if document.get("password").is_some() {
+        // Hashed before the transaction, so no write lock waits on argon2.
+        let verifier = state.verifier().clone();
+        document = web::block(move || {
+            hash_password(&mut document, None, &verifier)?;
+            Ok::<_, ApiError>(document)
+        })
+        .await??;
+    }
+    let token = auth.token_id.as_str().to_owned();
+    let org = auth.org;
+    let reg = registry.clone();
+    let (record, related) = state
+        .transaction(move |conn| {
+            let rt = ep.resource_type(&reg)?;
+            let columns = Columns::derive(&document, rt, ep.kind);
+            let new = columns.into_new(new_id(), Some(token), attributes);
+            let record = resources::create(conn, ep.kind, org, &new)?;
+            if let Some(ids) = members {
+                members::apply(conn, org, &record.id, vec![MemberChange::Add(ids)], rt)?;
+            }
+            let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
+            Ok((record, related))
+        })
+        .await?;
+    let related = related.into_iter().next().unwrap_or(Related::Hidden);
+    one_response(
+        ep,
+        &state,
+        &req,
+        StatusCode::CREATED,
+        &record,
+        related,
+        Shown {
+            rt,
+            projection: &projection,
+            fields,
+        },
+    )
+}
+
+async fn get(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let registry = state.registry().clone();
+    let rt = ep.resource_type(&registry)?;
+    let projection = Params::of(&req)?.projection(rt)?;
+    let fields = ep.relation_fields(rt, &projection);
+    let id = id.into_inner();
+    let org = auth.org;
+    let lookup = id.clone();
+    let found = state
+        .with_conn(move |conn| {
+            let Some(record) = resources::get(conn, ep.kind, org, &lookup)? else {
+                return Ok(None);
+            };
+            let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
+            Ok(Some((record, related)))
+        })
+        .await?;
+    let (record, related) = found.ok_or_else(|| ep.not_found(&id))?;
+    if none_match_hits(&req, record.version) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(record.version)))
+            .finish());
+    }
+    let related = related.into_iter().next().unwrap_or(Related::Hidden);
+    one_response(
+        ep,
+        &state,
+        &req,
+        StatusCode::OK,
+        &record,
+        related,
+        Shown {
+            rt,
+            projection: &projection,
+            fields,
+        },
+    )
+}
+
+async fn list(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = Params::of(&req)?;
+    let search = params.search_request()?;
+    let registry = state.registry().clone();
+    let rt = ep.resource_type(&registry)?;
+    let projection = params.projection(rt)?;
+    let page = Window::of(&state, &search);
+    let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
+    list_response(found.resources, found.total, page.start_index)
+}
+
+async fn search(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    body: ScimJson<SearchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let search = body.into_inner();
+    let registry = state.registry().clone();
+    let rt = ep.resource_type(&registry)?;
+    let projection = Projection::from_lists(&search.attributes, &search.excluded_attributes, rt)?;
+    let page = Window::of(&state, &search);
+    let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
+    list_response(found.resources, found.total, page.start_index)
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3): every served type, Users first, then Groups, each in its
+/// own sort order, paged as one list. A type whose schema does not know an attribute the
+/// filter or the projection names contributes nothing; when no type knows it, the request is
+/// refused as it would be at a type's own endpoint.
+async fn root_search(
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    body: ScimJson<SearchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let search = body.into_inner();
+    let registry = state.registry().clone();
+    let page = Window::of(&state, &search);
+    let mut resources = Vec::new();
+    let mut total = 0_i64;
+    let mut first_error = None;
+    let mut answered = false;
+    let mut skip = page.offset();
+    let mut wanted = page.count;
+    for ep in ENDPOINTS {
+        let rt = ep.resource_type(&registry)?;
+        let projection =
+            match Projection::from_lists(&search.attributes, &search.excluded_attributes, rt) {
+                Ok(projection) => projection,
+                Err(error) => {
+                    first_error.get_or_insert(ApiError::from(error));
+                    continue;
+                }
+            };
+        let window = Window {
+            start_index: skip + 1,
+            count: wanted,
+        };
+        match find(ep, auth.org, &state, &req, rt, &search, &projection, window).await {
+            Ok(found) => {
+                answered = true;
+                total += found.total;
+                let taken = i64::try_from(found.resources.len()).unwrap_or(i64::MAX);
+                wanted = (wanted - taken).max(0);
+                skip = (skip - found.total).max(0);
+                resources.extend(found.resources);
+            }
+            Err(error @ ApiError::Scim(_)) if error.status() == StatusCode::BAD_REQUEST => {
+                first_error.get_or_insert(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    match (answered, first_error) {
+        (false, Some(error)) => Err(error),
+        _ => list_response(resources, total, page.start_index),
+    }
+}
+
+/// The page a search asks for, within the service's limits (RFC 7644 §3.4.2.4): startIndex
+/// below 1 means 1; a negative count means 0; above the advertised maximum, fewer results
+/// than asked.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start_index: i64,
+    count: i64,
+}
+
+impl Window {
+    fn of(state: &ScimState, search: &SearchRequest) -> Self {
+        let config = state.config();
+        Window {
+            start_index: search.start_index.unwrap_or(1).max(1),
+            count: search
+                .count
+                .unwrap_or(i64::from(config.default_page_size))
+                .clamp(0, i64::from(config.max_page_size)),
+        }
+    }
+
+    fn offset(self) -> i64 {
+        self.start_index - 1
+    }
+}
+
+struct Found {
+    resources: Vec<Value>,
+    total: i64,
+}
+
+/// Filters, sorts and pages the resources of `ep` (RFC 7644 §3.4.2.2–§3.4.2.4).
+#[allow(clippy::too_many_arguments)]
+async fn find(
+    ep: &'static Endpoint,
+    org: OrgId,
+    state: &ScimState,
+    req: &HttpRequest,
+    rt: ResourceTypeView<'_>,
+    search: &SearchRequest,
+    projection: &Projection<'_>,
+    window: Window,
+) -> Result<Found, ApiError> {
+    let parsed = match search.filter.as_deref() {
+        None => None,
+        Some(text) if text.trim().is_empty() => None,
+        Some(text) => {
+            // Entra ID's documentation sends `externalId eq jyoung`, unquoted.
+            let options = ParseOptions {
+                allow_unquoted_values: true,
+                ..ParseOptions::default()
+            };
+            Some(
+                options
+                    .parse(text)
+                    .map_err(|e| ScimError::invalid_filter(e.to_string()))?,
+            )
+        }
+    };
+    let compiled = parsed
+        .as_ref()
+        .map(|filter| CompiledFilter::compile(filter, rt))
+        .transpose()?;
+    let sort_attr = match search.sort_by.as_deref() {
+        None => None,
+        Some(text) => Some(sort_attribute(rt, text)?),
+    };
+    let descending = search.sort_order == Some(SortOrder::Descending);
+    let location_prefix = format!("{}/", state.location(req, &[ep.path]));
+    let query = ListQuery::new(
+        ep.kind,
+        state.store().dialect(),
+        org,
+        &Search {
+            filter: compiled.as_ref(),
+            sort: sort_attr.as_ref().map(|attr| (attr, descending)),
+            offset: window.offset(),
+            limit: window.count,
+            location_prefix: Some(&location_prefix),
+        },
+    )
+    .map_err(|e| ScimError::invalid_filter(e.to_string()))?;
+    let fields = ep.relation_fields(rt, projection);
+    let (page, related) = state
+        .with_conn(move |conn| {
+            let page = resources::list(conn, &query)?;
+            let related = load_related(conn, ep, org, &page.items, fields)?;
+            Ok((page, related))
+        })
+        .await?;
+    let resources = page
+        .items
+        .iter()
+        .zip(related)
+        .map(|(record, related)| {
+            let shown = Shown {
+                rt,
+                projection,
+                fields,
+            };
+            render(ep, state, req, record, related, shown)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Found {
+        resources,
+        total: page.total,
+    })
+}
+
+/// The attribute `sortBy` names, if results may be sorted by it.
+fn sort_attribute<'r>(
+    rt: ResourceTypeView<'r>,
+    text: &str,
+) -> Result<ResolvedAttribute<'r>, ApiError> {
+    let attr = match scim_filter::parse_path(text) {
+        Ok(PatchPath::Attr(attr)) => attr,
+        _ => {
+            return Err(ScimError::invalid_value(format!(
+                "`sortBy` must be an attribute path, not {text:?}"
+            ))
+            .into())
+        }
+    };
+    let resolved = rt
+        .resolve(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref())
+        .map_err(|e| ScimError::invalid_value(format!("`sortBy`: {e}")))?;
+    // Sorting by a never-returned value (`password`) would reveal its order.
+    if resolved.target().returned() == Returned::Never {
+        return Err(ScimError::invalid_value(format!(
+            "`sortBy`: `{resolved}` is never returned, so results cannot be sorted by it"
+        ))
+        .into());
+    }
+    Ok(resolved)
+}
+
+fn list_response(
+    resources: Vec<Value>,
+    total: i64,
+    start_index: i64,
+) -> Result<HttpResponse, ApiError> {
+    let total = u64::try_from(total).unwrap_or(0);
+    let start = u64::try_from(start_index).unwrap_or(1);
+    let body = ListResponse::new(resources, total, start);
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
+    Ok(scim_response(StatusCode::OK).body(bytes))
+}
+
+/// What a PUT or PATCH makes of the current resource.
+struct Rewrite {
+    /// The new document, or `None` when it does not change.
+    document: Option<Value>,
+    /// The attribute names the change touched, for the audit trail.
+    attributes: Vec<String>,
+    /// Member changes, for a group.
+    members: Vec<MemberChange>,
+}
+
+async fn replace(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let max = state.config().max_member_values;
+    rewrite(ep, auth, &state, &req, id.into_inner(), move |rt, _, stored| {
+        let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
+        let mut attributes = attribute_names(&document);
+        let mut changes = Vec::new();
+        if ep.kind.has_members() {
+            // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a PUT
+            // without `members` keeps them (a client that read the group without its members
+            // must not empty it by writing it back); `"members": []` empties it.
+            if let Some(ids) = members::take_members(&mut document, max)? {
+                changes.push(MemberChange::Replace(ids));
+                attributes.push("members".into());
+            }
+        }
+        Ok(Rewrite {
+            document: Some(document),
+            attributes,
+            members: changes,
+        })
+    })
+    .await
+}
+
+async fn modify(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimJson<PatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let (request, changes) = if ep.kind.has_members() {
+        members::split_patch(request, state.config().max_member_values)?
+    } else {
+        (request, Vec::new())
+    };
+    let location = state.location(&req, &[ep.path, &id]);
+    rewrite(ep, auth, &state, &req, id.into_inner(), move |rt, existing, stored| {
+        let mut rewritten = Rewrite {
+            document: None,
+            attributes: Vec::new(),
+            members: changes,
+        };
+        // A request with no operation at all still goes to the engine, which refuses it.
+        if !request.operations.is_empty() || rewritten.members.is_empty() {
+            // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
+            let patched = patch::apply(
+                &with_id_and_meta(ep, stored.clone(), existing, location),
+                &request,
+                rt,
+                &PatchOptions::default(),
+            )?;
+            if patched.changed {
+                rewritten.document = Some(validate_replace(
+                    &patched.resource,
+                    stored,
+                    rt,
+                    &ValidationOptions::default(),
+                )?);
+                rewritten.attributes = patched.attributes;
+            }
+        }
+        Ok(rewritten)
+    })
+    .await
+}
+
+/// Locks the resource, lets `change` compute its new state and writes it, in one transaction,
+/// honouring `If-Match`; answers 200 with the result, or 204 under `Prefer: return=minimal`.
+///
+/// The row lock makes concurrent writers of one resource take turns, so a client that sent no
+/// `If-Match` never gets a 412 because another wrote first.
+async fn rewrite<F>(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: &ScimState,
+    req: &HttpRequest,
+    id: String,
+    change: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError>
+        + Send
+        + 'static,
+{
+    let registry = state.registry().clone();
+    let params = Params::of(req)?;
+    let rt = ep.resource_type(&registry)?;
+    let projection = params.projection(rt)?;
+    // A write's answer carries a group's members only when asked for by name: the client sent
+    // the change, and a group may have 100,000 members.
+    let fields = match ep.relation() {
+        Some(relation) if ep.kind.has_members() && !params.asks_for(relation) => None,
+        _ => ep.relation_fields(rt, &projection),
+    };
+    let expected = if_match(req);
+    let token = auth.token_id.as_str().to_owned();
+    let org = auth.org;
+    let verifier = state.verifier().clone();
+    let reg = registry.clone();
+    let not_found = ep.not_found(&id);
+    let (record, related) = state
+        .transaction(move |conn| {
+            let rt = ep.resource_type(&reg)?;
+            let existing = match resources::lock(conn, ep.kind, org, &id, expected) {
+                Err(StoreError::NotFound) => return Err(not_found),
+                other => other?,
+            };
+            let stored = stored_document(&existing)?;
+            let Rewrite {
+                document,
+                mut attributes,
+                members: changes,
+            } = change(rt, &existing, &stored)?;
+            let members_changed = !changes.is_empty()
+                && members::apply(conn, org, &existing.id, changes, rt)?;
+            if members_changed && !attributes.iter().any(|a| a == "members") {
+                attributes.push("members".into());
+            }
+            let record = match (document, members_changed) {
+                (None, false) => existing,
+                (document, _) => {
+                    let mut document = document.unwrap_or(stored.clone());
+                    hash_password(&mut document, Some(&stored), &verifier)?;
+                    let update = Columns::derive(&document, rt, ep.kind)
+                        .into_update(Some(token), attributes);
+                    resources::replace(conn, ep.kind, org, &id, None, &update)?
+                }
+            };
+            let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
+            Ok((record, related))
+        })
+        .await?;
+    if prefers_minimal(req) {
+        return Ok(HttpResponse::NoContent()
+            .insert_header((header::ETAG, etag(record.version)))
+            .finish());
+    }
+    let related = related.into_iter().next().unwrap_or(Related::Hidden);
+    one_response(
+        ep,
+        state,
+        req,
+        StatusCode::OK,
+        &record,
+        related,
+        Shown {
+            rt,
+            projection: &projection,
+            fields,
+        },
+    )
+}
+
+/// `Prefer: return=minimal` (RFC 7240): the client wants no body, so a PATCH (RFC 7644 §3.5.2
+/// allows either) or a PUT answers 204.
+fn prefers_minimal(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+}
+
+async fn delete(
+    ep: &'static Endpoint,
+    auth: Authenticated,
+    state: web::Data<ScimState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req);
+    let token = auth.token_id.as_str().to_owned();
+    let org = auth.org;
+    let mode = state.config().delete_mode;
+    let id = id.into_inner();
+    state
+        .transaction(move |conn| {
+            match resources::delete(conn, ep.kind, org, &id, mode, expected, Some(&token)) {
+                Err(StoreError::NotFound) => Err(ep.not_found(&id)),
+                other => Ok(other?),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,745 @@
+//! Resources of any type, through one descriptor: create, read, lock, replace, delete and list,
+//! each write with its event in the same transaction.
+//!
+//! A [`ResourceKind`] says where a resource type lives: its table, the column that holds its
+//! unique name (userName, displayName) and its folded key, whether it has `active` and a session
+//! version (users), email keys (users) or members (groups). Every function here takes one, so
+//! Users and Groups share one read-change-write path, one listing and one filter → SQL
+//! translation; a new resource type is a descriptor and a migration.
+//!
+//! The caller derives every column from the SCIM document (see [`Columns::derive`]); this module
+//! stores them as given and keeps `version`, the timestamps, `session_version`, memberships and
+//! the outbox right.
+
+use std::time::SystemTime;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use scim_model::filter::CompiledFilter;
+use scim_model::schema::ResolvedAttribute;
+
+use crate::connection::{write_transaction, DbConnection};
+use crate::dialect::{each_backend, Dialect, SqlFragment};
+use crate::events::{self, EventKind, NewEvent};
+use crate::filter_sql::{FilterSql, UnsupportedFilter};
+use crate::schema::user_emails;
+use crate::timestamp::{from_micros, now_micros};
+use crate::{members, OrgId, Page, StoreError, UniqueField};
+
+
+/// Where and how one resource type is stored.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ResourceKind {
+    /// The SCIM resource type's name (`meta.resourceType`, and the events' resource type).
+    pub name: &'static str,
+    pub(crate) table: &'static str,
+    /// The attribute whose folded value is unique among the organisation's live resources.
+    pub(crate) unique_attribute: &'static str,
+    pub(crate) name_column: &'static str,
+    pub(crate) key_column: &'static str,
+    pub(crate) unique_field: UniqueField,
+    /// `active` and `session_version` columns (users).
+    pub(crate) has_active: bool,
+    /// The `user_emails` side table (users).
+    pub(crate) has_emails: bool,
+    /// Members in `group_members` (groups).
+    pub(crate) has_members: bool,
+}
+
+/// SCIM Users (RFC 7643 §4.1): the `users` table, unique by userName.
+pub static USERS: ResourceKind = ResourceKind {
+    name: "User",
+    table: "users",
+    unique_attribute: "userName",
+    name_column: "user_name",
+    key_column: "user_name_key",
+    unique_field: UniqueField::UserName,
+    has_active: true,
+    has_emails: true,
+    has_members: false,
+};
+
+/// SCIM Groups (RFC 7643 §4.2): the `groups` table, unique by displayName, members apart.
+pub static GROUPS: ResourceKind = ResourceKind {
+    name: "Group",
+    table: "groups",
+    unique_attribute: "displayName",
+    name_column: "display_name",
+    key_column: "display_name_key",
+    unique_field: UniqueField::DisplayName,
+    has_active: false,
+    has_emails: false,
+    has_members: true,
+};
+
+impl ResourceKind {
+    /// Every kind this store keeps.
+    pub const ALL: [&'static ResourceKind; 2] = [&USERS, &GROUPS];
+
+    /// The kind of the resource type called `name` (case-insensitively).
+    pub fn named(name: &str) -> Option<&'static ResourceKind> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The attribute whose folded value is unique (userName, displayName).
+    pub fn unique_attribute(&self) -> &'static str {
+        self.unique_attribute
+    }
+
+    /// Whether resources of this kind have members (stored apart from their document).
+    pub fn has_members(&self) -> bool {
+        self.has_members
+    }
+
+    /// The select list of a [`RecordRow`], with constants where this kind lacks a column.
+    fn select_list(&self) -> String {
+        let (active, session_version) = if self.has_active {
+            ("active", "session_version")
+        } else {
+            ("TRUE AS active", "CAST(1 AS BIGINT) AS session_version")
+        };
+        format!(
+            "org_id, id, {name} AS name, {key} AS name_key, external_id, {active}, version, \
+             {session_version}, created_at, last_modified, document, search",
+            name = self.name_column,
+            key = self.key_column,
+        )
+    }
+}
+
+/// An email address of a user, as the `emails.value` lookups need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailKey {
+    /// The address, folded by the caller the way comparisons need it.
+    pub value_key: String,
+    /// Its `type` ("work", "home", …), if it has one.
+    pub email_type: Option<String>,
+    /// Whether it is the user's primary address.
+    pub primary: bool,
+}
+
+/// What a resource's row holds besides the store's own bookkeeping (id, version, timestamps),
+/// all derived from the SCIM document by the caller (see [`Columns::derive`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    /// The unique attribute (userName, displayName) as the client sent it.
+    pub name: String,
+    /// The unique attribute folded for case-insensitive uniqueness; unique among the
+    /// organisation's live resources of the kind.
+    pub name_key: String,
+    /// externalId, if any.
+    pub external_id: Option<String>,
+    /// Whether the resource is active: going false bumps `session_version`. Ignored by kinds
+    /// without `active` (groups).
+    pub active: bool,
+    /// The SCIM resource, as JSON text, stored as given (a group's without its members).
+    pub document: String,
+    /// The JSON document filters run against, stored as given.
+    pub search: String,
+    /// The email keys, in the order of its `emails`; a write replaces the stored ones. Ignored
+    /// by kinds without emails.
+    pub emails: Vec<EmailKey>,
+}
+
+/// A resource to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewResource {
+    /// The server-assigned id (a UUID v4), unique in the organisation.
+    pub id: String,
+    /// Its columns.
+    pub columns: Columns,
+    /// The token making the change, for the event.
+    pub token_id: Option<String>,
+    /// The names of the attributes the client sent, for the event.
+    pub attributes: Vec<String>,
+}
+
+/// The new state of a resource, replacing the old one whole (a PUT, or a PATCH already
+/// applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// Its new columns.
+    pub columns: Columns,
+    /// The token making the change, for the event.
+    pub token_id: Option<String>,
+    /// The names of the attributes the change touched, for the event.
+    pub attributes: Vec<String>,
+}
+
+/// A stored, live resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its organisation.
+    pub org: OrgId,
+    /// Its id.
+    pub id: String,
+    /// The unique attribute as the client sent it.
+    pub name: String,
+    /// The unique attribute folded.
+    pub name_key: String,
+    /// externalId, if any.
+    pub external_id: Option<String>,
+    /// Whether it is active (always true for kinds without `active`).
+    pub active: bool,
+    /// 1 on creation, +1 on every write (a membership change included): the source of the ETag.
+    pub version: i64,
+    /// Bumped whenever a user is deactivated (or deleted), so the host application can end
+    /// sessions started under an older value; 1 for kinds without `active`.
+    pub session_version: i64,
+    /// When it was created (`meta.created`).
+    pub created: SystemTime,
+    /// When it was last written (`meta.lastModified`).
+    pub last_modified: SystemTime,
+    /// The SCIM resource, as JSON text.
+    pub document: String,
+    /// The JSON document filters run against.
+    pub search: String,
+}
+
+/// What DELETE does to the row (an operator's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeleteMode {
+    /// Remove the row.
+    Purge,
+    /// Keep the row, marked deleted: invisible to every read, its unique name free at once.
+    Tombstone,
+}
+
+#[derive(QueryableByName)]
+struct RecordRow {
+    #[diesel(sql_type = BigInt)]
+    org_id: i64,
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    name_key: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    external_id: Option<String>,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = BigInt)]
+    session_version: i64,
+    #[diesel(sql_type = BigInt)]
+    created_at: i64,
+    #[diesel(sql_type = BigInt)]
+    last_modified: i64,
+    #[diesel(sql_type = Text)]
+    document: String,
+    #[diesel(sql_type = Text)]
+    search: String,
+}
+
+impl From<RecordRow> for Record {
+    fn from(row: RecordRow) -> Self {
+        Record {
+            org: OrgId(row.org_id),
+            id: row.id,
+            name: row.name,
+            name_key: row.name_key,
+            external_id: row.external_id,
+            active: row.active,
+            version: row.version,
+            session_version: row.session_version,
+            created: from_micros(row.created_at),
+            last_modified: from_micros(row.last_modified),
+            document: row.document,
+            search: row.search,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = user_emails)]
+struct EmailRow<'a> {
+    org_id: i64,
+    user_id: &'a str,
+    position: i32,
+    value_key: &'a str,
+    email_type: Option<&'a str>,
+    is_primary: bool,
+}
+
+/// Creates a resource (with its email keys) and a `created` event, in one transaction.
+///
+/// # Errors
+/// [`StoreError::UniqueViolation`] when a live resource of the kind in the organisation has the
+/// same name key (also when a concurrent create wins the race), or the id is taken.
+pub fn create(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    new: &NewResource,
+) -> Result<Record, StoreError> {
+    write_transaction(conn, |conn| {
+        let now = now_micros();
+        let c = &new.columns;
+        let mut sql = SqlFragment::sql(format!(
+            "INSERT INTO {table} (org_id, id, {name}, {key}, external_id, version, created_at, \
+             last_modified, document, search{active}) VALUES (",
+            table = kind.table,
+            name = kind.name_column,
+            key = kind.key_column,
+            active = if kind.has_active {
+                ", active, session_version"
+            } else {
+                ""
+            },
+        ));
+        sql.push_bind(org)
+            .push_sql(", ")
+            .push_bind(new.id.as_str())
+            .push_sql(", ")
+            .push_bind(c.name.as_str())
+            .push_sql(", ")
+            .push_bind(c.name_key.as_str())
+            .push_sql(", ")
+            .push_bind(c.external_id.clone())
+            .push_sql(", 1, ")
+            .push_bind(now)
+            .push_sql(", ")
+            .push_bind(now)
+            .push_sql(", ")
+            .push_bind(c.document.as_str())
+            .push_sql(", ")
+            .push_bind(c.search.as_str());
+        if kind.has_active {
+            sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
+        }
+        sql.push_sql(") RETURNING ")
+            .push_sql(&kind.select_list());
+        let row = conn
+            .dialect()
+            .query(&sql)
+            .get_result::<RecordRow>(conn)?;
+        if kind.has_emails {
+            insert_emails(conn, org, &new.id, &c.emails)?;
+        }
+        events::record(
+            conn,
+            org,
+            &NewEvent {
+                resource_type: kind.name,
+                resource_id: &new.id,
+                kind: EventKind::Created,
+                token_id: new.token_id.as_deref(),
+                attributes: &new.attributes,
+                occurred_at: now,
+            },
+        )?;
+        Ok(row.into())
+    })
+}
+
+/// The live resource `id` of `org`; `None` for an unknown id, another organisation's resource
+/// or a tombstone.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn get(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+) -> Result<Option<Record>, StoreError> {
+    let sql = select_live(kind, org, id, "");
+    let row = conn
+        .dialect()
+        .query(&sql)
+        .get_result::<RecordRow>(conn)
+        .optional()?;
+    Ok(row.map(Record::from))
+}
+
+/// The live resource `id` of `org`, its row locked until the transaction ends, so that
+/// concurrent writers of one resource take turns instead of failing; checked against
+/// `expected_version` (an `If-Match`) if given. Call it inside a transaction.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such live resource,
+/// [`StoreError::VersionMismatch`] when `expected_version` is not the current version.
+pub fn lock(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+    expected_version: Option<i64>,
+) -> Result<Record, StoreError> {
+    let dialect = conn.dialect();
+    let sql = select_live(kind, org, id, dialect.lock_rows_clause());
+    let record: Record = dialect
+        .query(&sql)
+        .get_result::<RecordRow>(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)?
+        .into();
+    match expected_version {
+        Some(expected) if expected != record.version => Err(StoreError::VersionMismatch {
+            current: record.version,
+        }),
+        _ => Ok(record),
+    }
+}
+
+fn select_live(kind: &ResourceKind, org: OrgId, id: &str, lock: &str) -> SqlFragment {
+    let mut sql = SqlFragment::sql(format!(
+        "SELECT {} FROM {} WHERE org_id = ",
+        kind.select_list(),
+        kind.table
+    ));
+    sql.push_bind(org)
+        .push_sql(" AND id = ")
+        .push_bind(id)
+        .push_sql(" AND deleted_at IS NULL")
+        .push_sql(lock);
+    sql
+}
+
+/// Replaces the live resource `id` of `org` with `update`: bumps `version` and `last_modified`,
+/// bumps `session_version` when `active` goes from true to false, rewrites the email keys and
+/// records an `updated`, `deactivated` or `reactivated` event, in one transaction. Memberships
+/// are not touched: change them with [`members`] in the same transaction.
+///
+/// `expected_version` is the version an `If-Match` named, if any; when it is not the current one
+/// nothing is written.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such live resource,
+/// [`StoreError::VersionMismatch`], [`StoreError::UniqueViolation`] when the new name key is
+/// taken.
+pub fn replace(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+    expected_version: Option<i64>,
+    update: &Update,
+) -> Result<Record, StoreError> {
+    write_transaction(conn, |conn| {
+        let current = lock(conn, kind, org, id, expected_version)?;
+        let c = &update.columns;
+        let event = match (kind.has_active, current.active, c.active) {
+            (true, true, false) => EventKind::Deactivated,
+            (true, false, true) => EventKind::Reactivated,
+            _ => EventKind::Updated,
+        };
+        let now = now_micros();
+        let mut sql = SqlFragment::sql(format!(
+            "UPDATE {table} SET {name} = ",
+            table = kind.table,
+            name = kind.name_column
+        ));
+        sql.push_bind(c.name.as_str())
+            .push_sql(&format!(", {} = ", kind.key_column))
+            .push_bind(c.name_key.as_str())
+            .push_sql(", external_id = ")
+            .push_bind(c.external_id.clone())
+            .push_sql(", version = version + 1, last_modified = ")
+            .push_bind(now)
+            .push_sql(", document = ")
+            .push_bind(c.document.as_str())
+            .push_sql(", search = ")
+            .push_bind(c.search.as_str());
+        if kind.has_active {
+            let bump = i64::from(event == EventKind::Deactivated);
+            sql.push_sql(", active = ")
+                .push_bind(c.active)
+                .push_sql(", session_version = session_version + ")
+                .push_bind(bump);
+        }
+        sql.push_sql(" WHERE org_id = ")
+            .push_bind(org)
+            .push_sql(" AND id = ")
+            .push_bind(id)
+            .push_sql(" AND deleted_at IS NULL RETURNING ")
+            .push_sql(&kind.select_list());
+        let row = conn
+            .dialect()
+            .query(&sql)
+            .get_result::<RecordRow>(conn)?;
+        if kind.has_emails {
+            delete_emails(conn, org, id)?;
+            insert_emails(conn, org, id, &c.emails)?;
+        }
+        events::record(
+            conn,
+            org,
+            &NewEvent {
+                resource_type: kind.name,
+                resource_id: id,
+                kind: event,
+                token_id: update.token_id.as_deref(),
+                attributes: &update.attributes,
+                occurred_at: now,
+            },
+        )?;
+        Ok(row.into())
+    })
+}
+
+/// Deletes the live resource `id` of `org` as `mode` says, removes it from every group it is a
+/// member of (those groups get a new version and an `updated` event naming `members`), removes
+/// its own members, and records a `deleted` event (naming `token_id` as the actor), in one
+/// transaction. Either way the resource disappears from every read and its unique name is free
+/// at once; a tombstone also gets a new version and session_version.
+///
+/// `expected_version` is the version an `If-Match` named, if any (RFC 7644 §3.14).
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such live resource,
+/// [`StoreError::VersionMismatch`].
+pub fn delete(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+    mode: DeleteMode,
+    expected_version: Option<i64>,
+    token_id: Option<&str>,
+) -> Result<(), StoreError> {
+    write_transaction(conn, |conn| {
+        lock(conn, kind, org, id, expected_version)?;
+        let now = now_micros();
+        let parents = members::remove_everywhere(conn, org, id, now)?;
+        if kind.has_members {
+            members::clear(conn, org, id)?;
+        }
+        if kind.has_emails {
+            delete_emails(conn, org, id)?;
+        }
+        let mut sql = match mode {
+            DeleteMode::Purge => SqlFragment::sql(format!("DELETE FROM {}", kind.table)),
+            DeleteMode::Tombstone => {
+                let mut sql = SqlFragment::sql(format!(
+                    "UPDATE {} SET version = version + 1, deleted_at = ",
+                    kind.table
+                ));
+                sql.push_bind(now).push_sql(", last_modified = ").push_bind(now);
+                if kind.has_active {
+                    sql.push_sql(", session_version = session_version + 1");
+                }
+                sql
+            }
+        };
+        sql.push_sql(" WHERE org_id = ")
+            .push_bind(org)
+            .push_sql(" AND id = ")
+            .push_bind(id)
+            .push_sql(" AND deleted_at IS NULL");
+        conn.dialect().query(&sql).execute(conn)?;
+        let members_attribute = ["members".to_owned()];
+        for parent in &parents {
+            events::record(
+                conn,
+                org,
+                &NewEvent {
+                    resource_type: GROUPS.name,
+                    resource_id: parent,
+                    kind: EventKind::Updated,
+                    token_id,
+                    attributes: &members_attribute,
+                    occurred_at: now,
+                },
+            )?;
+        }
+        events::record(
+            conn,
+            org,
+            &NewEvent {
+                resource_type: kind.name,
+                resource_id: id,
+                kind: EventKind::Deleted,
+                token_id,
+                attributes: &[],
+                occurred_at: now,
+            },
+        )
+    })
+}
+
+/// A search as the caller means it: a compiled filter, a sort key, a page. [`ListQuery::new`]
+/// turns it into SQL, which never leaves this crate.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    /// The filter, compiled against the kind's resource type.
+    pub filter: Option<&'a CompiledFilter<'a>>,
+    /// The sort key and whether it is descending (RFC 7644 §3.4.2.3).
+    pub sort: Option<(&'a ResolvedAttribute<'a>, bool)>,
+    /// Rows to skip (0-based; SCIM's startIndex − 1). Negative counts as 0.
+    pub offset: i64,
+    /// Most rows to return. Negative counts as 0.
+    pub limit: i64,
+    /// What `meta.location` of a resource starts with, the public URL of the endpoint followed
+    /// by `/` (e.g. `https://h/scim/v2/Users/`), for filters on `meta.location`; without it
+    /// `meta.location` is treated as unassigned.
+    pub location_prefix: Option<&'a str>,
+}
+
+/// A [`Search`] translated for one kind, organisation and dialect: owned, so it can be built
+/// where the filter is compiled and run on a blocking thread.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    kind: &'static ResourceKind,
+    org: OrgId,
+    filter: Option<SqlFragment>,
+    order_by: Option<SqlFragment>,
+    offset: i64,
+    limit: i64,
+}
+
+impl ListQuery {
+    /// Translates `search` over `org`'s resources of `kind` for `dialect`.
+    ///
+    /// # Errors
+    /// [`UnsupportedFilter`] for a filter or sort key the store cannot translate (a few forms on
+    /// `members` and `groups`, which live outside the document).
+    pub fn new(
+        kind: &'static ResourceKind,
+        dialect: Dialect,
+        org: OrgId,
+        search: &Search<'_>,
+    ) -> Result<Self, UnsupportedFilter> {
+        let translator = FilterSql::new(
+            dialect,
+            org,
+            kind,
+            search.location_prefix.map(str::to_owned),
+        );
+        let filter = search
+            .filter
+            .map(|filter| translator.condition(filter))
+            .transpose()?;
+        let order_by = search
+            .sort
+            .map(|(attr, descending)| translator.order_by(attr, descending))
+            .transpose()?;
+        Ok(ListQuery {
+            kind,
+            org,
+            filter,
+            order_by,
+            offset: search.offset,
+            limit: search.limit,
+        })
+    }
+
+    /// Every live resource of `kind` in `org`, in creation order, `limit` of them from `offset`.
+    pub fn page(kind: &'static ResourceKind, org: OrgId, offset: i64, limit: i64) -> Self {
+        ListQuery {
+            kind,
+            org,
+            filter: None,
+            order_by: None,
+            offset,
+            limit,
+        }
+    }
+
+    /// The same query with another window.
+    #[must_use]
+    pub fn with_window(mut self, offset: i64, limit: i64) -> Self {
+        self.offset = offset;
+        self.limit = limit;
+        self
+    }
+
+    fn filtered_rows(&self) -> SqlFragment {
+        let mut from = SqlFragment::sql(format!(" FROM {} WHERE org_id = ", self.kind.table));
+        from.push_bind(self.org).push_sql(" AND deleted_at IS NULL");
+        if let Some(filter) = self.filter.as_ref().filter(|f| !f.is_empty()) {
+            from.push_sql(" AND (").push_fragment(filter).push_sql(")");
+        }
+        from
+    }
+}
+
+/// How many live resources match `query` (its window ignored).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn count(conn: &mut DbConnection, query: &ListQuery) -> Result<i64, StoreError> {
+    let mut count = SqlFragment::sql("SELECT COUNT(*) AS total");
+    count.push_fragment(&query.filtered_rows());
+    Ok(conn.dialect().query(&count).get_result::<Total>(conn)?.total)
+}
+
+/// A page of live resources matching `query`, and how many match in all.
+///
+/// The count and the page are two statements: under concurrent writes the total may be off by
+/// the rows written in between.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, StoreError> {
+    let total = count(conn, query)?;
+    let items = if query.limit <= 0 {
+        Vec::new()
+    } else {
+        let mut page = SqlFragment::sql(format!("SELECT {}", query.kind.select_list()));
+        page.push_fragment(&query.filtered_rows())
+            .push_sql(" ORDER BY ");
+        if let Some(order_by) = query.order_by.as_ref().filter(|f| !f.is_empty()) {
+            page.push_fragment(order_by).push_sql(", ");
+        }
+        page.push_sql("created_at, id LIMIT ")
+            .push_bind(query.limit.max(0))
+            .push_sql(" OFFSET ")
+            .push_bind(query.offset.max(0));
+        conn.dialect()
+            .query(&page)
+            .load::<RecordRow>(conn)?
+            .into_iter()
+            .map(Record::from)
+            .collect()
+    };
+    Ok(Page { total, items })
+}
+
+fn delete_emails(conn: &mut DbConnection, org: OrgId, user_id: &str) -> Result<(), StoreError> {
+    diesel::delete(
+        user_emails::table
+            .filter(user_emails::org_id.eq(org.0))
+            .filter(user_emails::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+fn insert_emails(
+    conn: &mut DbConnection,
+    org: OrgId,
+    user_id: &str,
+    emails: &[EmailKey],
+) -> Result<(), StoreError> {
+    // Bounded batches keep each statement under PostgreSQL's limit on bound parameters.
+    for (batch_index, batch) in emails.chunks(1_000).enumerate() {
+        let rows = batch
+            .iter()
+            .enumerate()
+            .map(|(i, email)| {
+                Ok(EmailRow {
+                    org_id: org.0,
+                    user_id,
+                    position: i32::try_from(batch_index * 1_000 + i).map_err(StoreError::other)?,
+                    value_key: &email.value_key,
+                    email_type: email.email_type.as_deref(),
+                    is_primary: email.primary,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let insert = diesel::insert_into(user_emails::table).values(&rows);
+        each_backend!(&mut *conn, |c| insert.execute(c))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Groups and memberships in the store (RFC 7643 §4.2): one descriptor-driven path shared with
+//! users, members as rows, nested groups without cycles, and deletes that never leave a
+//! dangling member.
+
+use scim_store::members::{self, MemberType};
+use scim_store::resources::{self, Columns, DeleteMode, NewResource, GROUPS, USERS};
+use scim_store::users;
+use scim_store::{events, OrgId, Store, StoreError, UniqueField};
+use scim_test_db::store_test;
+
+use crate::{new_user, org};
+
+fn new_group(id: &str, display_name: &str) -> NewResource {
+    NewResource {
+        id: id.to_owned(),
+        columns: Columns {
+            name: display_name.to_owned(),
+            name_key: display_name.to_lowercase(),
+            external_id: None,
+            active: true,
+            document: format!(r#"{{"displayName":"{display_name}"}}"#),
+            search: format!(r#"{{"displayName":"{}"}}"#, display_name.to_lowercase()),
+            emails: vec![],
+        },
+        token_id: Some("tok1".into()),
+        attributes: vec!["displayName".into()],
+    }
+}
+
+fn member_ids(store: &Store, org: OrgId, group: &str) -> Vec<String> {
+    let mut conn = store.get().unwrap();
+    members::list(&mut conn, org, &[group.to_owned()])
+        .unwrap()
+        .into_iter()
+        .map(|(_, member)| member.value)
+        .collect()
+}
+
+fn ids(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+store_test!(display_name_is_unique_case_insensitively_among_live_groups, |store| {
+    let org = org(&store, "acme");
+    let mut conn = store.get().unwrap();
+    let created = resources::create(&mut conn, &GROUPS, org, &new_group("g1", "Admins")).unwrap();
+    assert_eq!((created.name.as_str(), created.version), ("Admins", 1));
+    let err = resources::create(&mut conn, &GROUPS, org, &new_group("g2", "ADMINS")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::UniqueViolation {
+                field: UniqueField::DisplayName,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A user may share the name: uniqueness is per resource type.
+    users::create(&mut conn, org, &new_user("u1", "admins")).unwrap();
+    resources::delete(&mut conn, &GROUPS, org, "g1", DeleteMode::Tombstone, None, None).unwrap();
+    resources::create(&mut conn, &GROUPS, org, &new_group("g3", "admins")).unwrap();
+});
+
+store_test!(members_are_a_set_of_live_users_and_groups, |store| {
+    let org = org(&store, "acme");
+    let other = crate::org(&store, "other");
+    let mut conn = store.get().unwrap();
+    users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
+    users::create(&mut conn, org, &new_user("u2", "two")).unwrap();
+    users::create(&mut conn, other, &new_user("x1", "stranger")).unwrap();
+    resources::create(&mut conn, &GROUPS, org, &new_group("g1", "Admins")).unwrap();
+    resources::create(&mut conn, &GROUPS, org, &new_group("g2", "Ops")).unwrap();
+
+    let resolved =
+        members::resolve(&mut conn, org, &ids(&["u1", "g2", "x1", "nobody", "u2"])).unwrap();
+    assert_eq!(resolved.len(), 3, "{resolved:?}");
+    assert_eq!(resolved["u1"], MemberType::User);
+    assert_eq!(resolved["g2"], MemberType::Group);
+
+    let add = |conn: &mut scim_store::DbConnection, list: &[(&str, MemberType)]| {
+        let list: Vec<(String, MemberType)> =
+            list.iter().map(|(id, t)| ((*id).to_owned(), *t)).collect();
+        members::add(conn, org, "g1", &list)
+    };
+    assert_eq!(
+        add(
+            &mut conn,
+            &[("u1", MemberType::User), ("g2", MemberType::Group)]
+        )
+        .unwrap(),
+        2
+    );
+    // Re-adding is a no-op.
+    assert_eq!(
+        add(
+            &mut conn,
+            &[("u1", MemberType::User), ("u2", MemberType::User)]
+        )
+        .unwrap(),
+        1
+    );
+    assert_eq!(member_ids(&store, org, "g1"), ["g2", "u1", "u2"]);
+    let listed = members::list(&mut conn, org, &ids(&["g1"])).unwrap();
+    assert_eq!(listed[0].1.display, "Ops");
+    assert_eq!(listed[1].1.display, "one");
+
+    assert_eq!(
+        members::remove(&mut conn, org, "g1", &ids(&["u1", "nobody"])).unwrap(),
+        1
+    );
+    assert_eq!(member_ids(&store, org, "g1"), ["g2", "u2"]);
+    assert_eq!(members::clear(&mut conn, org, "g1").unwrap(), 2);
+    assert!(member_ids(&store, org, "g1").is_empty());
+});
+
+// RFC 7643 §4.2 allows groups in groups; a group inside itself, directly or not, is refused.
+store_test!(membership_cycles_are_refused, |store| {
+    let org = org(&store, "acme");
+    let mut conn = store.get().unwrap();
+    for (id, name) in [("a", "A"), ("b", "B"), ("c", "C")] {
+        resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
+    }
+    let group = |id: &str| vec![(id.to_owned(), MemberType::Group)];
+    members::add(&mut conn, org, "a", &group("b")).unwrap();
+    members::add(&mut conn, org, "b", &group("c")).unwrap();
+    for (parent, child) in [("c", "a"), ("b", "a"), ("a", "a")] {
+        let err = members::add(&mut conn, org, parent, &group(child)).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::MembershipCycle { member } if member == child),
+            "{parent} ← {child}: {err:?}"
+        );
+    }
+    // A diamond is no cycle.
+    members::add(&mut conn, org, "a", &group("c")).unwrap();
+});
+
+// RFC 7643 §4.1.2: a user's groups are its direct and indirect memberships.
+store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
+    let org = org(&store, "acme");
+    let mut conn = store.get().unwrap();
+    users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
+    for (id, name) in [("eng", "Engineering"), ("all", "Everyone"), ("x", "Unrelated")] {
+        resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
+    }
+    members::add(&mut conn, org, "eng", &[("u1".into(), MemberType::User)]).unwrap();
+    members::add(&mut conn, org, "all", &[("eng".into(), MemberType::Group)]).unwrap();
+    members::add(&mut conn, org, "all", &[("u1".into(), MemberType::User)]).unwrap();
+    let groups = members::groups_of(&mut conn, org, &ids(&["u1", "eng"])).unwrap();
+    let seen: Vec<(&str, &str, bool)> = groups
+        .iter()
+        .map(|(member, g)| (member.as_str(), g.id.as_str(), g.direct))
+        .collect();
+    assert_eq!(
+        seen,
+        [("eng", "all", true), ("u1", "all", true), ("u1", "eng", true)]
+    );
+    members::remove(&mut conn, org, "all", &ids(&["u1"])).unwrap();
+    let groups = members::groups_of(&mut conn, org, &ids(&["u1"])).unwrap();
+    let seen: Vec<(&str, bool)> = groups.iter().map(|(_, g)| (g.id.as_str(), g.direct)).collect();
+    assert_eq!(seen, [("all", false), ("eng", true)]);
+});
+
+// Deleting a member removes its memberships in the same transaction, in both delete modes; each
+// group it left gets a new version and an event.
+store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
+    for mode in [DeleteMode::Tombstone, DeleteMode::Purge] {
+        let org = org(&store, &format!("acme-{mode:?}"));
+        let mut conn = store.get().unwrap();
+        users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
+        let g1 = resources::create(&mut conn, &GROUPS, org, &new_group("g1", "A")).unwrap();
+        resources::create(&mut conn, &GROUPS, org, &new_group("g2", "B")).unwrap();
+        members::add(&mut conn, org, "g1", &[("u1".into(), MemberType::User)]).unwrap();
+        members::add(&mut conn, org, "g1", &[("g2".into(), MemberType::Group)]).unwrap();
+
+        users::delete(&mut conn, org, "u1", mode, None, Some("tok1")).unwrap();
+        assert_eq!(member_ids(&store, org, "g1"), ["g2"], "{mode:?}");
+        let after = resources::get(&mut conn, &GROUPS, org, "g1").unwrap().unwrap();
+        assert_eq!(after.version, g1.version + 1, "{mode:?}");
+
+        resources::delete(&mut conn, &GROUPS, org, "g2", mode, None, None).unwrap();
+        assert!(member_ids(&store, org, "g1").is_empty(), "{mode:?}");
+        resources::delete(&mut conn, &GROUPS, org, "g1", mode, None, None).unwrap();
+        let left = crate::count(
+            &store,
+            &format!("SELECT COUNT(*) AS n FROM group_members WHERE org_id = {}", org.0),
+        );
+        assert_eq!(left, 0, "{mode:?}");
+
+        let kinds: Vec<(String, String, String)> = events::list_after(&mut conn, org, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.resource_type.to_string(), e.resource_id, e.kind.to_string()))
+            .collect();
+        let expected = [
+            ("User", "u1", "created"),
+            ("Group", "g1", "created"),
+            ("Group", "g2", "created"),
+            ("Group", "g1", "updated"),
+            ("User", "u1", "deleted"),
+            ("Group", "g1", "updated"),
+            ("Group", "g2", "deleted"),
+            ("Group", "g1", "deleted"),
+        ];
+        let expected: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect();
+        assert_eq!(kinds, expected, "{mode:?}");
+    }
+});
+
+// The write path locks the row it changes, so writers without If-Match take turns.
+store_test!(lock_checks_if_match_and_finds_only_live_rows, |store| {
+    let org = org(&store, "acme");
+    let mut conn = store.get().unwrap();
+    resources::create(&mut conn, &GROUPS, org, &new_group("g1", "A")).unwrap();
+    assert_eq!(
+        resources::lock(&mut conn, &GROUPS, org, "g1", Some(1))
+            .unwrap()
+            .version,
+        1
+    );
+    assert!(matches!(
+        resources::lock(&mut conn, &GROUPS, org, "g1", Some(7)),
+        Err(StoreError::VersionMismatch { current: 1 })
+    ));
+    assert!(matches!(
+        resources::lock(&mut conn, &USERS, org, "g1", None),
+        Err(StoreError::NotFound)
+    ));
+});
