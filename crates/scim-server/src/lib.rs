@@ -62,10 +62,10 @@ mod config;
 mod discovery;
 mod error;
 mod media;
-mod observe;
-mod routes;
 mod members;
+mod observe;
 mod resources;
+mod routes;
 mod state;
 
 pub use auth::Authenticated;

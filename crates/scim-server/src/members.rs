@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 
-use scim_filter::{CompareOp, CompValue, Filter, PatchPath};
+use scim_filter::{CompValue, CompareOp, Filter, PatchPath};
 use scim_model::error::ScimError;
 use scim_model::filter::CompiledFilter;
 use scim_model::message::{PatchOp, PatchOperation, PatchRequest};
@@ -61,7 +61,7 @@ fn names_members(urn: Option<&str>, name: &str) -> bool {
 }
 
 /// A key of a path-less value object that names `members`: `members` or `<Group URN>:members`.
-fn key_names_members(key: &str) -> bool {
+pub(crate) fn key_names_members(key: &str) -> bool {
     match key.rsplit_once(':') {
         Some((urn, name)) => names_members(Some(urn), name),
         None => names_members(None, key),
@@ -259,12 +259,18 @@ fn member_change(
             .into()),
             (PatchOp::Add, Some(value)) => Ok(MemberChange::Add(member_ids(&value)?)),
             (PatchOp::Replace, value) => Ok(MemberChange::Replace(
-                value.as_ref().map(member_ids).transpose()?.unwrap_or_default(),
+                value
+                    .as_ref()
+                    .map(member_ids)
+                    .transpose()?
+                    .unwrap_or_default(),
             )),
             (PatchOp::Remove, None) => Ok(MemberChange::RemoveAll),
             (PatchOp::Remove, Some(value)) => Ok(MemberChange::Remove(member_ids(&value)?)),
         },
-        PatchPath::Filtered { sub_attr: Some(_), .. } => Err(ScimError::mutability(
+        PatchPath::Filtered {
+            sub_attr: Some(_), ..
+        } => Err(ScimError::mutability(
             "the sub-attributes of members cannot be changed; add or remove whole members",
         )
         .into()),
@@ -361,7 +367,10 @@ fn add(
     ids: Vec<String>,
 ) -> Result<usize, ApiError> {
     let mut seen = HashSet::with_capacity(ids.len());
-    let ids: Vec<String> = ids.into_iter().filter(|id| seen.insert(id.clone())).collect();
+    let ids: Vec<String> = ids
+        .into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect();
     let resolved = members::resolve(conn, org, &ids)?;
     let mut known = Vec::with_capacity(resolved.len());
     let mut skipped = 0_usize;

@@ -60,14 +60,12 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         register(cfg, endpoint);
     }
     // RFC 7644 §3.4.3: a search at the root covers every resource type the server serves.
-    cfg.service(
-        resource("/.search", &[Method::POST]).route(web::post().to(
-            |auth: Authenticated,
-             state: web::Data<ScimState>,
-             req: HttpRequest,
-             body: ScimJson<SearchRequest>| root_search(auth, state, req, body),
-        )),
-    );
+    cfg.service(resource("/.search", &[Method::POST]).route(web::post().to(
+        |auth: Authenticated,
+         state: web::Data<ScimState>,
+         req: HttpRequest,
+         body: ScimJson<SearchRequest>| root_search(auth, state, req, body),
+    )));
 }
 
 fn register(cfg: &mut web::ServiceConfig, ep: &'static Endpoint) {
@@ -110,14 +108,18 @@ fn register(cfg: &mut web::ServiceConfig, ep: &'static Endpoint) {
                       state: web::Data<ScimState>,
                       req: HttpRequest,
                       id: web::Path<String>,
-                      body: ScimJson<Value>| replace(ep, auth, state, req, id, body),
+                      body: ScimJson<Value>| {
+                    replace(ep, auth, state, req, id, body)
+                },
             ))
             .route(web::patch().to(
                 move |auth: Authenticated,
                       state: web::Data<ScimState>,
                       req: HttpRequest,
                       id: web::Path<String>,
-                      body: ScimJson<PatchRequest>| modify(ep, auth, state, req, id, body),
+                      body: ScimJson<PatchRequest>| {
+                    modify(ep, auth, state, req, id, body)
+                },
             ))
             .route(web::delete().to(
                 move |auth: Authenticated,
@@ -437,7 +439,10 @@ fn one_response(
     let mut response = scim_response(status);
     response.insert_header((header::ETAG, etag(record.version)));
     if status == StatusCode::CREATED {
-        response.insert_header((header::LOCATION, state.location(req, &[ep.path, &record.id])));
+        response.insert_header((
+            header::LOCATION,
+            state.location(req, &[ep.path, &record.id]),
+        ));
     }
     Ok(response.body(bytes))
 }
@@ -840,25 +845,37 @@ async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let max = state.config().max_member_values;
-    rewrite(ep, auth, &state, &req, id.into_inner(), move |rt, _, stored| {
-        let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
-        let mut attributes = attribute_names(&document);
-        let mut changes = Vec::new();
-        if ep.kind.has_members() {
-            // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a PUT
-            // without `members` keeps them (a client that read the group without its members
-            // must not empty it by writing it back); `"members": []` empties it.
-            if let Some(ids) = members::take_members(&mut document, max)? {
-                changes.push(MemberChange::Replace(ids));
-                attributes.push("members".into());
+    rewrite(
+        ep,
+        auth,
+        &state,
+        &req,
+        id.into_inner(),
+        move |rt, _, stored| {
+            let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
+            let mut attributes = attribute_names(&document);
+            let mut changes = Vec::new();
+            if ep.kind.has_members() {
+                // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a PUT
+                // without `members` keeps them (a client that read the group without its members
+                // must not empty it by writing it back); `"members": []` empties it.
+                // Validation drops `[]` and `null` as unassigned; here they say "no members".
+                let asserted = body
+                    .as_object()
+                    .is_some_and(|object| object.keys().any(|key| members::key_names_members(key)));
+                let taken = members::take_members(&mut document, max)?;
+                if let Some(ids) = taken.or(asserted.then(Vec::new)) {
+                    changes.push(MemberChange::Replace(ids));
+                    attributes.push("members".into());
+                }
             }
-        }
-        Ok(Rewrite {
-            document: Some(document),
-            attributes,
-            members: changes,
-        })
-    })
+            Ok(Rewrite {
+                document: Some(document),
+                attributes,
+                members: changes,
+            })
+        },
+    )
     .await
 }
 
@@ -877,33 +894,40 @@ async fn modify(
         (request, Vec::new())
     };
     let location = state.location(&req, &[ep.path, &id]);
-    rewrite(ep, auth, &state, &req, id.into_inner(), move |rt, existing, stored| {
-        let mut rewritten = Rewrite {
-            document: None,
-            attributes: Vec::new(),
-            members: changes,
-        };
-        // A request with no operation at all still goes to the engine, which refuses it.
-        if !request.operations.is_empty() || rewritten.members.is_empty() {
-            // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
-            let patched = patch::apply(
-                &with_id_and_meta(ep, stored.clone(), existing, location),
-                &request,
-                rt,
-                &PatchOptions::default(),
-            )?;
-            if patched.changed {
-                rewritten.document = Some(validate_replace(
-                    &patched.resource,
-                    stored,
+    rewrite(
+        ep,
+        auth,
+        &state,
+        &req,
+        id.into_inner(),
+        move |rt, existing, stored| {
+            let mut rewritten = Rewrite {
+                document: None,
+                attributes: Vec::new(),
+                members: changes,
+            };
+            // A request with no operation at all still goes to the engine, which refuses it.
+            if !request.operations.is_empty() || rewritten.members.is_empty() {
+                // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
+                let patched = patch::apply(
+                    &with_id_and_meta(ep, stored.clone(), existing, location),
+                    &request,
                     rt,
-                    &ValidationOptions::default(),
-                )?);
-                rewritten.attributes = patched.attributes;
+                    &PatchOptions::default(),
+                )?;
+                if patched.changed {
+                    rewritten.document = Some(validate_replace(
+                        &patched.resource,
+                        stored,
+                        rt,
+                        &ValidationOptions::default(),
+                    )?);
+                    rewritten.attributes = patched.attributes;
+                }
             }
-        }
-        Ok(rewritten)
-    })
+            Ok(rewritten)
+        },
+    )
     .await
 }
 
@@ -921,9 +945,7 @@ async fn rewrite<F>(
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError>
-        + Send
-        + 'static,
+    F: FnOnce(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
 {
     let registry = state.registry().clone();
     let params = Params::of(req)?;
@@ -954,8 +976,8 @@ where
                 mut attributes,
                 members: changes,
             } = change(rt, &existing, &stored)?;
-            let members_changed = !changes.is_empty()
-                && members::apply(conn, org, &existing.id, changes, rt)?;
+            let members_changed =
+                !changes.is_empty() && members::apply(conn, org, &existing.id, changes, rt)?;
             if members_changed && !attributes.iter().any(|a| a == "members") {
                 attributes.push("members".into());
             }

@@ -364,8 +364,9 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
             UniqueField::UserName
         }
         "users.org_id, users.id" | "groups.org_id, groups.id" => UniqueField::ResourceId,
-        "groups.org_id, groups.display_name_key"
-        | "index 'groups_org_id_display_name_key_key'" => UniqueField::DisplayName,
+        "groups.org_id, groups.display_name_key" | "index 'groups_org_id_display_name_key_key'" => {
+            UniqueField::DisplayName
+        }
         "organizations.name" => UniqueField::OrganizationName,
         "tokens.org_id, tokens.id" => UniqueField::TokenId,
         "tokens.org_id, tokens.name" => UniqueField::TokenName,

@@ -152,7 +152,9 @@ impl FilterSql {
             Node::Present(attr) => (attr, None),
             Node::Compare(comparison) => (&comparison.attr, Some(comparison)),
             Node::Any { attr, filter } => match &**filter {
-                Node::Compare(inner) if inner.attr.sub_name() == Some("value") => (attr, Some(inner)),
+                Node::Compare(inner) if inner.attr.sub_name() == Some("value") => {
+                    (attr, Some(inner))
+                }
                 Node::Compare(inner) if inner.attr.name() == "value" => (attr, Some(inner)),
                 _ => (attr, None),
             },
@@ -171,7 +173,11 @@ impl FilterSql {
         let id = self.column("id");
         match (node, comparison) {
             (Node::Present(_), _) if attr.sub_name().is_none() => {
-                let column = if relation == "members" { "group_id" } else { "member_id" };
+                let column = if relation == "members" {
+                    "group_id"
+                } else {
+                    "member_id"
+                };
                 out.push_sql(&format!(
                     "{id} IN (SELECT {column} FROM group_members WHERE org_id = "
                 ))
@@ -456,21 +462,23 @@ impl FilterSql {
                 }
                 _ => false,
             },
-            ("emails", Some("value"), Some(c)) if self.kind.has_emails && c.op == CompareOp::Eq => match &c.operand {
-                Operand::String(text) if !text.is_empty() => {
-                    // Uncorrelated, so the (org_id, value_key) index finds the few users first.
-                    out.push_sql(&format!(
-                        "{} IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
-                        self.column("id")
-                    ))
-                    .push_bind(self.org.0)
-                    .push_sql(" AND ue.value_key = ")
-                    .push_bind(text.as_str())
-                    .push_sql(")");
-                    true
+            ("emails", Some("value"), Some(c)) if self.kind.has_emails && c.op == CompareOp::Eq => {
+                match &c.operand {
+                    Operand::String(text) if !text.is_empty() => {
+                        // Uncorrelated, so the (org_id, value_key) index finds the few users first.
+                        out.push_sql(&format!(
+                            "{} IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
+                            self.column("id")
+                        ))
+                        .push_bind(self.org.0)
+                        .push_sql(" AND ue.value_key = ")
+                        .push_bind(text.as_str())
+                        .push_sql(")");
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
+            }
             ("id", None, None) => {
                 out.push_sql("(1 = 1)");
                 true

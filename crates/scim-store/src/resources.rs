@@ -26,7 +26,6 @@ use crate::schema::user_emails;
 use crate::timestamp::{from_micros, now_micros};
 use crate::{members, OrgId, Page, StoreError, UniqueField};
 
-
 /// Where and how one resource type is stored.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ResourceKind {
@@ -317,12 +316,8 @@ pub fn create(
         if kind.has_active {
             sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
         }
-        sql.push_sql(") RETURNING ")
-            .push_sql(&kind.select_list());
-        let row = conn
-            .dialect()
-            .query(&sql)
-            .get_result::<RecordRow>(conn)?;
+        sql.push_sql(") RETURNING ").push_sql(&kind.select_list());
+        let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
         if kind.has_emails {
             insert_emails(conn, org, &new.id, &c.emails)?;
         }
@@ -464,10 +459,7 @@ pub fn replace(
             .push_bind(id)
             .push_sql(" AND deleted_at IS NULL RETURNING ")
             .push_sql(&kind.select_list());
-        let row = conn
-            .dialect()
-            .query(&sql)
-            .get_result::<RecordRow>(conn)?;
+        let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
         if kind.has_emails {
             delete_emails(conn, org, id)?;
             insert_emails(conn, org, id, &c.emails)?;
@@ -525,7 +517,9 @@ pub fn delete(
                     "UPDATE {} SET version = version + 1, deleted_at = ",
                     kind.table
                 ));
-                sql.push_bind(now).push_sql(", last_modified = ").push_bind(now);
+                sql.push_bind(now)
+                    .push_sql(", last_modified = ")
+                    .push_bind(now);
                 if kind.has_active {
                     sql.push_sql(", session_version = session_version + 1");
                 }
@@ -671,7 +665,11 @@ impl ListQuery {
 pub fn count(conn: &mut DbConnection, query: &ListQuery) -> Result<i64, StoreError> {
     let mut count = SqlFragment::sql("SELECT COUNT(*) AS total");
     count.push_fragment(&query.filtered_rows());
-    Ok(conn.dialect().query(&count).get_result::<Total>(conn)?.total)
+    Ok(conn
+        .dialect()
+        .query(&count)
+        .get_result::<Total>(conn)?
+        .total)
 }
 
 /// A page of live resources matching `query`, and how many match in all.

@@ -75,5 +75,8 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> Result<crate::Page<UserRecord>, StoreError> {
-    resources::list(conn, &resources::ListQuery::page(&USERS, org, offset, limit))
+    resources::list(
+        conn,
+        &resources::ListQuery::page(&USERS, org, offset, limit),
+    )
 }

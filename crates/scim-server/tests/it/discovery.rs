@@ -106,7 +106,10 @@ store_test!(resource_types_list_exactly_the_served_types, |store| {
         let group = &list.body["Resources"][1];
         assert_eq!(group["id"], "Group");
         assert_eq!(group["endpoint"], "/Groups");
-        assert_eq!(group["schema"], "urn:ietf:params:scim:schemas:core:2.0:Group");
+        assert_eq!(
+            group["schema"],
+            "urn:ietf:params:scim:schemas:core:2.0:Group"
+        );
         assert_eq!(
             call(&app, get("/scim/v2/ResourceTypes/group", &token))
                 .await

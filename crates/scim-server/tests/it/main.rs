@@ -9,6 +9,7 @@
 mod auth;
 mod discovery;
 mod errors;
+mod groups;
 mod idp_entra;
 mod idp_jumpcloud;
 mod idp_okta;
@@ -208,6 +209,41 @@ pub(crate) fn get(path: &str, token: &str) -> test::TestRequest {
     test::TestRequest::get()
         .uri(path)
         .insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+/// `req` with `Authorization: Bearer token`.
+pub(crate) fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
+    req.insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+/// `POST path` with a SCIM JSON body.
+pub(crate) fn post(path: &str, token: &str, body: &Value) -> test::TestRequest {
+    with_token(test::TestRequest::post().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+/// `PUT path` with a SCIM JSON body.
+pub(crate) fn put(path: &str, token: &str, body: &Value) -> test::TestRequest {
+    with_token(test::TestRequest::put().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+/// `PATCH path` with a PatchOp body of `operations` (RFC 7644 §3.5.2).
+pub(crate) fn patch(path: &str, token: &str, operations: Value) -> test::TestRequest {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations,
+    });
+    with_token(test::TestRequest::patch().uri(path), token)
+        .insert_header(("Content-Type", "application/scim+json"))
+        .set_payload(body.to_string())
+}
+
+/// `DELETE path`.
+pub(crate) fn delete(path: &str, token: &str) -> test::TestRequest {
+    with_token(test::TestRequest::delete().uri(path), token)
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.

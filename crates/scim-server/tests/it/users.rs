@@ -6,40 +6,10 @@ use scim_store::users as user_store;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, get, run, Harness};
+use crate::{call, delete, get, patch, post, put, run, with_token, Harness};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-fn with_token(req: test::TestRequest, token: &str) -> test::TestRequest {
-    req.insert_header(("Authorization", format!("Bearer {token}")))
-}
-
-fn post(path: &str, token: &str, body: &Value) -> test::TestRequest {
-    with_token(test::TestRequest::post().uri(path), token)
-        .insert_header(("Content-Type", "application/scim+json"))
-        .set_payload(body.to_string())
-}
-
-fn put(path: &str, token: &str, body: &Value) -> test::TestRequest {
-    with_token(test::TestRequest::put().uri(path), token)
-        .insert_header(("Content-Type", "application/scim+json"))
-        .set_payload(body.to_string())
-}
-
-fn patch(path: &str, token: &str, operations: Value) -> test::TestRequest {
-    let body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": operations,
-    });
-    with_token(test::TestRequest::patch().uri(path), token)
-        .insert_header(("Content-Type", "application/scim+json"))
-        .set_payload(body.to_string())
-}
-
-fn delete(path: &str, token: &str) -> test::TestRequest {
-    with_token(test::TestRequest::delete().uri(path), token)
-}
 
 fn user(user_name: &str) -> Value {
     json!({

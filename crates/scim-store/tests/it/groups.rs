@@ -40,27 +40,41 @@ fn ids(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-store_test!(display_name_is_unique_case_insensitively_among_live_groups, |store| {
-    let org = org(&store, "acme");
-    let mut conn = store.get().unwrap();
-    let created = resources::create(&mut conn, &GROUPS, org, &new_group("g1", "Admins")).unwrap();
-    assert_eq!((created.name.as_str(), created.version), ("Admins", 1));
-    let err = resources::create(&mut conn, &GROUPS, org, &new_group("g2", "ADMINS")).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::UniqueViolation {
-                field: UniqueField::DisplayName,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    // A user may share the name: uniqueness is per resource type.
-    users::create(&mut conn, org, &new_user("u1", "admins")).unwrap();
-    resources::delete(&mut conn, &GROUPS, org, "g1", DeleteMode::Tombstone, None, None).unwrap();
-    resources::create(&mut conn, &GROUPS, org, &new_group("g3", "admins")).unwrap();
-});
+store_test!(
+    display_name_is_unique_case_insensitively_among_live_groups,
+    |store| {
+        let org = org(&store, "acme");
+        let mut conn = store.get().unwrap();
+        let created =
+            resources::create(&mut conn, &GROUPS, org, &new_group("g1", "Admins")).unwrap();
+        assert_eq!((created.name.as_str(), created.version), ("Admins", 1));
+        let err =
+            resources::create(&mut conn, &GROUPS, org, &new_group("g2", "ADMINS")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::UniqueViolation {
+                    field: UniqueField::DisplayName,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // A user may share the name: uniqueness is per resource type.
+        users::create(&mut conn, org, &new_user("u1", "admins")).unwrap();
+        resources::delete(
+            &mut conn,
+            &GROUPS,
+            org,
+            "g1",
+            DeleteMode::Tombstone,
+            None,
+            None,
+        )
+        .unwrap();
+        resources::create(&mut conn, &GROUPS, org, &new_group("g3", "admins")).unwrap();
+    }
+);
 
 store_test!(members_are_a_set_of_live_users_and_groups, |store| {
     let org = org(&store, "acme");
@@ -140,7 +154,11 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
     let org = org(&store, "acme");
     let mut conn = store.get().unwrap();
     users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
-    for (id, name) in [("eng", "Engineering"), ("all", "Everyone"), ("x", "Unrelated")] {
+    for (id, name) in [
+        ("eng", "Engineering"),
+        ("all", "Everyone"),
+        ("x", "Unrelated"),
+    ] {
         resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
     }
     members::add(&mut conn, org, "eng", &[("u1".into(), MemberType::User)]).unwrap();
@@ -153,11 +171,18 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
         .collect();
     assert_eq!(
         seen,
-        [("eng", "all", true), ("u1", "all", true), ("u1", "eng", true)]
+        [
+            ("eng", "all", true),
+            ("u1", "all", true),
+            ("u1", "eng", true)
+        ]
     );
     members::remove(&mut conn, org, "all", &ids(&["u1"])).unwrap();
     let groups = members::groups_of(&mut conn, org, &ids(&["u1"])).unwrap();
-    let seen: Vec<(&str, bool)> = groups.iter().map(|(_, g)| (g.id.as_str(), g.direct)).collect();
+    let seen: Vec<(&str, bool)> = groups
+        .iter()
+        .map(|(_, g)| (g.id.as_str(), g.direct))
+        .collect();
     assert_eq!(seen, [("all", false), ("eng", true)]);
 });
 
@@ -175,7 +200,9 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
 
         users::delete(&mut conn, org, "u1", mode, None, Some("tok1")).unwrap();
         assert_eq!(member_ids(&store, org, "g1"), ["g2"], "{mode:?}");
-        let after = resources::get(&mut conn, &GROUPS, org, "g1").unwrap().unwrap();
+        let after = resources::get(&mut conn, &GROUPS, org, "g1")
+            .unwrap()
+            .unwrap();
         assert_eq!(after.version, g1.version + 1, "{mode:?}");
 
         resources::delete(&mut conn, &GROUPS, org, "g2", mode, None, None).unwrap();
@@ -183,14 +210,23 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
         resources::delete(&mut conn, &GROUPS, org, "g1", mode, None, None).unwrap();
         let left = crate::count(
             &store,
-            &format!("SELECT COUNT(*) AS n FROM group_members WHERE org_id = {}", org.0),
+            &format!(
+                "SELECT COUNT(*) AS n FROM group_members WHERE org_id = {}",
+                org.0
+            ),
         );
         assert_eq!(left, 0, "{mode:?}");
 
         let kinds: Vec<(String, String, String)> = events::list_after(&mut conn, org, 0, 100)
             .unwrap()
             .into_iter()
-            .map(|e| (e.resource_type.to_string(), e.resource_id, e.kind.to_string()))
+            .map(|e| {
+                (
+                    e.resource_type.to_string(),
+                    e.resource_id,
+                    e.kind.to_string(),
+                )
+            })
             .collect();
         let expected = [
             ("User", "u1", "created"),

@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, Barrier};
 
-use scim_store::events::{self, EventKind};
 use scim_model::filter::CompiledFilter;
 use scim_model::schema::SchemaRegistry;
+use scim_store::events::{self, EventKind};
 use scim_store::resources::{self, ListQuery, Search, USERS};
 use scim_store::users::{self, DeleteMode, EmailKey};
 use scim_store::{Store, StoreError, UniqueField};
@@ -112,12 +112,7 @@ store_test!(
             })
         )));
         let mut conn = store.get().unwrap();
-        assert_eq!(
-            users::page(&mut conn, org, 0, 10)
-                .unwrap()
-                .total,
-            1
-        );
+        assert_eq!(users::page(&mut conn, org, 0, 10).unwrap().total, 1);
         assert_eq!(events::list_after(&mut conn, org, 0, 10).unwrap().len(), 1);
     }
 );
@@ -349,12 +344,7 @@ store_test!(organisations_never_see_each_others_users, |store| {
 
     // The same id and userName are free in B.
     users::create(&mut conn, b, &new_user("u1", "bjensen")).unwrap();
-    assert_eq!(
-        users::page(&mut conn, a, 0, 10)
-            .unwrap()
-            .total,
-        1
-    );
+    assert_eq!(users::page(&mut conn, a, 0, 10).unwrap().total, 1);
 });
 
 // RFC 7644 §3.4.2.4: totalResults counts every match, whatever page is asked for; pages follow
