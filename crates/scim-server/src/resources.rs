@@ -851,6 +851,7 @@ async fn replace(
         &state,
         &req,
         id.into_inner(),
+        false,
         move |rt, _, stored| {
             let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
             let mut attributes = attribute_names(&document);
@@ -900,6 +901,7 @@ async fn modify(
         &state,
         &req,
         id.into_inner(),
+        true,
         move |rt, existing, stored| {
             let mut rewritten = Rewrite {
                 document: None,
@@ -942,6 +944,7 @@ async fn rewrite<F>(
     state: &ScimState,
     req: &HttpRequest,
     id: String,
+    patching: bool,
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -951,12 +954,17 @@ where
     let params = Params::of(req)?;
     let rt = ep.resource_type(&registry)?;
     let projection = params.projection(rt)?;
-    // A write's answer carries a group's members only when asked for by name: the client sent
-    // the change, and a group may have 100,000 members.
+    // A PUT's answer carries a group's members only when asked for by name: the client sent
+    // them, and a group may have 100,000 members.
     let fields = match ep.relation() {
         Some(relation) if ep.kind.has_members() && !params.asks_for(relation) => None,
         _ => ep.relation_fields(rt, &projection),
     };
+    // RFC 7644 §3.5.2: a PATCH answers 200 with the entire resource or 204. A group's entire
+    // resource holds every member, so a group PATCH answers 204 unless the client names the
+    // attributes it wants back (`attributes=members` included).
+    let minimal = prefers_minimal(req)
+        || (patching && ep.kind.has_members() && params.get("attributes").is_none());
     let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
@@ -995,7 +1003,7 @@ where
             Ok((record, related))
         })
         .await?;
-    if prefers_minimal(req) {
+    if minimal {
         return Ok(HttpResponse::NoContent()
             .insert_header((header::ETAG, etag(record.version)))
             .finish());
