@@ -11,20 +11,21 @@ use proptest::test_runner::TestRunner;
 use scim_model::filter::CompiledFilter;
 use scim_model::schema::SchemaRegistry;
 use scim_model::testing::arb_user;
-use scim_store::filter_sql::UserFilterSql;
-use scim_store::user_documents::UserColumns;
-use scim_store::users::{self, UserQuery};
+use scim_store::resources::{self, ListQuery, Search, USERS};
+use scim_store::users::{self, UserColumns};
 use scim_store::{orgs, Store};
 use scim_test_db::TestDb;
 use serde_json::Value;
 
-const ROUNDS: usize = 5;
+mod groups;
+
+pub(crate) const ROUNDS: usize = 5;
 
 /// A lookup to time: its label, the filter of iteration `i`, the page size, the iterations.
 type Lookup = (&'static str, Box<dyn Fn(usize) -> String>, i64, usize);
 
 /// The median wall time per iteration of `body`, run `iterations` times per round.
-fn measure(iterations: usize, mut body: impl FnMut(usize)) -> Duration {
+pub(crate) fn measure(iterations: usize, mut body: impl FnMut(usize)) -> Duration {
     let mut rounds: Vec<Duration> = (0..ROUNDS)
         .map(|_| {
             let start = Instant::now();
@@ -38,7 +39,7 @@ fn measure(iterations: usize, mut body: impl FnMut(usize)) -> Duration {
     rounds[ROUNDS / 2]
 }
 
-fn report(what: &str, per_op: Duration) {
+pub(crate) fn report(what: &str, per_op: Duration) {
     let micros = per_op.as_secs_f64() * 1e6;
     let rate = if micros > 0.0 {
         1e6 / micros
@@ -117,7 +118,7 @@ fn store(name: &str, store: &Store) {
     let population = users(5_000);
     let start = Instant::now();
     for (i, user) in population.iter().enumerate() {
-        let new = UserColumns::derive(user, rt).into_new_user(format!("u{i}"), None, vec![]);
+        let new = UserColumns::derive(user, rt, &USERS).into_new(format!("u{i}"), None, vec![]);
         if let Err(error) = users::create(&mut conn, org.id, &new) {
             println!("create failed: {error}");
             return;
@@ -131,14 +132,18 @@ fn store(name: &str, store: &Store) {
     if let Err(error) = diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn) {
         println!("ANALYZE failed: {error}");
     }
-    let translator = UserFilterSql::new(store.dialect(), org.id, None);
+    let dialect = store.dialect();
     let lookup = |text: &str, limit: i64| {
         let parsed = scim_filter::parse(text).ok()?;
         let compiled = CompiledFilter::compile(&parsed, rt).ok()?;
-        Some(UserQuery {
-            filter: Some(translator.condition(&compiled)),
-            ..UserQuery::page(0, limit)
-        })
+        let search = Search {
+            filter: Some(&compiled),
+            sort: None,
+            offset: 0,
+            limit,
+            location_prefix: None,
+        };
+        ListQuery::new(&USERS, dialect, org.id, &search).ok()
     };
     let cases: [Lookup; 4] = [
         (
@@ -169,20 +174,26 @@ fn store(name: &str, store: &Store) {
     for (what, make, limit, iterations) in cases {
         let per_op = measure(iterations, |i| {
             if let Some(query) = lookup(&make(i), limit) {
-                black_box(users::list(&mut conn, org.id, &query).ok());
+                black_box(resources::list(&mut conn, &query).ok());
             }
         });
         report(what, per_op);
     }
-    let sorted = UserQuery {
-        order_by: rt
-            .resolve(None, "userName", None)
-            .ok()
-            .map(|attr| translator.order_by(&attr, false)),
-        ..UserQuery::page(2_000, 100)
+    let Ok(user_name) = rt.resolve(None, "userName", None) else {
+        return;
+    };
+    let search = Search {
+        filter: None,
+        sort: Some((&user_name, false)),
+        offset: 2_000,
+        limit: 100,
+        location_prefix: None,
+    };
+    let Ok(sorted) = ListQuery::new(&USERS, dialect, org.id, &search) else {
+        return;
     };
     let per_op = measure(50, |_| {
-        black_box(users::list(&mut conn, org.id, &sorted).ok());
+        black_box(resources::list(&mut conn, &sorted).ok());
     });
     report("page of 100 sorted by userName, startIndex 2001", per_op);
 }
@@ -191,6 +202,9 @@ fn main() {
     filters();
     let sqlite = TestDb::sqlite();
     store("SQLite (file, WAL)", sqlite.store());
+    groups::run("SQLite (file, WAL)", sqlite.store());
+    drop(sqlite);
     let postgres = TestDb::postgres();
     store("PostgreSQL", postgres.store());
+    groups::run("PostgreSQL", postgres.store());
 }

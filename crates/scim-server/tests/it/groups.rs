@@ -6,7 +6,10 @@ use scim_store::events;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, delete, get, id_of, list_of, patch, percent_encode, post, put, run, Harness};
+use crate::{
+    call, delete, get, id_of, list_of, member_ids, patch, percent_encode, post, put, run,
+    sorted_ids as sorted, Harness,
+};
 
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -18,27 +21,6 @@ fn group(display_name: &str, members: &[&str]) -> Value {
 
 fn user(user_name: &str) -> Value {
     json!({"schemas": [USER], "userName": user_name, "displayName": format!("{user_name}!")})
-}
-
-/// The member ids of a group as GET shows them, sorted.
-fn member_ids(body: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = body["members"]
-        .as_array()
-        .map(|members| {
-            members
-                .iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
-
-fn sorted(ids: &[&String]) -> Vec<String> {
-    let mut ids: Vec<String> = ids.iter().map(|s| (*s).clone()).collect();
-    ids.sort();
-    ids
 }
 
 // RFC 7644 §3.3 and RFC 7643 §4.2: a group is created with its members, each a live user or
@@ -364,7 +346,7 @@ store_test!(membership_patch_errors, |store| {
         let after = call(&app, get(&path_a, &token)).await;
         assert_eq!(after.body["displayName"], "A");
         assert_eq!(after.body["meta"]["version"], "W/\"1\"");
-        assert_eq!(member_ids(&after.body), [u.clone()]);
+        assert_eq!(member_ids(&after.body), vec![u.clone()]);
 
         // Unknown group, stale If-Match.
         let unknown = patch(
@@ -588,13 +570,13 @@ store_test!(put_replaces_a_group, |store| {
         assert_eq!(reply.body["displayName"], "G2");
         assert!(reply.body.get("members").is_none(), "{reply:?}");
         let read = call(&app, get(&path, &token)).await;
-        assert_eq!(member_ids(&read.body), [b.clone()]);
+        assert_eq!(member_ids(&read.body), vec![b.clone()]);
 
         let without = json!({"schemas": [GROUP], "displayName": "G3"});
         call(&app, put(&path, &token, &without)).await;
         assert_eq!(
             member_ids(&call(&app, get(&path, &token)).await.body),
-            [b.clone()]
+            vec![b.clone()]
         );
         let asked = put(
             &format!("{path}?attributes=members"),

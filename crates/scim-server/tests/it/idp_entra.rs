@@ -1,8 +1,8 @@
-//! Microsoft Entra ID's user traffic replayed against the real service on both backends
-//! (IDP-QUIRKS §1): Test Connection, matching, creation, its PATCH dialect with and without the
+//! Microsoft Entra ID's traffic replayed against the real service on both backends (IDP-QUIRKS
+//! §1): Test Connection, matching, creation, its PATCH dialect with and without the
 //! `aadOptscim062020` flag ([E2]), the manager shapes ([E5] [E1]), disabling and hard deletion,
-//! with the literal bodies of its documentation ([E1] [E2]). Groups are not served yet, so
-//! group provisioning is not replayed.
+//! group provisioning ([E1] [E2] [E3]), and the group steps of Microsoft's SCIM Validator
+//! ([E9]), with the literal bodies of its documentation and of captured runs.
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
@@ -12,9 +12,16 @@ use scim_store::OrgId;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, id_of, run, scim_list_of as list_of, Harness, Reply};
+use crate::{
+    call, events_of, id_of, member_ids, percent_encode, run, scim_list_of as list_of, sorted_ids,
+    Harness, Reply,
+};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The schema URN Entra adds to a group it creates [E1]; no attribute of the Group uses it.
+const ADSCIM_GROUP: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -47,6 +54,59 @@ fn entra_patch(id: &str, token: &str, operations: Value) -> TestRequest {
 fn entra_filter(filter: &str, token: &str) -> TestRequest {
     let encoded = crate::percent_encode(filter);
     entra(Method::GET, &format!("/Users?filter={encoded}"), token)
+}
+
+/// `PATCH /Groups/{id}` with Entra's PatchOp message.
+fn entra_group_patch(id: &str, token: &str, operations: Value) -> TestRequest {
+    entra_with(
+        Method::PATCH,
+        &format!("/Groups/{id}"),
+        token,
+        &json!({"schemas": [PATCH_OP], "Operations": operations}),
+    )
+}
+
+/// Entra's group match [E1] [E3]: members excluded, the filter with `+` for spaces.
+fn entra_group_match(display_name: &str, token: &str) -> TestRequest {
+    let name = percent_encode(display_name);
+    entra(
+        Method::GET,
+        &format!("/Groups?excludedAttributes=members&filter=displayName+eq+%22{name}%22"),
+        token,
+    )
+}
+
+/// A request with a body as Microsoft's SCIM Validator sends it: `Content-Type:
+/// application/scim+json; charset=utf-8` [E9].
+fn validator_with(method: Method, path: &str, token: &str, body: &Value) -> TestRequest {
+    entra(method, path, token)
+        .insert_header(("Content-Type", "application/scim+json; charset=utf-8"))
+        .set_payload(body.to_string())
+}
+
+/// `PATCH /Groups/{id}` as the SCIM Validator sends it [E9].
+fn validator_patch(id: &str, token: &str, operations: Value) -> TestRequest {
+    validator_with(
+        Method::PATCH,
+        &format!("/Groups/{id}"),
+        token,
+        &json!({"schemas": [PATCH_OP], "Operations": operations}),
+    )
+}
+
+/// The SCIM Validator's group body [E9]: a random upper-case `displayName` and a GUID
+/// `externalId`, the core schema only.
+fn validator_group(display_name: &str, external_id: &str) -> Value {
+    json!({"displayName": display_name, "externalId": external_id, "schemas": [GROUP]})
+}
+
+/// Asserts a group PATCH's answer: 204 without a body ([E1]: "returning the member list isn't
+/// advisable"), the new version in `ETag` (RFC 7644 §3.5.2).
+fn assert_no_content(reply: &Reply, version: u32) {
+    assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+    assert!(reply.body.is_null(), "{reply:?}");
+    let etag = format!("W/\"{version}\"");
+    assert_eq!(reply.header("etag"), Some(etag.as_str()), "{reply:?}");
 }
 
 /// The Create User body of [E1], verbatim.
@@ -695,6 +755,526 @@ store_test!(entra_disables_then_deletes, |store| {
 
         // The userName is free again: Entra can provision the person anew.
         create(&app, &token, &e1_user()).await;
+    });
+});
+
+// Entra ID's group provisioning (IDP-QUIRKS §1 "Groups"; [E1] [E2] [E3]), in cycle order: the
+// Test Connection style match by displayName without members, the create with Microsoft's
+// ADSCIM schema URN, a read without members, Add members (several in one operation, `$ref`
+// null), Remove members in the default dialect (a value list: only those listed go, [E2] [X1])
+// and with the `aadOptscim062020` flag (a filter path), the rename, and DELETE. Every group
+// PATCH answers 204, as [E1] advises.
+store_test!(entra_group_provisioning, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let mut users = Vec::new();
+        for n in 0..3 {
+            let body = json!({
+                "schemas": [USER],
+                "externalId": format!("member-{n}"),
+                "userName": format!("member{n}@testuser.com"),
+                "active": true,
+                "meta": {"resourceType": "User"},
+            });
+            users.push(id_of(&create(&app, &token, &body).await));
+        }
+        let (u0, u1, u2) = (&users[0], &users[1], &users[2]);
+
+        // [E1] [E3] match, the literal request (`+` for spaces): 200, an empty ListResponse.
+        let reply = call(
+            &app,
+            entra(
+                Method::GET,
+                "/Groups?excludedAttributes=members&filter=displayName+eq+%22TEST%22",
+                &token,
+            ),
+        )
+        .await;
+        assert!(list_of(&reply, 0).is_empty());
+        assert_eq!(reply.body["startIndex"], json!(1));
+        let reply = call(&app, entra_group_match("displayName", &token)).await;
+        assert!(list_of(&reply, 0).is_empty());
+
+        // [E1] Create Group, verbatim: 201. The ADSCIM URN is ignored (the answer names the core
+        // schema only), `meta` is the server's, and the group has no members.
+        let create_group = json!({
+            "schemas": [GROUP, ADSCIM_GROUP],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"},
+        });
+        let created = call(
+            &app,
+            entra_with(Method::POST, "/Groups", &token, &create_group),
+        )
+        .await;
+        assert_eq!(created.status.as_u16(), 201, "{created:?}");
+        assert_eq!(created.content_type(), "application/scim+json");
+        let gid = id_of(&created);
+        let path = format!("/Groups/{gid}");
+        assert_eq!(created.body["schemas"], json!([GROUP]));
+        assert_eq!(
+            created.body["externalId"],
+            json!("8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159")
+        );
+        assert_eq!(created.body["displayName"], json!("displayName"));
+        assert_eq!(created.body["meta"]["resourceType"], json!("Group"));
+        assert!(created.body["meta"]["created"].is_string(), "{created:?}");
+        assert!(member_ids(&created.body).is_empty(), "{created:?}");
+
+        // displayName must be unique [E1]: the same create again is 409 `uniqueness`, which
+        // Entra retries later [E4].
+        let reply = call(
+            &app,
+            entra_with(Method::POST, "/Groups", &token, &create_group),
+        )
+        .await;
+        reply.assert_error(409);
+        assert_eq!(reply.body["scimType"], json!("uniqueness"));
+
+        // [E1] [E3] the match now finds it, without `members`, in any casing.
+        for name in ["displayName", "DISPLAYNAME"] {
+            let reply = call(&app, entra_group_match(name, &token)).await;
+            let found = list_of(&reply, 1);
+            assert_eq!(found[0]["id"], json!(gid), "{name}");
+            assert_eq!(found[0]["displayName"], json!("displayName"));
+            assert!(found[0].get("members").is_none(), "{reply:?}");
+        }
+
+        // [E1] Get Group, `?excludedAttributes=members`: 200 without `members`.
+        let slim = format!("{path}?excludedAttributes=members");
+        let reply = call(&app, entra(Method::GET, &slim, &token)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["id"], json!(gid));
+        assert_eq!(
+            reply.body["externalId"],
+            json!("8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159")
+        );
+        assert!(reply.body.get("members").is_none(), "{reply:?}");
+
+        // [E1] Update Group [Add Members]: `"op":"Add"`, `$ref` null, several members in one
+        // operation. 204.
+        let reply = call(
+            &app,
+            entra_group_patch(
+                &gid,
+                &token,
+                json!([{"op": "Add", "path": "members", "value": [
+                    {"$ref": null, "value": u0},
+                    {"$ref": null, "value": u1},
+                    {"$ref": null, "value": u2},
+                ]}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 2);
+        let read = call(&app, entra(Method::GET, &path, &token)).await;
+        assert_eq!(read.status.as_u16(), 200, "{read:?}");
+        assert_eq!(member_ids(&read.body), sorted_ids(&[u0, u1, u2]));
+        for member in read.body["members"].as_array().unwrap() {
+            let id = member["value"].as_str().unwrap();
+            let n = users.iter().position(|u| u == id).unwrap();
+            assert_eq!(member["display"], json!(format!("member{n}@testuser.com")));
+            assert_eq!(member["type"], json!("User"));
+            assert_eq!(
+                member["$ref"],
+                json!(format!("http://localhost:8080/scim/v2/Users/{id}"))
+            );
+        }
+        // The match and the read without members still leave them out.
+        let reply = call(&app, entra_group_match("displayName", &token)).await;
+        assert!(list_of(&reply, 1)[0].get("members").is_none(), "{reply:?}");
+        let reply = call(&app, entra(Method::GET, &slim, &token)).await;
+        assert!(reply.body.get("members").is_none(), "{reply:?}");
+
+        // [E2] Remove members, default dialect: a value list. Only the listed member goes; the
+        // group is never emptied [X1].
+        let reply = call(
+            &app,
+            entra_group_patch(
+                &gid,
+                &token,
+                json!([{"op": "Remove", "path": "members", "value": [{"value": u0}]}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 3);
+        let read = call(&app, entra(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[u1, u2]));
+
+        // [E2] Remove members with the `aadOptscim062020` flag: a filter path, lower-case op.
+        let reply = call(
+            &app,
+            entra_group_patch(
+                &gid,
+                &token,
+                json!([{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 4);
+        let read = call(&app, entra(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[u2]));
+
+        // [E2] Add members with the flag: lower-case op, no `$ref`.
+        let reply = call(
+            &app,
+            entra_group_patch(
+                &gid,
+                &token,
+                json!([{"op": "add", "path": "members", "value": [{"value": u0}]}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 5);
+        let read = call(&app, entra(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[u0, u2]));
+
+        // [E1] Update Group [Non-member attributes], verbatim: the rename. 204; matched by the
+        // new name only, members untouched.
+        let renamed = "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName";
+        let reply = call(
+            &app,
+            entra_group_patch(
+                &gid,
+                &token,
+                json!([{"op": "Replace", "path": "displayName", "value": renamed}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 6);
+        let reply = call(&app, entra_group_match("displayName", &token)).await;
+        assert!(list_of(&reply, 0).is_empty());
+        let reply = call(&app, entra_group_match(renamed, &token)).await;
+        assert_eq!(list_of(&reply, 1)[0]["id"], json!(gid));
+        let read = call(&app, entra(Method::GET, &path, &token)).await;
+        assert_eq!(read.body["displayName"], json!(renamed));
+        assert_eq!(member_ids(&read.body), sorted_ids(&[u0, u2]));
+
+        // A member's `groups` name the group as a direct membership (RFC 7643 §4.1.2).
+        let reply = call(&app, entra(Method::GET, &format!("/Users/{u2}"), &token)).await;
+        assert_eq!(
+            reply.body["groups"],
+            json!([{
+                "value": gid,
+                "display": renamed,
+                "type": "direct",
+                "$ref": format!("http://localhost:8080/scim/v2/Groups/{gid}"),
+            }])
+        );
+
+        // [E1] Delete Group: 204 with no body; afterwards 404, unmatched, and out of `groups`.
+        let reply = call(&app, entra(Method::DELETE, &path, &token)).await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        assert!(reply.body.is_null(), "{reply:?}");
+        call(&app, entra(Method::GET, &slim, &token))
+            .await
+            .assert_error(404);
+        let reply = call(&app, entra_group_match(renamed, &token)).await;
+        assert!(list_of(&reply, 0).is_empty());
+        let reply = call(&app, entra(Method::GET, &format!("/Users/{u2}"), &token)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert!(reply.body.get("groups").is_none(), "{reply:?}");
+
+        // Each membership change is an `updated` event naming `members`; the rename names
+        // `displayName` only.
+        let events = events_of(&harness, org, &gid);
+        let summary: Vec<(&str, bool)> = events
+            .iter()
+            .map(|(kind, attributes)| (kind.as_str(), attributes.iter().any(|a| a == "members")))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("created", false),
+                ("updated", true),
+                ("updated", true),
+                ("updated", true),
+                ("updated", true),
+                ("updated", false),
+                ("deleted", false),
+            ]
+        );
+        assert!(events[5].1.iter().any(|a| a == "displayName"), "{events:?}");
+    });
+});
+
+// The group tests of Microsoft's SCIM Validator, required then preview, in its run order (IDP-
+// QUIRKS §1 "Microsoft's SCIM Validator"; request bodies from captured runs [E9]). Each test of
+// the validator makes its own group; so does this replay.
+store_test!(entra_scim_validator_group_tests, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let post_group = |body: &Value| validator_with(Method::POST, "/Groups", &token, body);
+        let by_name = |query: &str, name: &str| {
+            entra(
+                Method::GET,
+                &format!("/Groups?{query}filter=displayName+eq+%22{name}%22"),
+                &token,
+            )
+        };
+
+        // "Get group by id excluding members".
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "UHYYWKURUTZS",
+                "c420a4bf-cb0d-415a-98ff-bb3c12b0b2e3",
+            )),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            entra(
+                Method::GET,
+                &format!("/Groups/{gid}?excludedAttributes=members"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["displayName"], json!("UHYYWKURUTZS"));
+        assert!(reply.body.get("members").is_none(), "{reply:?}");
+
+        // "Filter for existing group excluding members".
+        let reply = call(&app, by_name("excludedAttributes=members&", "UHYYWKURUTZS")).await;
+        let found = list_of(&reply, 1);
+        assert_eq!(found[0]["id"], json!(gid));
+        assert!(found[0].get("members").is_none(), "{reply:?}");
+
+        // "Filter for an existing group", "… a non-existing group", "… existing group different
+        // case" (displayName is caseExact false, RFC 7643 §4.2).
+        let reply = call(&app, by_name("", "UHYYWKURUTZS")).await;
+        let found = list_of(&reply, 1);
+        assert_eq!(found[0]["id"], json!(gid));
+        assert_eq!(
+            found[0]["externalId"],
+            json!("c420a4bf-cb0d-415a-98ff-bb3c12b0b2e3")
+        );
+        let reply = call(&app, by_name("", "QWPLMZXNBVCA")).await;
+        assert!(list_of(&reply, 0).is_empty());
+        assert_eq!(reply.body["Resources"], json!([]));
+        let reply = call(&app, by_name("", "uhyywkurutzs")).await;
+        assert_eq!(list_of(&reply, 1)[0]["id"], json!(gid));
+
+        // "Create a new Group", then "Create a duplicate Group": 201, then 409 `uniqueness`.
+        let group = validator_group("ZGHZBQHCAPZU", "087af0b9-d1e1-480d-acb8-03ceaa8ea85b");
+        let created = call(&app, post_group(&group)).await;
+        assert_eq!(created.status.as_u16(), 201, "{created:?}");
+        assert_eq!(created.body["displayName"], json!("ZGHZBQHCAPZU"));
+        assert_eq!(
+            created.body["externalId"],
+            json!("087af0b9-d1e1-480d-acb8-03ceaa8ea85b")
+        );
+        assert!(created.header("location").is_some(), "{created:?}");
+        let reply = call(&app, post_group(&group)).await;
+        reply.assert_error(409);
+        assert_eq!(reply.body["scimType"], json!("uniqueness"));
+
+        // "Patch Group - Replace Attributes": a path-less replace of `externalId`.
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "NUSHDROHXPIN",
+                "6d1ca7c2-09f0-4be1-bba9-a7a2668d5540",
+            )),
+        )
+        .await;
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([{"op": "replace", "value": {"externalId": "663fa3a8-e2b6-4ac0-96c8-363432cdc01d"}}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 2);
+        let read = call(&app, entra(Method::GET, &format!("/Groups/{gid}"), &token)).await;
+        assert_eq!(
+            read.body["externalId"],
+            json!("663fa3a8-e2b6-4ac0-96c8-363432cdc01d")
+        );
+        assert_eq!(read.body["displayName"], json!("NUSHDROHXPIN"));
+
+        // "Update Group displayName": a path-less replace of `displayName`.
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "OXVCXOPGWFGA",
+                "f16709e6-bbed-4501-99ba-c3f1e2b09f4a",
+            )),
+        )
+        .await;
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([{"op": "replace", "value": {"displayName": "WUZPWMBDDCGI"}}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 2);
+        let read = call(&app, entra(Method::GET, &format!("/Groups/{gid}"), &token)).await;
+        assert_eq!(read.body["displayName"], json!("WUZPWMBDDCGI"));
+        let reply = call(&app, by_name("", "OXVCXOPGWFGA")).await;
+        assert!(list_of(&reply, 0).is_empty());
+
+        // The member users the validator creates for the membership tests.
+        let mut members = Vec::new();
+        for user_name in [
+            "member_viva.kunze@runolfsson.uk",
+            "member_odessa@gulgowski.uk",
+            "member_ciara@botsfordlittle.co.uk",
+            "member_kenna.hammes@kuphalspinka.name",
+        ] {
+            let body = json!({
+                "userName": user_name,
+                "active": true,
+                "displayName": "NDSQQTECVAAC",
+                "emails": [{"type": "work", "value": user_name, "primary": true}],
+                "schemas": [USER],
+            });
+            let reply = call(&app, validator_with(Method::POST, "/Users", &token, &body)).await;
+            assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+            members.push(id_of(&reply));
+        }
+
+        // "Patch Group - Add Member": sent as a `replace` of `members`.
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "ZUCVNFFZIYJI",
+                "3d0c4b59-7f27-4c43-9b8f-0f1b2d7e5a61",
+            )),
+        )
+        .await;
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([{"op": "replace", "path": "members", "value": [{"value": members[0]}]}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 2);
+        let read = call(&app, entra(Method::GET, &format!("/Groups/{gid}"), &token)).await;
+        assert_eq!(member_ids(&read.body), [members[0].clone()]);
+        assert_eq!(
+            read.body["members"][0]["display"],
+            json!("member_viva.kunze@runolfsson.uk")
+        );
+
+        // "Patch Group - Remove Member": two members set by a `replace`, then one removed by a
+        // filter path; the other stays.
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "CSTXDTRYYAIC",
+                "9b1e0f7a-3c2d-4e5f-8a6b-7c8d9e0f1a2b",
+            )),
+        )
+        .await;
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([{"op": "replace", "path": "members", "value": [
+                    {"value": members[1]}, {"value": members[2]},
+                ]}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 2);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", members[1])}]),
+            ),
+        )
+        .await;
+        assert_no_content(&reply, 3);
+        let read = call(&app, entra(Method::GET, &format!("/Groups/{gid}"), &token)).await;
+        assert_eq!(member_ids(&read.body), [members[2].clone()]);
+
+        // "Delete a Group": 204, then the verifying GET is 404.
+        let path = format!("/Groups/{gid}");
+        let reply = call(&app, entra(Method::DELETE, &path, &token)).await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        call(&app, entra(Method::GET, &path, &token))
+            .await
+            .assert_error(404);
+
+        // Preview, "Patch Group - Multiple Operations on same attribute": an add and a remove of
+        // the same member in one PATCH, applied in order, so it ends up not a member.
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "VRICKKMEUGIJ",
+                "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            )),
+        )
+        .await;
+        let gid = id_of(&reply);
+        let reply = call(
+            &app,
+            validator_patch(
+                &gid,
+                &token,
+                json!([
+                    {"op": "add", "path": "members", "value": [{"value": members[3]}]},
+                    {"op": "remove", "path": format!("members[value eq \"{}\"]", members[3])},
+                ]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        let read = call(&app, entra(Method::GET, &format!("/Groups/{gid}"), &token)).await;
+        assert!(member_ids(&read.body).is_empty(), "{read:?}");
+
+        // Preview, "Delete a non-existent Group": 404.
+        call(
+            &app,
+            entra(
+                Method::DELETE,
+                "/Groups/a0891725-bf13-48fb-ac3e-c536309a0bfb",
+                &token,
+            ),
+        )
+        .await
+        .assert_error(404);
+
+        // Preview, "Delete the same Group twice": a new group, deleted (204), then again (404).
+        let reply = call(
+            &app,
+            post_group(&validator_group(
+                "KQJZTRWXBNMP",
+                "2f4e6a8c-0b1d-4f3e-9a7c-5b8d0e2f4a6c",
+            )),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+        let path = format!("/Groups/{}", id_of(&reply));
+        let reply = call(&app, entra(Method::DELETE, &path, &token)).await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        call(&app, entra(Method::DELETE, &path, &token))
+            .await
+            .assert_error(404);
     });
 });
 

@@ -1,7 +1,7 @@
-//! Okta's user traffic replayed against the real service on both backends (IDP-QUIRKS §2): the
-//! requests of its provisioning client ([O1], [O2]) and the steps of its "SCIM 2.0 Spec Test"
-//! suite ([O3]), with their literal headers and bodies. Groups are not served yet, so Group Push
-//! is not replayed.
+//! Okta's traffic replayed against the real service on both backends (IDP-QUIRKS §2): the user
+//! requests of its provisioning client ([O1], [O2]), the steps of its "SCIM 2.0 Spec Test" suite
+//! ([O3]), and Group Push ([O1] [O2] [O5] [O6] [O8]): PATCH for OIN integrations, PUT for AIW
+//! ones, with their literal headers and bodies.
 //!
 //! The one-request probes of Google Workspace ([G1]) and Rippling ([R2]) are at the end: they
 //! read the same list and discovery surface and have no file of their own.
@@ -13,9 +13,13 @@ use scim_store::users as user_store;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, id_of, run, scim_list_of as list_of, Harness, ERROR_SCHEMA};
+use crate::{
+    call, events_of, id_of, member_ids, run, scim_list_of as list_of, sorted_ids, Harness, Reply,
+    ERROR_SCHEMA,
+};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A request as Okta's provisioning client sends it, headers verbatim from [O2].
@@ -72,6 +76,50 @@ fn event_kinds(harness: &Harness, org: scim_store::OrgId) -> Vec<String> {
         .into_iter()
         .map(|e| e.kind.as_str().to_owned())
         .collect()
+}
+
+/// Provisions a user as Okta's client does ([O2]'s create body) and returns its id.
+async fn provision_user<S, B>(app: &S, token: &str, user_name: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let body = json!({
+        "schemas": [USER],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true,
+    });
+    let reply = call(app, okta_with(Method::POST, "/Users", token, &body)).await;
+    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+    id_of(&reply)
+}
+
+/// Group members as Okta pushes them: `value` and `display` (the userName), never `type` [O1]
+/// [O5].
+fn okta_members(members: &[(&str, &str)]) -> Value {
+    members
+        .iter()
+        .map(|(id, user_name)| json!({"value": id, "display": user_name}))
+        .collect()
+}
+
+/// Asserts a group PATCH's answer: 204 without a body, the new version in `ETag` (RFC 7644
+/// §3.5.2; Okta allows `members` to be absent from the answer [O1]).
+fn assert_no_content(reply: &Reply, version: u32) {
+    assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+    assert!(reply.body.is_null(), "{reply:?}");
+    let etag = format!("W/\"{version}\"");
+    assert_eq!(reply.header("etag"), Some(etag.as_str()), "{reply:?}");
 }
 
 // Okta's "SCIM 2.0 Spec Test" suite, step by step [O3]. Its first step needs a user to exist
@@ -443,6 +491,334 @@ store_test!(okta_import_pages_through_every_user, |store| {
         }
         assert_eq!(seen, ids, "every user once, in a stable order");
         assert_eq!(start, 7);
+    });
+});
+
+// Okta's Group Push for OIN integrations, over a group's life (IDP-QUIRKS §2 "Groups (Push
+// Groups)"; [O1] [O2]): create with `members: []`, the group list, membership PATCHes (`add`
+// with `display`; remove by filter and add in one request; members without `type` [O5]), the
+// rename Okta sends on every push with the group's id inside, a full push replacing the member
+// set, pushes naming a user this server does not know ([O6]: the others must still land), and
+// DELETE when the admin unlinks the group. Every group PATCH answers 204 (RFC 7644 §3.5.2).
+store_test!(okta_group_push_lifecycle, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let test_user = provision_user(&app, &token, "test.user@okta.local").await;
+        let ada = provision_user(&app, &token, "ada.lovelace@okta.local").await;
+        let grace = provision_user(&app, &token, "grace.hopper@okta.local").await;
+
+        // [O1] Create Group, the literal body: 201 with the Group, and no members yet.
+        let create = json!({"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []});
+        let created = call(&app, okta_with(Method::POST, "/Groups", &token, &create)).await;
+        assert_eq!(created.status.as_u16(), 201, "{created:?}");
+        assert_eq!(created.content_type(), "application/scim+json");
+        let gid = id_of(&created);
+        let path = format!("/Groups/{gid}");
+        assert_eq!(created.body["schemas"], json!([GROUP]));
+        assert_eq!(created.body["displayName"], json!("Test SCIMv2"));
+        assert_eq!(created.body["meta"]["resourceType"], json!("Group"));
+        assert_eq!(created.body["meta"]["version"], json!("W/\"1\""));
+        let location = format!("http://localhost:8080/scim/v2/Groups/{gid}");
+        assert_eq!(created.header("location"), Some(location.as_str()));
+        assert_eq!(created.body["meta"]["location"], json!(location));
+        assert!(member_ids(&created.body).is_empty(), "{created:?}");
+
+        // [O1] List Groups, `?startIndex=1&count=100`: a ListResponse with integers.
+        let list = "/Groups?startIndex=1&count=100";
+        let reply = call(&app, okta(Method::GET, list, &token)).await;
+        let page = list_of(&reply, 1);
+        assert_eq!(reply.body["startIndex"], json!(1));
+        assert_eq!(page[0]["id"], json!(gid));
+        assert_eq!(page[0]["displayName"], json!("Test SCIMv2"));
+
+        // [O1] the first push after users are assigned to the group: an `add` of members with
+        // `display` and no `type` [O5].
+        let first_push = patch_op(
+            json!([{"op": "add", "path": "members", "value": okta_members(&[
+                (&test_user, "test.user@okta.local"),
+                (&ada, "ada.lovelace@okta.local"),
+            ])}]),
+        );
+        let reply = call(&app, okta_with(Method::PATCH, &path, &token, &first_push)).await;
+        assert_no_content(&reply, 2);
+        // A GET shows each member with `value`, `display` (the userName), `type` and `$ref`.
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(read.status.as_u16(), 200, "{read:?}");
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&test_user, &ada]));
+        let member = read.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["value"] == json!(test_user))
+            .unwrap();
+        assert_eq!(
+            member,
+            &json!({
+                "value": test_user,
+                "display": "test.user@okta.local",
+                "type": "User",
+                "$ref": format!("http://localhost:8080/scim/v2/Users/{test_user}"),
+            })
+        );
+
+        // [O1] Membership, the literal shape: one request that removes a member by filter and
+        // adds another.
+        let membership = patch_op(json!([
+            {"op": "remove", "path": format!("members[value eq \"{test_user}\"]")},
+            {"op": "add", "path": "members", "value": okta_members(&[(&grace, "grace.hopper@okta.local")])},
+        ]));
+        let reply = call(&app, okta_with(Method::PATCH, &path, &token, &membership)).await;
+        assert_no_content(&reply, 3);
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&ada, &grace]));
+
+        // [O1] [O2] the rename Okta sends on every push: path-less, the group's own id in
+        // `value` (the id comes from the URL). The name unchanged, nothing changes: no new
+        // version, no event.
+        let rename = |name: &str| {
+            patch_op(json!([{"op": "replace", "value": {"id": gid, "displayName": name}}]))
+        };
+        let reply = call(
+            &app,
+            okta_with(Method::PATCH, &path, &token, &rename("Test SCIMv2")),
+        )
+        .await;
+        assert_no_content(&reply, 3);
+        // The admin renames the group in Okta: the same request with the new name.
+        let reply = call(
+            &app,
+            okta_with(Method::PATCH, &path, &token, &rename("Test SCIMv2 Renamed")),
+        )
+        .await;
+        assert_no_content(&reply, 4);
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(read.body["id"], json!(gid));
+        assert_eq!(read.body["displayName"], json!("Test SCIMv2 Renamed"));
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&ada, &grace]));
+
+        // [O1] full push: `replace` of `members` with the whole list, which becomes the set.
+        let full_push = patch_op(
+            json!([{"op": "replace", "path": "members", "value": okta_members(&[
+                (&test_user, "test.user@okta.local"),
+                (&ada, "ada.lovelace@okta.local"),
+            ])}]),
+        );
+        let reply = call(&app, okta_with(Method::PATCH, &path, &token, &full_push)).await;
+        assert_no_content(&reply, 5);
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&test_user, &ada]));
+
+        // [O6] pushes naming a user this server does not know (never provisioned, or deleted
+        // here): the unknown id is skipped and the rest lands. A 400 would lose the whole push,
+        // and Okta does not retry a 400.
+        let stale = "00u1a2b3c4d5e6f7g8h9";
+        let membership = patch_op(json!([
+            {"op": "remove", "path": format!("members[value eq \"{stale}\"]")},
+            {"op": "add", "path": "members", "value": okta_members(&[
+                (stale, "gone.user@okta.local"),
+                (&grace, "grace.hopper@okta.local"),
+            ])},
+        ]));
+        let reply = call(&app, okta_with(Method::PATCH, &path, &token, &membership)).await;
+        assert_no_content(&reply, 6);
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(
+            member_ids(&read.body),
+            sorted_ids(&[&test_user, &ada, &grace])
+        );
+        let full_push = patch_op(
+            json!([{"op": "replace", "path": "members", "value": okta_members(&[
+                (&ada, "ada.lovelace@okta.local"),
+                (stale, "gone.user@okta.local"),
+                (&grace, "grace.hopper@okta.local"),
+            ])}]),
+        );
+        let reply = call(&app, okta_with(Method::PATCH, &path, &token, &full_push)).await;
+        assert_no_content(&reply, 7);
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&ada, &grace]));
+
+        // A user's `groups` follow the pushes (RFC 7643 §4.1.2), under the group's new name.
+        let reply = call(&app, okta(Method::GET, &format!("/Users/{ada}"), &token)).await;
+        assert_eq!(
+            reply.body["groups"],
+            json!([{
+                "value": gid,
+                "display": "Test SCIMv2 Renamed",
+                "type": "direct",
+                "$ref": location,
+            }])
+        );
+        let reply = call(
+            &app,
+            okta(Method::GET, &format!("/Users/{test_user}"), &token),
+        )
+        .await;
+        assert!(reply.body.get("groups").is_none(), "{reply:?}");
+
+        // Each push that changed the member set is an `updated` event naming `members`; the
+        // unchanged rename made none.
+        let events = events_of(&harness, org, &gid);
+        let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["created", "updated", "updated", "updated", "updated", "updated", "updated"]
+        );
+        let names_members: Vec<bool> = events[1..]
+            .iter()
+            .map(|(_, attributes)| attributes.iter().any(|a| a == "members"))
+            .collect();
+        assert_eq!(names_members, [true, true, false, true, true, true]);
+        assert!(events[3].1.iter().any(|a| a == "displayName"), "{events:?}");
+
+        // [O1] Delete Group, when the admin unlinks it and chooses to delete it: 204, then 404.
+        // The users stay; they are no longer in the group.
+        let reply = call(&app, okta(Method::DELETE, &path, &token)).await;
+        assert_eq!(reply.status.as_u16(), 204, "{reply:?}");
+        assert!(reply.body.is_null(), "{reply:?}");
+        call(&app, okta(Method::GET, &path, &token))
+            .await
+            .assert_error(404);
+        let reply = call(&app, okta(Method::GET, list, &token)).await;
+        assert!(list_of(&reply, 0).is_empty());
+        let reply = call(&app, okta(Method::GET, &format!("/Users/{ada}"), &token)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert!(reply.body.get("groups").is_none(), "{reply:?}");
+        let events = events_of(&harness, org, &gid);
+        assert_eq!(
+            events.last().map(|(kind, _)| kind.as_str()),
+            Some("deleted")
+        );
+    });
+});
+
+// Okta AIW (custom) integrations send PUT for every group update [O1], as in [O8]'s captured
+// run: the POST with `members: []`, a PUT of the same group right after it (with its `id`), then
+// PUTs carrying the whole member list with `display` (the second of those failed on [O8]'s
+// server). RFC 7644 §3.5.1: the `members` sent become the member set.
+store_test!(okta_aiw_group_updates_are_puts, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+
+        // [O8] the POST, then the PUT right after it.
+        let create = json!({"schemas": [GROUP], "displayName": "SID", "members": []});
+        let created = call(&app, okta_with(Method::POST, "/Groups", &token, &create)).await;
+        assert_eq!(created.status.as_u16(), 201, "{created:?}");
+        let gid = id_of(&created);
+        let path = format!("/Groups/{gid}");
+        let aiw = |display_name: &str, members: Value| json!({"schemas": [GROUP], "id": gid, "displayName": display_name, "members": members});
+        let reply = call(
+            &app,
+            okta_with(Method::PUT, &path, &token, &aiw("SID", json!([]))),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.content_type(), "application/scim+json");
+        assert_eq!(reply.body["id"], json!(gid));
+        assert_eq!(reply.body["displayName"], json!("SID"));
+        assert_eq!(
+            reply.body["meta"]["created"],
+            created.body["meta"]["created"]
+        );
+
+        // [O8] a user is assigned, then the group is PUT with it, then with a second user.
+        let first = provision_user(&app, &token, "asdqwe@okta.local").await;
+        let second = provision_user(&app, &token, "zxcvbn@okta.local").await;
+        let members = okta_members(&[(&first, "asdqwe@okta.local")]);
+        let reply = call(
+            &app,
+            okta_with(Method::PUT, &path, &token, &aiw("SID", members)),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        // The answer carries no members unless asked for (the client sent them); GET has them.
+        assert!(reply.body.get("members").is_none(), "{reply:?}");
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&first]));
+        let members = okta_members(&[
+            (&first, "asdqwe@okta.local"),
+            (&second, "zxcvbn@okta.local"),
+        ]);
+        let reply = call(
+            &app,
+            okta_with(Method::PUT, &path, &token, &aiw("SID", members)),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&first, &second]));
+
+        // A rename and an unassignment in one PUT; a stale id in the list is skipped [O6].
+        let members = okta_members(&[
+            ("00u1a2b3c4d5e6f7g8h9", "gone.user@okta.local"),
+            (&second, "zxcvbn@okta.local"),
+        ]);
+        let reply = call(
+            &app,
+            okta_with(Method::PUT, &path, &token, &aiw("SID Renamed", members)),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["displayName"], json!("SID Renamed"));
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(read.body["displayName"], json!("SID Renamed"));
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&second]));
+
+        // The last user unassigned: `members: []` empties the group.
+        let reply = call(
+            &app,
+            okta_with(Method::PUT, &path, &token, &aiw("SID Renamed", json!([]))),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert!(member_ids(&read.body).is_empty(), "{read:?}");
+        let reply = call(&app, okta(Method::GET, &format!("/Users/{second}"), &token)).await;
+        assert!(reply.body.get("groups").is_none(), "{reply:?}");
+
+        // Every PUT asserted `members`, so each of its events names them.
+        let events = events_of(&harness, org, &gid);
+        assert_eq!(events[0].0, "created");
+        assert!(
+            events[1..]
+                .iter()
+                .all(|(kind, attributes)| kind == "updated"
+                    && attributes.iter().any(|a| a == "members")),
+            "{events:?}"
+        );
+
+        // [O1] a group pushed with users already assigned: the POST, and right after it a PUT
+        // that carries the members.
+        let create = json!({"schemas": [GROUP], "displayName": "SID Two", "members": []});
+        let created = call(&app, okta_with(Method::POST, "/Groups", &token, &create)).await;
+        assert_eq!(created.status.as_u16(), 201, "{created:?}");
+        let two = id_of(&created);
+        let put = json!({
+            "schemas": [GROUP],
+            "id": two,
+            "displayName": "SID Two",
+            "members": okta_members(&[
+                (&first, "asdqwe@okta.local"),
+                (&second, "zxcvbn@okta.local"),
+            ]),
+        });
+        let path = format!("/Groups/{two}");
+        let reply = call(&app, okta_with(Method::PUT, &path, &token, &put)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+        assert_eq!(reply.body["id"], json!(two));
+        let read = call(&app, okta(Method::GET, &path, &token)).await;
+        assert_eq!(member_ids(&read.body), sorted_ids(&[&first, &second]));
+        let reply = call(&app, okta(Method::GET, &format!("/Users/{first}"), &token)).await;
+        assert_eq!(reply.body["groups"][0]["value"], json!(two), "{reply:?}");
+        assert_eq!(
+            reply.body["groups"][0]["type"],
+            json!("direct"),
+            "{reply:?}"
+        );
     });
 });
 

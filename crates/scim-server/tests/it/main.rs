@@ -298,6 +298,44 @@ pub(crate) fn id_of(reply: &Reply) -> String {
         .to_owned()
 }
 
+/// The `value`s of a group's `members` in a body, sorted (none when `members` is absent).
+pub(crate) fn member_ids(body: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = body["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// `ids`, owned and sorted, to compare with [`member_ids`].
+pub(crate) fn sorted_ids(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// The change-feed events of one resource of `org`, in order: each event's kind and the
+/// attributes it names.
+pub(crate) fn events_of(
+    harness: &Harness,
+    org: OrgId,
+    resource: &str,
+) -> Vec<(String, Vec<String>)> {
+    let mut conn = harness.store.get().unwrap();
+    scim_store::events::list_after(&mut conn, org, 0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.resource_id == resource)
+        .map(|e| (e.kind.as_str().to_owned(), e.attributes))
+        .collect()
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, as IdP clients encode a
 /// `filter` query parameter.
 pub(crate) fn percent_encode(text: &str) -> String {
