@@ -25,7 +25,8 @@ use scim_model::schema::{ResourceTypeView, GROUP};
 use scim_model::value::member;
 use scim_store::members::{self, MemberType};
 use scim_store::{DbConnection, OrgId};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::ApiError;
 
@@ -390,42 +391,80 @@ fn add(
     Ok(members::add(conn, org, group_id, &known)?)
 }
 
+/// One member as a response shows it, with the sub-attributes a projection keeps.
+#[derive(Serialize)]
+struct MemberOut<'a> {
+    #[serde(rename = "$ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+}
+
+impl<'a> MemberOut<'a> {
+    fn of(member: &'a members::Member, fields: &SubFields, base_url: &str) -> Self {
+        let endpoint = match member.member_type {
+            MemberType::User => "Users",
+            MemberType::Group => "Groups",
+        };
+        MemberOut {
+            reference: fields
+                .reference
+                .then(|| format!("{base_url}/{endpoint}/{}", member.value)),
+            display: (fields.display && !member.display.is_empty())
+                .then_some(member.display.as_str()),
+            kind: fields.kind.then_some(member.member_type.as_str()),
+            value: fields.value.then_some(member.value.as_str()),
+        }
+    }
+}
+
 /// The `members` value of a response: one object per member, with the sub-attributes
 /// `fields` selects, `$ref` pointing at the member under `base_url`.
 pub(crate) fn member_values(
-    members: impl IntoIterator<Item = members::Member>,
+    members: &[members::Member],
     fields: &SubFields,
     base_url: &str,
 ) -> Vec<Value> {
     members
-        .into_iter()
-        .map(|member| {
-            let mut object = Map::with_capacity(4);
-            let endpoint = match member.member_type {
-                MemberType::User => "Users",
-                MemberType::Group => "Groups",
-            };
-            if fields.reference {
-                object.insert(
-                    "$ref".into(),
-                    Value::String(format!("{base_url}/{endpoint}/{}", member.value)),
-                );
-            }
-            if fields.display && !member.display.is_empty() {
-                object.insert("display".into(), Value::String(member.display));
-            }
-            if fields.kind {
-                object.insert(
-                    "type".into(),
-                    Value::String(member.member_type.as_str().to_owned()),
-                );
-            }
-            if fields.value {
-                object.insert("value".into(), Value::String(member.value));
-            }
-            Value::Object(object)
-        })
+        .iter()
+        .filter_map(|member| serde_json::to_value(MemberOut::of(member, fields, base_url)).ok())
         .collect()
+}
+
+/// Appends `"members": [...]` to `object`, the serialised JSON object of a group, writing each
+/// member straight into the bytes: a group of 100,000 members is never held as JSON values.
+/// Returns false (leaving `object` as it was) when `object` is not a serialised object.
+pub(crate) fn append_members(
+    object: &mut Vec<u8>,
+    members: &[members::Member],
+    fields: &SubFields,
+    base_url: &str,
+) -> bool {
+    if object.last() != Some(&b'}') {
+        return false;
+    }
+    let original = object.len();
+    object.pop();
+    if object.len() > 1 {
+        object.push(b',');
+    }
+    object.extend_from_slice(b"\"members\":[");
+    for (i, member) in members.iter().enumerate() {
+        if i > 0 {
+            object.push(b',');
+        }
+        if serde_json::to_writer(&mut *object, &MemberOut::of(member, fields, base_url)).is_err() {
+            object.truncate(original - 1);
+            object.push(b'}');
+            return false;
+        }
+    }
+    object.extend_from_slice(b"]}");
+    true
 }
 
 /// Which sub-attributes of a relation (`members`, `groups`) a projection keeps.

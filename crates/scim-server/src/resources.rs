@@ -202,6 +202,11 @@ fn load_related(
     if fields.is_none() || records.is_empty() || ep.relation().is_none() {
         return Ok(records.iter().map(|_| Related::Hidden).collect());
     }
+    if let ([record], true) = (records, ep.kind.has_members()) {
+        return Ok(vec![Related::Members(store_members::of(
+            conn, org, &record.id,
+        )?)]);
+    }
     let ids: Vec<String> = records.iter().map(|record| record.id.clone()).collect();
     if ep.kind.has_members() {
         let mut by_group: HashMap<String, Vec<Member>> = HashMap::new();
@@ -387,7 +392,7 @@ fn render(
         Related::Hidden => {}
         Related::Members(list) => {
             if !list.is_empty() {
-                let values = members::member_values(list, &fields, &base);
+                let values = members::member_values(&list, &fields, &base);
                 object.insert("members".into(), Value::Array(values));
             }
         }
@@ -433,9 +438,21 @@ fn one_response(
     related: Related,
     shown: Shown<'_, '_>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = render(ep, state, req, record, related, shown)?;
-    let bytes = serde_json::to_vec(&body)
-        .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
+    let serialise = |body: &Value| {
+        serde_json::to_vec(body)
+            .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))
+    };
+    let bytes = match (related, shown.fields) {
+        // A large group's members go straight into the bytes, never through JSON values.
+        (Related::Members(list), Some(fields)) if !list.is_empty() => {
+            let mut bytes = serialise(&render(ep, state, req, record, Related::Hidden, shown)?)?;
+            if !members::append_members(&mut bytes, &list, &fields, &state.base_url(req)) {
+                return Err(ScimError::internal("a group did not render as an object").into());
+            }
+            bytes
+        }
+        (related, _) => serialise(&render(ep, state, req, record, related, shown)?)?,
+    };
     let mut response = scim_response(status);
     response.insert_header((header::ETAG, etag(record.version)));
     if status == StatusCode::CREATED {

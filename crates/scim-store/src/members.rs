@@ -13,7 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 
 use crate::connection::DbConnection;
 use crate::dialect::SqlFragment;
@@ -102,18 +102,6 @@ struct MemberRow {
     member_type: String,
     #[diesel(sql_type = Text)]
     display: String,
-}
-
-#[derive(QueryableByName)]
-struct GroupRefRow {
-    #[diesel(sql_type = Text)]
-    member_id: String,
-    #[diesel(sql_type = Text)]
-    group_id: String,
-    #[diesel(sql_type = Text)]
-    display: String,
-    #[diesel(sql_type = BigInt)]
-    depth: i64,
 }
 
 #[derive(QueryableByName)]
@@ -305,6 +293,54 @@ pub(crate) fn remove_everywhere(
     Ok(parents)
 }
 
+/// The select list and joins that give each membership row its member's display name.
+const MEMBER_COLUMNS: &str = "gm.member_id, gm.member_type, \
+     COALESCE(u.user_name, g.display_name, '') AS display \
+     FROM group_members gm \
+     LEFT JOIN users u ON gm.member_type = 'User' AND u.org_id = gm.org_id \
+         AND u.id = gm.member_id \
+     LEFT JOIN groups g ON gm.member_type = 'Group' AND g.org_id = gm.org_id \
+         AND g.id = gm.member_id \
+     WHERE gm.org_id = ";
+
+#[derive(QueryableByName)]
+struct OneGroupMember {
+    #[diesel(sql_type = Text)]
+    member_id: String,
+    #[diesel(sql_type = Text)]
+    member_type: String,
+    #[diesel(sql_type = Text)]
+    display: String,
+}
+
+impl OneGroupMember {
+    fn into_member(self) -> Result<Member, StoreError> {
+        Ok(Member {
+            value: self.member_id,
+            member_type: self.member_type.parse().map_err(StoreError::other)?,
+            display: self.display,
+        })
+    }
+}
+
+/// The members of the group `group_id` of `org`, ordered by member id.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn of(conn: &mut DbConnection, org: OrgId, group_id: &str) -> Result<Vec<Member>, StoreError> {
+    let mut sql = SqlFragment::sql(format!("SELECT {MEMBER_COLUMNS}"));
+    sql.push_bind(org)
+        .push_sql(" AND gm.group_id = ")
+        .push_bind(group_id)
+        .push_sql(" ORDER BY gm.member_id");
+    conn.dialect()
+        .query(&sql)
+        .load::<OneGroupMember>(conn)?
+        .into_iter()
+        .map(OneGroupMember::into_member)
+        .collect()
+}
+
 /// The members of the groups `group_ids` of `org`, as (group id, member) pairs ordered by group
 /// and member id.
 ///
@@ -318,28 +354,17 @@ pub fn list(
     let ids: Vec<&str> = group_ids.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     for batch in ids.chunks(BATCH) {
-        let mut sql = SqlFragment::sql(
-            "SELECT gm.group_id, gm.member_id, gm.member_type, \
-                    COALESCE(u.user_name, g.display_name, '') AS display \
-             FROM group_members gm \
-             LEFT JOIN users u ON gm.member_type = 'User' AND u.org_id = gm.org_id \
-                 AND u.id = gm.member_id \
-             LEFT JOIN groups g ON gm.member_type = 'Group' AND g.org_id = gm.org_id \
-                 AND g.id = gm.member_id \
-             WHERE gm.org_id = ",
-        );
+        let mut sql = SqlFragment::sql(format!("SELECT gm.group_id, {MEMBER_COLUMNS}"));
         sql.push_bind(org).push_sql(" AND gm.group_id IN ");
         push_ids(&mut sql, batch);
         sql.push_sql(" ORDER BY gm.group_id, gm.member_id");
         for row in conn.dialect().query(&sql).load::<MemberRow>(conn)? {
-            out.push((
-                row.group_id,
-                Member {
-                    value: row.member_id,
-                    member_type: row.member_type.parse().map_err(StoreError::other)?,
-                    display: row.display,
-                },
-            ));
+            let member = OneGroupMember {
+                member_id: row.member_id,
+                member_type: row.member_type,
+                display: row.display,
+            };
+            out.push((row.group_id, member.into_member()?));
         }
     }
     Ok(out)
@@ -349,6 +374,9 @@ pub fn list(
 /// groups, as (member id, group) pairs ordered by member and group id. A group reached both
 /// directly and indirectly counts as direct.
 ///
+/// Walks up the group graph one level per statement, each an index lookup by member, so the
+/// cost follows the number of groups found, never the size of any group.
+///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn groups_of(
@@ -356,43 +384,123 @@ pub fn groups_of(
     org: OrgId,
     member_ids: &[String],
 ) -> Result<Vec<(String, GroupRef)>, StoreError> {
-    let ids: Vec<&str> = member_ids.iter().map(String::as_str).collect();
+    // Direct memberships of the members asked about.
+    let direct = parents(conn, org, member_ids, false)?;
+    // The parents of every group reached, level by level, until no new group appears (the
+    // graph has no cycles, and `seen` stops the walk even if one slipped in).
+    let mut parents_of: HashMap<String, Vec<String>> = HashMap::new();
+    let mut seen: std::collections::HashSet<String> =
+        direct.iter().map(|(_, group)| group.clone()).collect();
+    let mut frontier: Vec<String> = seen.iter().cloned().collect();
+    while !frontier.is_empty() {
+        let edges = parents(conn, org, &frontier, true)?;
+        frontier = Vec::new();
+        for (child, parent) in edges {
+            if seen.insert(parent.clone()) {
+                frontier.push(parent.clone());
+            }
+            parents_of.entry(child).or_default().push(parent);
+        }
+    }
+    let names = display_names(conn, org, &seen.iter().cloned().collect::<Vec<_>>())?;
+    let mut by_member: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, bool>> =
+        std::collections::BTreeMap::new();
+    for (member, group) in &direct {
+        by_member
+            .entry(member.as_str())
+            .or_default()
+            .insert(group.as_str(), true);
+    }
+    for groups in by_member.values_mut() {
+        let mut stack: Vec<&str> = groups.keys().copied().collect();
+        while let Some(group) = stack.pop() {
+            for parent in parents_of.get(group).into_iter().flatten() {
+                if !groups.contains_key(parent.as_str()) {
+                    groups.insert(parent.as_str(), false);
+                    stack.push(parent.as_str());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (member, groups) in by_member {
+        for (group, direct) in groups {
+            // A group deleted meanwhile has no name and is left out.
+            if let Some(display) = names.get(group) {
+                out.push((
+                    member.to_owned(),
+                    GroupRef {
+                        id: group.to_owned(),
+                        display: display.clone(),
+                        direct,
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct Edge {
+    #[diesel(sql_type = Text)]
+    member_id: String,
+    #[diesel(sql_type = Text)]
+    group_id: String,
+}
+
+/// (member, group) for every membership of `ids`; only nested-group memberships when
+/// `groups_only`.
+fn parents(
+    conn: &mut DbConnection,
+    org: OrgId,
+    ids: &[String],
+    groups_only: bool,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut out = Vec::new();
     for batch in ids.chunks(BATCH) {
-        // `UNION` (not `UNION ALL`) keeps the walk finite whatever the graph; depth is 0 for
-        // direct groups and 1 for every group above them.
-        let mut sql = SqlFragment::sql(
-            "WITH RECURSIVE up(member_id, group_id, depth) AS (\
-                 SELECT gm.member_id, gm.group_id, CAST(0 AS BIGINT) FROM group_members gm \
-                 WHERE gm.org_id = ",
-        );
-        sql.push_bind(org).push_sql(" AND gm.member_id IN ");
+        let mut sql =
+            SqlFragment::sql("SELECT member_id, group_id FROM group_members WHERE org_id = ");
+        sql.push_bind(org).push_sql(" AND member_id IN ");
         push_ids(&mut sql, batch);
-        sql.push_sql(
-            " UNION SELECT up.member_id, gm.group_id, CAST(1 AS BIGINT) FROM up \
-              JOIN group_members gm ON gm.member_id = up.group_id AND gm.org_id = ",
-        )
-        .push_bind(org)
-        .push_sql(
-            ") SELECT up.member_id, up.group_id, g.display_name AS display, \
-                      MIN(up.depth) AS depth \
-               FROM up JOIN groups g ON g.id = up.group_id AND g.org_id = ",
-        )
-        .push_bind(org)
-        .push_sql(
-            " AND g.deleted_at IS NULL \
-              GROUP BY up.member_id, up.group_id, g.display_name \
-              ORDER BY up.member_id, up.group_id",
+        if groups_only {
+            sql.push_sql(" AND member_type = 'Group'");
+        }
+        out.extend(
+            conn.dialect()
+                .query(&sql)
+                .load::<Edge>(conn)?
+                .into_iter()
+                .map(|edge| (edge.member_id, edge.group_id)),
         );
-        for row in conn.dialect().query(&sql).load::<GroupRefRow>(conn)? {
-            out.push((
-                row.member_id,
-                GroupRef {
-                    id: row.group_id,
-                    display: row.display,
-                    direct: row.depth == 0,
-                },
-            ));
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct Named {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    display_name: String,
+}
+
+/// The displayName of each live group among `ids`.
+fn display_names(
+    conn: &mut DbConnection,
+    org: OrgId,
+    ids: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut out = HashMap::with_capacity(ids.len());
+    for batch in ids.chunks(BATCH) {
+        let mut sql = SqlFragment::sql("SELECT id, display_name FROM groups WHERE org_id = ");
+        sql.push_bind(org)
+            .push_sql(" AND deleted_at IS NULL AND id IN ");
+        push_ids(&mut sql, batch);
+        for row in conn.dialect().query(&sql).load::<Named>(conn)? {
+            out.insert(row.id, row.display_name);
         }
     }
     Ok(out)
