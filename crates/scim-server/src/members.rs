@@ -152,18 +152,27 @@ pub(crate) fn take_members(
     Ok(Some(ids))
 }
 
-/// Splits a Group PATCH into the operations on the document (everything but `members`, for the
-/// PATCH engine) and the member changes, in request order.
+/// A group PATCH split in two: the operations on the document (everything but `members`, for
+/// the PATCH engine, with their positions in the client's request) and the member changes, in
+/// request order.
+pub(crate) struct SplitPatch {
+    /// The operations for the engine.
+    pub(crate) document: PatchRequest,
+    /// `document.operations[i]` was operation `numbers[i]` (1-based) of the request.
+    pub(crate) numbers: Vec<usize>,
+    /// The member changes.
+    pub(crate) members: Vec<MemberChange>,
+}
+
+/// Splits a Group PATCH into the operations on the document and the member changes.
 ///
 /// # Errors
 /// 400 `invalidValue` for malformed member values, an `add` without a value (§3.5.2.1), or more
 /// than `max` member values in all; 400 `mutability` for a change to a member's
 /// sub-attributes; 400 `invalidPath` for a filtered `add` or `replace` of members.
-pub(crate) fn split_patch(
-    request: PatchRequest,
-    max: usize,
-) -> Result<(PatchRequest, Vec<MemberChange>), ApiError> {
+pub(crate) fn split_patch(request: PatchRequest, max: usize) -> Result<SplitPatch, ApiError> {
     let mut document_ops = Vec::with_capacity(request.operations.len());
+    let mut numbers = Vec::with_capacity(request.operations.len());
     let mut changes = Vec::new();
     for (index, operation) in request.operations.into_iter().enumerate() {
         let context = |error: ApiError| match error {
@@ -178,6 +187,7 @@ pub(crate) fn split_patch(
         match path {
             None => {
                 let Some(Value::Object(mut object)) = value else {
+                    numbers.push(index + 1);
                     document_ops.push(PatchOperation { op, path, value });
                     continue;
                 };
@@ -200,6 +210,7 @@ pub(crate) fn split_patch(
                     });
                 }
                 if !object.is_empty() || op == PatchOp::Remove {
+                    numbers.push(index + 1);
                     document_ops.push(PatchOperation {
                         op,
                         path: None,
@@ -210,6 +221,7 @@ pub(crate) fn split_patch(
             Some(text) => {
                 // A path that does not parse goes to the engine, which says why.
                 let Ok(parsed) = scim_filter::parse_path(&text) else {
+                    numbers.push(index + 1);
                     document_ops.push(PatchOperation {
                         op,
                         path: Some(text),
@@ -219,6 +231,7 @@ pub(crate) fn split_patch(
                 };
                 let attr = parsed.attr();
                 if !names_members(attr.urn.as_deref(), &attr.name) {
+                    numbers.push(index + 1);
                     document_ops.push(PatchOperation {
                         op,
                         path: Some(text),
@@ -233,13 +246,14 @@ pub(crate) fn split_patch(
     }
     let values: usize = changes.iter().map(MemberChange::values).sum();
     check_limit(values, max)?;
-    Ok((
-        PatchRequest {
+    Ok(SplitPatch {
+        document: PatchRequest {
             schemas: request.schemas,
             operations: document_ops,
         },
-        changes,
-    ))
+        numbers,
+        members: changes,
+    })
 }
 
 /// The change one operation on a `members` path makes.

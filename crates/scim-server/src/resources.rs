@@ -906,11 +906,20 @@ async fn modify(
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    let (request, changes) = if ep.kind.has_members() {
+    let split = if ep.kind.has_members() {
         members::split_patch(request, state.config().max_member_values)?
     } else {
-        (request, Vec::new())
+        members::SplitPatch {
+            document: request,
+            numbers: Vec::new(),
+            members: Vec::new(),
+        }
     };
+    let members::SplitPatch {
+        document: request,
+        numbers,
+        members: changes,
+    } = split;
     let location = state.location(&req, &[ep.path, &id]);
     rewrite(
         ep,
@@ -928,11 +937,12 @@ async fn modify(
             // A request with no operation at all still goes to the engine, which refuses it.
             if !request.operations.is_empty() || rewritten.members.is_empty() {
                 // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
-                let patched = patch::apply(
+                let patched = patch::apply_numbered(
                     &with_id_and_meta(ep, stored.clone(), existing, location),
                     &request,
                     rt,
                     &PatchOptions::default(),
+                    &numbers,
                 )?;
                 if patched.changed {
                     rewritten.document = Some(validate_replace(

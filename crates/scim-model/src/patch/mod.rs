@@ -233,6 +233,23 @@ pub fn apply(
     resource_type: ResourceTypeView<'_>,
     options: &PatchOptions,
 ) -> Result<Patched, ScimError> {
+    apply_numbered(resource, request, resource_type, options, &[])
+}
+
+/// [`apply`] for operations taken out of a larger request (a server that handles some
+/// operations itself, such as a group's member changes): an error names operation
+/// `numbers[i]` (1-based, in the client's request) for `request.operations[i]`, so the client
+/// reads the position it sent. Positions missing from `numbers` count from 1 as in [`apply`].
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_numbered(
+    resource: &Value,
+    request: &PatchRequest,
+    resource_type: ResourceTypeView<'_>,
+    options: &PatchOptions,
+    numbers: &[usize],
+) -> Result<Patched, ScimError> {
     if request.operations.is_empty() {
         return Err(ScimError::invalid_syntax(
             "`Operations` must hold at least one operation (RFC 7644 §3.5.2)",
@@ -249,7 +266,10 @@ pub fn apply(
     for (index, operation) in request.operations.iter().enumerate() {
         engine
             .operation(&mut working, operation, &mut touched)
-            .map_err(|error| in_operation(&error, index + 1, operation))?;
+            .map_err(|error| {
+                let number = numbers.get(index).copied().unwrap_or(index + 1);
+                in_operation(&error, number, operation)
+            })?;
     }
     let attributes = changed_attributes(original, &working, &touched);
     let changed = *original != working;

@@ -343,6 +343,19 @@ store_test!(membership_patch_errors, |store| {
             reply.assert_error(400);
             assert_eq!(reply.body["scimType"], scim_type, "{operations}: {reply:?}");
         }
+        // The error names the operation by its place in the client's request, member
+        // operations counted.
+        let third = patch(
+            &path_a,
+            &token,
+            json!([
+                {"op": "remove", "path": "members"},
+                {"op": "replace", "path": "displayName", "value": "B2"},
+                {"op": "add", "path": "nosuch", "value": 1}
+            ]),
+        );
+        let detail = call(&app, third).await.assert_error(400);
+        assert!(detail.starts_with("operation 3 "), "{detail}");
         let after = call(&app, get(&path_a, &token)).await;
         assert_eq!(after.body["displayName"], "A");
         assert_eq!(after.body["meta"]["version"], "W/\"1\"");
