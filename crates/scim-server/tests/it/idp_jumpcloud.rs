@@ -3,8 +3,8 @@
 //! the admin supplies and DELETEs it when DELETE is supported (it is here); every later change
 //! to an active configuration asks for a test email again, so the test runs again with the same
 //! address. JumpCloud publishes no request bodies or headers: the bodies below are plain SCIM
-//! 2.0 users, and only the sequence is JumpCloud's. Groups are not served yet; JumpCloud's test
-//! group and group management are not replayed.
+//! 2.0 users, and only the sequence is JumpCloud's. JumpCloud publishes no group requests either,
+//! so its test group and group management are not replayed (`groups.rs` covers the shapes).
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

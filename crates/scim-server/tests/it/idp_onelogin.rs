@@ -2,8 +2,8 @@
 //! the calls its SCIM provisioning makes ([L1]), with bodies shaped by an admin's "SCIM JSON
 //! Template" as published for a real integration ([L3, 3p]): string booleans, `"id": null`,
 //! unknown sub-attributes. Requests carry `Content-Type: application/scim+json` and an empty
-//! `User-Agent`, as observed from OneLogin [L2]. Groups are not served yet, so Get Groups,
-//! Create Group and Patch Group are not replayed.
+//! `User-Agent`, as observed from OneLogin [L2]. OneLogin publishes no bodies for Get Groups,
+//! Create Group and Patch Group, so they are not replayed (`groups.rs` covers the shapes).
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

@@ -4,7 +4,8 @@
 //! each operation, expecting 404 (its GitHub EMU provisioner [P3]); deprovisioning by
 //! `active: false` or by DELETE, as the admin chooses [P1]. The operator's `delete_mode` is
 //! `purge` here, so the purge path is the one proven (the other replays run the default,
-//! tombstone). Groups are not served yet, so group provisioning is not replayed.
+//! tombstone). Ping's group provisioning publishes no request bodies, so it is not replayed;
+//! `groups.rs` covers the complete, stable group paging it relies on.
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
