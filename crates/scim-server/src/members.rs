@@ -34,7 +34,7 @@ use crate::ApiError;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum MemberChange {
     /// Add these members (those already there stay as they are).
-    Add(Vec<String>),
+    Add(Vec<MemberValue>),
     /// Remove these members (those not there are ignored).
     Remove(Vec<String>),
     /// Remove the members matching this value filter (the part in `members[…]`).
@@ -42,15 +42,25 @@ pub(crate) enum MemberChange {
     /// Remove every member.
     RemoveAll,
     /// Make exactly these the members.
-    Replace(Vec<String>),
+    Replace(Vec<MemberValue>),
+}
+
+/// A member as a request gives it: its id, and the `display` the client chose, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MemberValue {
+    pub(crate) id: String,
+    pub(crate) display: Option<String>,
+}
+
+fn ids_of(values: Vec<MemberValue>) -> Vec<String> {
+    values.into_iter().map(|value| value.id).collect()
 }
 
 impl MemberChange {
     fn values(&self) -> usize {
         match self {
-            MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Replace(ids) => {
-                ids.len()
-            }
+            MemberChange::Add(values) | MemberChange::Replace(values) => values.len(),
+            MemberChange::Remove(ids) => ids.len(),
             MemberChange::RemoveMatching(_) | MemberChange::RemoveAll => 0,
         }
     }
@@ -69,20 +79,32 @@ pub(crate) fn key_names_members(key: &str) -> bool {
     }
 }
 
-/// The member ids of a `members` value: a list of `{"value": id, …}` objects, a lone object, or
-/// (leniently) bare id strings. `type`, when given, must be `User` or `Group`; `display` and
-/// `$ref` are the server's to fill and are ignored.
-fn member_ids(value: &Value) -> Result<Vec<String>, ApiError> {
+/// The members of a `members` value: a list of `{"value": id, …}` objects, a lone object, or
+/// (leniently) bare id strings. `type`, when given, must be `User` or `Group` (the server
+/// works out which the id is); `display` is kept as given (RFC 7643 §2.4: immutable); `$ref`
+/// is the server's to fill and is ignored.
+fn requested_members(value: &Value) -> Result<Vec<MemberValue>, ApiError> {
     let elements: &[Value] = match value {
         Value::Null => &[],
         Value::Array(items) => items,
         other => std::slice::from_ref(other),
     };
-    let mut ids = Vec::with_capacity(elements.len());
+    let mut values = Vec::with_capacity(elements.len());
     for element in elements {
+        let mut display = None;
         let id = match element {
             Value::String(id) => id.as_str(),
             Value::Object(object) => {
+                display = match member(object, "display") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(text)) => Some(text.clone()),
+                    Some(other) => {
+                        return Err(ScimError::invalid_value(format!(
+                            "members.display must be a string, not {other}"
+                        ))
+                        .into())
+                    }
+                };
                 if let Some(kind) = member(object, "type") {
                     let known = kind
                         .as_str()
@@ -115,9 +137,12 @@ fn member_ids(value: &Value) -> Result<Vec<String>, ApiError> {
         if id.is_empty() {
             return Err(ScimError::invalid_value("a member's `value` must not be empty").into());
         }
-        ids.push(id.to_owned());
+        values.push(MemberValue {
+            id: id.to_owned(),
+            display,
+        });
     }
-    Ok(ids)
+    Ok(values)
 }
 
 fn check_limit(values: usize, max: usize) -> Result<(), ApiError> {
@@ -131,15 +156,15 @@ fn check_limit(values: usize, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Takes `members` out of a validated Group document (POST, PUT): the ids it lists, or `None`
-/// when the document has no `members` at all.
+/// Takes `members` out of a validated Group document (POST, PUT): the members it lists, or
+/// `None` when the document has no `members` at all.
 ///
 /// # Errors
 /// 400 `invalidValue` for a member without a `value`, or more than `max` of them.
 pub(crate) fn take_members(
     document: &mut Value,
     max: usize,
-) -> Result<Option<Vec<String>>, ApiError> {
+) -> Result<Option<Vec<MemberValue>>, ApiError> {
     let Some(object) = document.as_object_mut() else {
         return Ok(None);
     };
@@ -147,9 +172,9 @@ pub(crate) fn take_members(
         return Ok(None);
     };
     let value = object.remove(&key).unwrap_or(Value::Null);
-    let ids = member_ids(&value)?;
-    check_limit(ids.len(), max)?;
-    Ok(Some(ids))
+    let values = requested_members(&value)?;
+    check_limit(values.len(), max)?;
+    Ok(Some(values))
 }
 
 /// A group PATCH split in two: the operations on the document (everything but `members`, for
@@ -199,7 +224,7 @@ pub(crate) fn split_patch(request: PatchRequest, max: usize) -> Result<SplitPatc
                 for key in keys {
                     let ids = object
                         .remove(&key)
-                        .map(|value| member_ids(&value))
+                        .map(|value| requested_members(&value))
                         .transpose()
                         .map_err(context)?
                         .unwrap_or_default();
@@ -272,16 +297,18 @@ fn member_change(
                 "an add operation must carry a value (RFC 7644 §3.5.2.1)",
             )
             .into()),
-            (PatchOp::Add, Some(value)) => Ok(MemberChange::Add(member_ids(&value)?)),
+            (PatchOp::Add, Some(value)) => Ok(MemberChange::Add(requested_members(&value)?)),
             (PatchOp::Replace, value) => Ok(MemberChange::Replace(
                 value
                     .as_ref()
-                    .map(member_ids)
+                    .map(requested_members)
                     .transpose()?
                     .unwrap_or_default(),
             )),
             (PatchOp::Remove, None) => Ok(MemberChange::RemoveAll),
-            (PatchOp::Remove, Some(value)) => Ok(MemberChange::Remove(member_ids(&value)?)),
+            (PatchOp::Remove, Some(value)) => {
+                Ok(MemberChange::Remove(ids_of(requested_members(&value)?)))
+            }
         },
         PatchPath::Filtered {
             sub_attr: Some(_), ..
@@ -341,12 +368,12 @@ pub(crate) fn apply(
     let mut changed = false;
     for change in changes {
         changed |= match change {
-            MemberChange::Add(ids) => add(conn, org, group_id, ids)? > 0,
+            MemberChange::Add(values) => add(conn, org, group_id, values)? > 0,
             MemberChange::Remove(ids) => members::remove(conn, org, group_id, &ids)? > 0,
             MemberChange::RemoveAll => members::clear(conn, org, group_id)? > 0,
-            MemberChange::Replace(ids) => {
+            MemberChange::Replace(values) => {
                 let cleared = members::clear(conn, org, group_id)?;
-                let added = add(conn, org, group_id, ids)?;
+                let added = add(conn, org, group_id, values)?;
                 cleared > 0 || added > 0
             }
             MemberChange::RemoveMatching(filter) => {
@@ -374,24 +401,30 @@ pub(crate) fn apply(
     Ok(changed)
 }
 
-/// Adds the live users and groups among `ids`; unknown ids are skipped (see the module docs).
+/// Adds the live users and groups among `values`; unknown ids are skipped (see the module
+/// docs). The first of several values with one id wins.
 fn add(
     conn: &mut DbConnection,
     org: OrgId,
     group_id: &str,
-    ids: Vec<String>,
+    values: Vec<MemberValue>,
 ) -> Result<usize, ApiError> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    let ids: Vec<String> = ids
+    let mut seen = HashSet::with_capacity(values.len());
+    let values: Vec<MemberValue> = values
         .into_iter()
-        .filter(|id| seen.insert(id.clone()))
+        .filter(|value| seen.insert(value.id.clone()))
         .collect();
+    let ids: Vec<String> = values.iter().map(|value| value.id.clone()).collect();
     let resolved = members::resolve(conn, org, &ids)?;
     let mut known = Vec::with_capacity(resolved.len());
     let mut skipped = 0_usize;
-    for id in ids {
-        match resolved.get(&id) {
-            Some(member_type) => known.push((id, *member_type)),
+    for value in values {
+        match resolved.get(&value.id) {
+            Some(member_type) => known.push(members::NewMember {
+                id: value.id,
+                member_type: *member_type,
+                display: value.display,
+            }),
             None => skipped += 1,
         }
     }

@@ -62,6 +62,18 @@ impl FromStr for MemberType {
     }
 }
 
+/// A member to add to a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    /// The member's id: a live user or group of the organisation (see [`resolve`]).
+    pub id: String,
+    /// What it is.
+    pub member_type: MemberType,
+    /// The `display` the client gave, kept as given (RFC 7643 §2.4: immutable); `None` shows
+    /// the member's own name.
+    pub display: Option<String>,
+}
+
 /// A member of a group, as a read shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -69,7 +81,8 @@ pub struct Member {
     pub value: String,
     /// What it is.
     pub member_type: MemberType,
-    /// Its name: a user's userName, a group's displayName (`members.display`).
+    /// `members.display`: as the client gave it, else the member's name (a user's userName, a
+    /// group's displayName).
     pub display: String,
 }
 
@@ -155,7 +168,7 @@ pub fn resolve(
 }
 
 /// Adds `members` (ids already [resolved](resolve)) to the group `group_id` of `org`; members
-/// it already has are left as they are. Returns how many were added.
+/// it already has are left as they are, `display` included. Returns how many were added.
 ///
 /// # Errors
 /// [`StoreError::MembershipCycle`] when a group member would contain the group itself (directly
@@ -164,19 +177,22 @@ pub fn add(
     conn: &mut DbConnection,
     org: OrgId,
     group_id: &str,
-    members: &[(String, MemberType)],
+    members: &[NewMember],
 ) -> Result<usize, StoreError> {
-    for (id, member_type) in members {
-        if *member_type == MemberType::Group && would_cycle(conn, org, group_id, id)? {
-            return Err(StoreError::MembershipCycle { member: id.clone() });
+    for member in members {
+        if member.member_type == MemberType::Group && would_cycle(conn, org, group_id, &member.id)?
+        {
+            return Err(StoreError::MembershipCycle {
+                member: member.id.clone(),
+            });
         }
     }
     let mut added = 0;
     for batch in members.chunks(BATCH) {
         let mut sql = SqlFragment::sql(
-            "INSERT INTO group_members (org_id, group_id, member_id, member_type) VALUES ",
+            "INSERT INTO group_members (org_id, group_id, member_id, member_type, display) VALUES ",
         );
-        for (i, (id, member_type)) in batch.iter().enumerate() {
+        for (i, member) in batch.iter().enumerate() {
             if i > 0 {
                 sql.push_sql(", ");
             }
@@ -185,9 +201,11 @@ pub fn add(
                 .push_sql(", ")
                 .push_bind(group_id)
                 .push_sql(", ")
-                .push_bind(id.as_str())
+                .push_bind(member.id.as_str())
                 .push_sql(", ")
-                .push_bind(member_type.as_str())
+                .push_bind(member.member_type.as_str())
+                .push_sql(", ")
+                .push_bind(member.display.clone())
                 .push_sql(")");
         }
         sql.push_sql(" ON CONFLICT (org_id, group_id, member_id) DO NOTHING");
@@ -295,7 +313,7 @@ pub(crate) fn remove_everywhere(
 
 /// The select list and joins that give each membership row its member's display name.
 const MEMBER_COLUMNS: &str = "gm.member_id, gm.member_type, \
-     COALESCE(u.user_name, g.display_name, '') AS display \
+     COALESCE(gm.display, u.user_name, g.display_name, '') AS display \
      FROM group_members gm \
      LEFT JOIN users u ON gm.member_type = 'User' AND u.org_id = gm.org_id \
          AND u.id = gm.member_id \

@@ -26,6 +26,9 @@ CREATE TABLE group_members (
     group_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
     member_type TEXT NOT NULL CHECK (member_type IN ('User', 'Group')),
+    -- The member's `display` as the client gave it when adding it (RFC 7643 §2.4: immutable);
+    -- without one, reads show the member's own name.
+    display TEXT,
     PRIMARY KEY (org_id, group_id, member_id),
     FOREIGN KEY (org_id, group_id) REFERENCES groups (org_id, id) ON DELETE CASCADE
 );

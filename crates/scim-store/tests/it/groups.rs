@@ -2,7 +2,7 @@
 //! users, members as rows, nested groups without cycles, and deletes that never leave a
 //! dangling member.
 
-use scim_store::members::{self, MemberType};
+use scim_store::members::{self, MemberType, NewMember};
 use scim_store::resources::{self, Columns, DeleteMode, NewResource, GROUPS, USERS};
 use scim_store::users;
 use scim_store::{events, OrgId, Store, StoreError, UniqueField};
@@ -34,6 +34,15 @@ fn member_ids(store: &Store, org: OrgId, group: &str) -> Vec<String> {
         .into_iter()
         .map(|(_, member)| member.value)
         .collect()
+}
+
+/// A member to add, with no `display` of the client's.
+fn m(id: &str, member_type: MemberType) -> NewMember {
+    NewMember {
+        id: id.to_owned(),
+        member_type,
+        display: None,
+    }
 }
 
 fn ids(list: &[&str]) -> Vec<String> {
@@ -93,8 +102,7 @@ store_test!(members_are_a_set_of_live_users_and_groups, |store| {
     assert_eq!(resolved["g2"], MemberType::Group);
 
     let add = |conn: &mut scim_store::DbConnection, list: &[(&str, MemberType)]| {
-        let list: Vec<(String, MemberType)> =
-            list.iter().map(|(id, t)| ((*id).to_owned(), *t)).collect();
+        let list: Vec<NewMember> = list.iter().map(|(id, t)| m(id, *t)).collect();
         members::add(conn, org, "g1", &list)
     };
     assert_eq!(
@@ -124,6 +132,22 @@ store_test!(members_are_a_set_of_live_users_and_groups, |store| {
         1
     );
     assert_eq!(member_ids(&store, org, "g1"), ["g2", "u2"]);
+    // RFC 7643 §2.4: a `display` the client gave is kept as given (immutable), even when the
+    // member is added again with another.
+    let named = NewMember {
+        display: Some("The Boss".into()),
+        ..m("u1", MemberType::User)
+    };
+    members::add(&mut conn, org, "g1", &[named]).unwrap();
+    let renamed = NewMember {
+        display: Some("Someone else".into()),
+        ..m("u1", MemberType::User)
+    };
+    members::add(&mut conn, org, "g1", &[renamed]).unwrap();
+    let listed = members::of(&mut conn, org, "g1").unwrap();
+    let boss = listed.iter().find(|member| member.value == "u1").unwrap();
+    assert_eq!(boss.display, "The Boss");
+    members::remove(&mut conn, org, "g1", &ids(&["u1"])).unwrap();
     assert_eq!(members::clear(&mut conn, org, "g1").unwrap(), 2);
     assert!(member_ids(&store, org, "g1").is_empty());
 });
@@ -135,7 +159,7 @@ store_test!(membership_cycles_are_refused, |store| {
     for (id, name) in [("a", "A"), ("b", "B"), ("c", "C")] {
         resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
     }
-    let group = |id: &str| vec![(id.to_owned(), MemberType::Group)];
+    let group = |id: &str| vec![m(id, MemberType::Group)];
     members::add(&mut conn, org, "a", &group("b")).unwrap();
     members::add(&mut conn, org, "b", &group("c")).unwrap();
     for (parent, child) in [("c", "a"), ("b", "a"), ("a", "a")] {
@@ -161,9 +185,9 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
     ] {
         resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
     }
-    members::add(&mut conn, org, "eng", &[("u1".into(), MemberType::User)]).unwrap();
-    members::add(&mut conn, org, "all", &[("eng".into(), MemberType::Group)]).unwrap();
-    members::add(&mut conn, org, "all", &[("u1".into(), MemberType::User)]).unwrap();
+    members::add(&mut conn, org, "eng", &[m("u1", MemberType::User)]).unwrap();
+    members::add(&mut conn, org, "all", &[m("eng", MemberType::Group)]).unwrap();
+    members::add(&mut conn, org, "all", &[m("u1", MemberType::User)]).unwrap();
     let groups = members::groups_of(&mut conn, org, &ids(&["u1", "eng"])).unwrap();
     let seen: Vec<(&str, &str, bool)> = groups
         .iter()
@@ -195,8 +219,8 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
         users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
         let g1 = resources::create(&mut conn, &GROUPS, org, &new_group("g1", "A")).unwrap();
         resources::create(&mut conn, &GROUPS, org, &new_group("g2", "B")).unwrap();
-        members::add(&mut conn, org, "g1", &[("u1".into(), MemberType::User)]).unwrap();
-        members::add(&mut conn, org, "g1", &[("g2".into(), MemberType::Group)]).unwrap();
+        members::add(&mut conn, org, "g1", &[m("u1", MemberType::User)]).unwrap();
+        members::add(&mut conn, org, "g1", &[m("g2", MemberType::Group)]).unwrap();
 
         users::delete(&mut conn, org, "u1", mode, None, Some("tok1")).unwrap();
         assert_eq!(member_ids(&store, org, "g1"), ["g2"], "{mode:?}");
