@@ -58,14 +58,16 @@ pub struct VerifierConfig {
     pub initial_delay: Duration,
     /// The longest a client is refused at once. Default: 5 minutes.
     pub max_delay: Duration,
-    /// How many argon2 hashes may run at once; `0` acts as `1`. Default: one less than the
-    /// cores (at least 1), so hashing can never take every core.
+    /// How many argon2 hashes may run at once; `0` acts as `1`. One client may hold at most
+    /// half of them (at least one). Default: one less than the cores (at least 1), so hashing
+    /// can never take every core.
     pub hash_concurrency: usize,
     /// How long a verification waits for a hashing slot before answering
     /// [`crate::AuthError::Busy`]; zero answers at once. Default: 250 ms.
     pub hash_wait: Duration,
     /// How many verifications may wait for a hashing slot at once; the next one is answered
-    /// [`crate::AuthError::Busy`] without waiting. Default: 32.
+    /// [`crate::AuthError::Busy`] without waiting. One client may take at most half of these
+    /// places (at least one). Default: 32.
     pub max_hash_waiters: usize,
     /// argon2id parameters for new tokens. Verification uses the parameters recorded in each
     /// stored hash. Default: OWASP's recommendation, m = 19456 KiB, t = 2, p = 1.

@@ -8,7 +8,7 @@
 //! caching verdicts and remembering proven secrets so a request does not cost an argon2 hash,
 //! and keeps a flood of bad tokens from burning the CPU without letting it lock out good ones
 //! (throttling per client and token id, a bound on each client's hashes, a negative cache, a
-//! cap on concurrent hashes).
+//! cap on concurrent hashes with a share per client).
 //!
 //! ```
 //! use std::sync::Arc;

@@ -149,7 +149,7 @@ fn expired(expires_at: Option<SystemTime>, now: SystemTime) -> bool {
 ///   there, unrevoked, unexpired and holds the hash the secret was proven against.
 /// - **Slow path** (otherwise): one [`TokenSource::find`], then argon2id. An unknown id, a
 ///   revoked or an expired row is refused without hashing; hashing runs only within
-///   [`VerifierConfig::hash_concurrency`] slots.
+///   [`VerifierConfig::hash_concurrency`] slots, of which one client may hold half.
 ///
 /// Revocation therefore takes effect within `cache_ttl` of the revoking write (default 60 s),
 /// and at once in a process that calls [`Verifier::forget`]. Expiry takes effect at once.
@@ -276,7 +276,8 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
     /// [`AuthError::Busy`] when no hashing slot frees up in time; [`AuthError::Source`] if the
     /// OS random number generator or argon2 fails.
     pub fn hash_password(&self, password: &str) -> Result<String, AuthError> {
-        let Some(_permit) = self.permits.acquire(self.config.hash_wait) else {
+        // The caller was authenticated and names no client key, so no client share applies.
+        let Some(_permit) = self.permits.acquire(None, self.config.hash_wait) else {
             bump(&self.counters.busy);
             return Err(AuthError::Busy);
         };
@@ -485,9 +486,12 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         // A hash is needed: the throttles apply here even to a request that passed them as a
         // proven secret and found its proof stale.
         self.check_throttles(caller)?;
-        let Some(_permit) = self.permits.acquire(self.config.hash_wait) else {
+        let Some(_permit) = self
+            .permits
+            .acquire(Some(caller.client.0), self.config.hash_wait)
+        else {
             bump(&self.counters.busy);
-            tracing::debug!(token_id = %id, "every hashing slot is taken");
+            tracing::debug!(token_id = %id, "no hashing slot for this client");
             return Err(AuthError::Busy);
         };
         // While this request waited for a slot, another may have verified the same token.
