@@ -5,8 +5,10 @@
 //! public id the store looks the row up by, and a 43-character secret of 256 random bits, both
 //! base62 so the `_` separators are unambiguous. Only an argon2id hash of the secret is stored.
 //! The server reads rows through [`TokenSource`]; [`Verifier`] checks presented tokens,
-//! caching verdicts so a request does not cost an argon2 hash, and keeps a flood of bad tokens
-//! from burning the CPU (per-client throttling, a negative cache, a cap on concurrent hashes).
+//! caching verdicts and remembering proven secrets so a request does not cost an argon2 hash,
+//! and keeps a flood of bad tokens from burning the CPU without letting it lock out good ones
+//! (throttling per client and token id, a bound on each client's hashes, a negative cache, a
+//! cap on concurrent hashes with a share per client).
 //!
 //! ```
 //! use std::sync::Arc;

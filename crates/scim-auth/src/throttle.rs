@@ -1,21 +1,22 @@
-//! Slowing down clients that keep presenting bad tokens.
+//! Slowing down whoever keeps presenting bad tokens.
 //!
-//! Below the threshold, failures are counted in a fixed window from the first one. Reaching
-//! the threshold refuses the client for `initial_delay`; each further failure doubles the delay
-//! up to `max_delay`. The record is forgotten once the client stays quiet for a whole window
-//! after its last refusal ends.
+//! A [`Throttle`] counts failures under opaque keys; the verifier keeps two, one keyed by
+//! (client, token id) and one by client for the failures that cost a hash. Below the
+//! threshold, failures are counted in a fixed window from the first one. Reaching the
+//! threshold refuses the key for `initial_delay`; each further failure doubles the delay up to
+//! `max_delay`. The record is forgotten once the key stays quiet for a whole window after its
+//! last refusal ends.
 
-use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::bounded::{later, BoundedMap};
 use crate::config::VerifierConfig;
 
-/// A client key, hashed with a per-process random key so the map stores fixed-size keys and
-/// chosen inputs cannot collide on purpose.
+/// What failures are counted under: a hash made with the verifier's per-process random key, so
+/// the maps store fixed-size keys and chosen inputs cannot collide on purpose.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ClientKey(u64);
+pub(crate) struct ThrottleKey(pub(crate) u64);
 
 #[derive(Clone, Copy)]
 struct Record {
@@ -25,8 +26,7 @@ struct Record {
 }
 
 pub(crate) struct Throttle {
-    records: Mutex<BoundedMap<ClientKey, Record>>,
-    keys: RandomState,
+    records: Mutex<BoundedMap<ThrottleKey, Record>>,
     window: Duration,
     threshold: u32,
     initial_delay: Duration,
@@ -34,26 +34,23 @@ pub(crate) struct Throttle {
 }
 
 impl Throttle {
-    pub(crate) fn new(config: &VerifierConfig) -> Self {
+    /// A throttle that refuses a key after `threshold` failures (`0` acts as `1`), with the
+    /// window and delays of `config`, tracking at most `config.max_tracked_clients` keys.
+    pub(crate) fn new(config: &VerifierConfig, threshold: u32) -> Self {
         Throttle {
             records: Mutex::new(BoundedMap::new(config.max_tracked_clients)),
-            keys: RandomState::new(),
             window: config.failure_window,
-            threshold: config.failures_before_throttle.max(1),
+            threshold: threshold.max(1),
             initial_delay: config.initial_delay,
             max_delay: config.max_delay,
         }
     }
 
-    pub(crate) fn key<K: Hash + ?Sized>(&self, client: &K) -> ClientKey {
-        ClientKey(self.keys.hash_one(client))
-    }
-
-    /// `Err(retry_after)` while the client is refused.
-    pub(crate) fn check(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
+    /// `Err(retry_after)` while the key is refused.
+    pub(crate) fn check(&self, key: ThrottleKey, now: Instant) -> Result<(), Duration> {
         let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         match records
-            .get_mut(&client, now)
+            .get_mut(&key, now)
             .and_then(|slot| slot.value.blocked_until)
         {
             Some(until) if until > now => Err(until - now),
@@ -61,16 +58,14 @@ impl Throttle {
         }
     }
 
-    pub(crate) fn record_failure(&self, client: ClientKey, now: Instant) {
+    pub(crate) fn record_failure(&self, key: ThrottleKey, now: Instant) {
         let fresh = Record {
             failures: 0,
             window_start: now,
             blocked_until: None,
         };
         let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut record = records
-            .get_mut(&client, now)
-            .map_or(fresh, |slot| slot.value);
+        let mut record = records.get_mut(&key, now).map_or(fresh, |slot| slot.value);
         // Below the threshold the window is fixed; once escalated, only quiet resets the record
         // (its deadline then passes and `get_mut` drops it).
         if record.failures < self.threshold
@@ -92,7 +87,7 @@ impl Throttle {
             Some(until) => later(until.max(now), self.window),
             None => later(record.window_start, self.window),
         };
-        records.insert(client, record, deadline, now);
+        records.insert(key, record, deadline, now);
     }
 
     pub(crate) fn tracked(&self) -> usize {

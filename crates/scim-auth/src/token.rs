@@ -190,6 +190,17 @@ impl SecretDigest {
     }
 }
 
+/// SHA-256 of a stored PHC string: names the hash a secret was proven against, so a proof is
+/// not carried over to a row whose hash changed, without keeping the hash in memory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhcFingerprint([u8; 32]);
+
+impl PhcFingerprint {
+    pub(crate) fn of(phc: &str) -> Self {
+        PhcFingerprint(Sha256::digest(phc.as_bytes()).into())
+    }
+}
+
 /// A whole token: its id and its secret. `Debug` and `Display` show the id only.
 #[derive(Clone)]
 pub struct Token {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Instant, SystemTime};
@@ -13,9 +13,9 @@ use crate::config::VerifierConfig;
 use crate::error::{AuthError, HashError};
 use crate::hash::{verify_secret, IssuedToken};
 use crate::permits::HashPermits;
-use crate::source::TokenSource;
-use crate::throttle::{ClientKey, Throttle};
-use crate::token::{bearer_token, SecretDigest, Token, TokenId};
+use crate::source::{StoredToken, TokenSource};
+use crate::throttle::{Throttle, ThrottleKey};
+use crate::token::{bearer_token, PhcFingerprint, SecretDigest, Token, TokenId};
 
 /// Who a verified token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct AuthContext {
 pub struct VerifierStats {
     /// Tokens accepted from the verified cache.
     pub cache_hits: u64,
+    /// Tokens accepted after reading their row again, without a hash, because their secret
+    /// was proven earlier ([`VerifierConfig::known_good_ttl`]).
+    pub known_good_hits: u64,
     /// Tokens refused from the negative cache.
     pub negative_hits: u64,
     /// Calls to [`TokenSource::find`].
@@ -44,15 +47,20 @@ pub struct VerifierStats {
     pub busy: u64,
     /// Entries now in the verified cache.
     pub cached_tokens: usize,
+    /// Proven secrets now remembered.
+    pub known_good_tokens: usize,
     /// Entries now in the negative cache.
     pub rejected_entries: usize,
-    /// Clients whose failures are now tracked.
+    /// (client, token id) pairs whose failures are now tracked.
+    pub tracked_pairs: usize,
+    /// Clients whose hash-costing failures are now tracked.
     pub tracked_clients: usize,
 }
 
 #[derive(Default)]
 struct Counters {
     cache_hits: AtomicU64,
+    known_good_hits: AtomicU64,
     negative_hits: AtomicU64,
     source_lookups: AtomicU64,
     hashes: AtomicU64,
@@ -69,6 +77,25 @@ struct Verified {
     digest: SecretDigest,
     org_id: i64,
     expires_at: Option<SystemTime>,
+}
+
+/// A secret once proven by an argon2 hash, kept longer than the verified cache so that
+/// re-checking the token after the cache lapses costs a row read and no hash.
+#[derive(Clone, Copy)]
+struct KnownGood {
+    digest: SecretDigest,
+    /// The stored hash the secret was proven against: the proof holds for that hash only.
+    phc: PhcFingerprint,
+}
+
+/// What a remembered proof says about a presented secret, given the token's current row.
+enum Proof {
+    /// It is the proven secret, and the row still holds the hash it was proven against.
+    Matches,
+    /// The row still holds that hash but the secret differs: certainly wrong.
+    Contradicts,
+    /// Nothing is known (no proof, or the stored hash changed).
+    Unknown,
 }
 
 /// Why an (id, secret) pair was refused; each is permanent for that pair.
@@ -115,28 +142,51 @@ fn expired(expires_at: Option<SystemTime>, now: SystemTime) -> bool {
 /// - **Fast path** (no hash, no I/O, only short in-memory locks): a token whose (id, secret)
 ///   was verified within [`VerifierConfig::cache_ttl`] is accepted from memory. The cache keeps
 ///   a SHA-256 of the secret, compared in constant time, and the token's expiry, checked on
-///   every hit. Refusals known from memory (throttled client, malformed token, negatively
-///   cached pair) are answered here too.
-/// - **Slow path** (on a miss): one [`TokenSource::find`], then argon2id. An unknown id, a
+///   every hit. Refusals known from memory (malformed token, negatively cached pair, throttled
+///   client and token id) are answered here too.
+/// - **Re-check** (one [`TokenSource::find`], no hash): once the cache entry lapses, a secret
+///   proven within [`VerifierConfig::known_good_ttl`] is accepted again if the row is still
+///   there, unrevoked, unexpired and holds the hash the secret was proven against.
+/// - **Slow path** (otherwise): one [`TokenSource::find`], then argon2id. An unknown id, a
 ///   revoked or an expired row is refused without hashing; hashing runs only within
-///   [`VerifierConfig::hash_concurrency`] slots.
+///   [`VerifierConfig::hash_concurrency`] slots, of which one client may hold half.
 ///
 /// Revocation therefore takes effect within `cache_ttl` of the revoking write (default 60 s),
 /// and at once in a process that calls [`Verifier::forget`]. Expiry takes effect at once.
 ///
-/// Failures (malformed, unknown, invalid, expired, revoked) count against the client key the
-/// caller passes; a client that fails too often is refused with [`AuthError::Throttled`]
-/// without touching the source or hashing. A token already in the verified cache is still
-/// accepted from a throttled client: accepting it costs nothing and needs the real secret,
-/// and refusing it would lock out a good client that shares an address with a bad one.
+/// # Throttling
+///
+/// Bad tokens must never lock out a good one, so failures are not counted per client alone.
+/// RFC 6750 §3.1 makes every kind of bad token the same `invalid_token` ("expired, revoked,
+/// malformed, or invalid for other reasons"), but they cost very different work:
+///
+/// - a malformed token or an unknown id costs no hash and is not counted at all: anyone can
+///   make up millions, and counting them against an address would let one client lock out
+///   every identity provider behind the same proxy;
+/// - a wrong secret, a revoked or an expired token counts against the (client, token id) pair:
+///   a client that keeps failing with token id X is refused X with [`AuthError::Throttled`],
+///   without a lookup or a hash, and nothing else;
+/// - a wrong secret that cost a hash also counts against the client, across token ids
+///   ([`VerifierConfig::client_hash_failures_before_throttle`]): past that, the client gets no
+///   more hashes, which bounds the argon2 work it can cause by rotating real token ids.
+///
+/// A proven secret passes both throttles: a token in the verified cache is accepted from
+/// memory, and one remembered under `known_good_ttl` is re-checked without a hash. Accepting
+/// them costs no hash and needs the real secret, so refusing them would only lock out a good
+/// client that shares an address with a bad one.
 pub struct Verifier<S, C = SystemClock> {
     source: S,
     clock: C,
     config: VerifierConfig,
     verified: Mutex<BoundedMap<TokenId, Verified>>,
+    known_good: Mutex<BoundedMap<TokenId, KnownGood>>,
     rejected: Mutex<BoundedMap<(TokenId, SecretDigest), Rejection>>,
     last_used: Mutex<HashMap<TokenId, SystemTime>>,
-    throttle: Throttle,
+    /// Keys the client keys and the (client, token id) keys with a per-process secret, so a
+    /// client cannot choose keys that collide with another's.
+    keys: RandomState,
+    per_token: Throttle,
+    per_client: Throttle,
     permits: HashPermits,
     counters: Counters,
     hash_hook: Option<HashHook>,
@@ -157,10 +207,17 @@ impl<S: TokenSource> Verifier<S> {
     }
 }
 
-/// The outcome of the fast path: an answer, or the parsed token for the slow path.
+/// Who is asking: the client's key, and the key of the client with the presented token id.
+#[derive(Clone, Copy)]
+struct Caller {
+    client: ThrottleKey,
+    pair: ThrottleKey,
+}
+
+/// The outcome of the fast path: an answer, or the parsed token for the source.
 enum Step {
     Done(Result<AuthContext, AuthError>),
-    Slow(Token, SecretDigest),
+    Slow(Token, SecretDigest, Caller),
 }
 
 impl<S: TokenSource, C: Clock> Verifier<S, C> {
@@ -168,9 +225,12 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
     pub fn with_clock(source: S, config: VerifierConfig, clock: C) -> Self {
         Verifier {
             verified: Mutex::new(BoundedMap::new(config.max_cache_entries)),
+            known_good: Mutex::new(BoundedMap::new(config.max_cache_entries)),
             rejected: Mutex::new(BoundedMap::new(config.max_cache_entries)),
             last_used: Mutex::new(HashMap::new()),
-            throttle: Throttle::new(&config),
+            keys: RandomState::new(),
+            per_token: Throttle::new(&config, config.failures_before_throttle),
+            per_client: Throttle::new(&config, config.client_hash_failures_before_throttle),
             permits: HashPermits::new(config.hash_concurrency, config.max_hash_waiters),
             counters: Counters::default(),
             hash_hook: None,
@@ -216,7 +276,8 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
     /// [`AuthError::Busy`] when no hashing slot frees up in time; [`AuthError::Source`] if the
     /// OS random number generator or argon2 fails.
     pub fn hash_password(&self, password: &str) -> Result<String, AuthError> {
-        let Some(_permit) = self.permits.acquire(self.config.hash_wait) else {
+        // The caller was authenticated and names no client key, so no client share applies.
+        let Some(_permit) = self.permits.acquire(None, self.config.hash_wait) else {
             bump(&self.counters.busy);
             return Err(AuthError::Busy);
         };
@@ -255,31 +316,31 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
     where
         S::Error: fmt::Display,
     {
-        let client = self.throttle.key(client);
-        match self.fast_path(token, client) {
+        match self.fast_path(token, self.client_key(client)) {
             Step::Done(answer) => answer,
-            Step::Slow(token, digest) => self.slow_path(&token, digest, client),
+            Step::Slow(token, digest, caller) => self.slow_path(&token, digest, caller),
         }
     }
 
-    /// The fast path alone: `Some` answer if memory decides, `None` if the source and a hash
-    /// are needed, in which case call [`Verifier::verify`] on a blocking thread. Never hashes
-    /// and never calls the source.
+    /// The fast path alone: `Some` answer if memory decides, `None` if the source (and perhaps
+    /// a hash) is needed, in which case call [`Verifier::verify`] on a blocking thread. Never
+    /// hashes and never calls the source.
     pub fn verify_cached<K: Hash + ?Sized>(
         &self,
         token: &str,
         client: &K,
     ) -> Option<Result<AuthContext, AuthError>> {
-        match self.fast_path(token, self.throttle.key(client)) {
+        match self.fast_path(token, self.client_key(client)) {
             Step::Done(answer) => Some(answer),
             Step::Slow(..) => None,
         }
     }
 
-    /// Drops a token from the verified cache, so a revocation made by this process takes
-    /// effect here at once rather than within the cache TTL.
+    /// Drops a token from the verified cache and forgets its proven secret, so a revocation
+    /// made by this process takes effect here at once rather than within the cache TTL.
     pub fn forget(&self, id: &TokenId) {
         lock(&self.verified).remove(id);
+        lock(&self.known_good).remove(id);
     }
 
     /// Drains the last-used times recorded since the previous call, for the server to write
@@ -293,67 +354,82 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         VerifierStats {
             cache_hits: read(&self.counters.cache_hits),
+            known_good_hits: read(&self.counters.known_good_hits),
             negative_hits: read(&self.counters.negative_hits),
             source_lookups: read(&self.counters.source_lookups),
             hashes: read(&self.counters.hashes),
             throttled: read(&self.counters.throttled),
             busy: read(&self.counters.busy),
             cached_tokens: lock(&self.verified).len(),
+            known_good_tokens: lock(&self.known_good).len(),
             rejected_entries: lock(&self.rejected).len(),
-            tracked_clients: self.throttle.tracked(),
+            tracked_pairs: self.per_token.tracked(),
+            tracked_clients: self.per_client.tracked(),
         }
     }
 
-    fn fast_path(&self, raw: &str, client: ClientKey) -> Step {
+    fn client_key<K: Hash + ?Sized>(&self, client: &K) -> ThrottleKey {
+        ThrottleKey(self.keys.hash_one(client))
+    }
+
+    fn caller(&self, client: ThrottleKey, id: &TokenId) -> Caller {
+        Caller {
+            client,
+            pair: ThrottleKey(self.keys.hash_one((client.0, id.as_str()))),
+        }
+    }
+
+    fn fast_path(&self, raw: &str, client: ThrottleKey) -> Step {
         if raw.is_empty() {
             return Step::Done(Err(AuthError::Missing));
         }
+        // Not counted: a malformed token names no token and costs nothing to refuse.
+        let token = match Token::parse(raw) {
+            Ok(token) => token,
+            Err(error) => return Step::Done(Err(AuthError::Malformed(error))),
+        };
+        let digest = token.secret().digest();
+        let caller = self.caller(client, token.id());
         let now = self.clock.instant();
-        let parsed = Token::parse(raw).map(|token| {
-            let digest = token.secret().digest();
-            (token, digest)
-        });
-        let mut known_bad = None;
-        if let Ok((token, digest)) = &parsed {
-            match self.lookup_verified(token.id(), digest, now) {
-                Cached::Accepted(context) => {
-                    bump(&self.counters.cache_hits);
-                    return Step::Done(Ok(context));
-                }
-                Cached::Refused(rejection) => known_bad = Some(rejection),
-                Cached::Miss => {}
+        let known_bad = match self.lookup_verified(token.id(), &digest, now) {
+            Cached::Accepted(context) => {
+                bump(&self.counters.cache_hits);
+                return Step::Done(Ok(context));
             }
+            Cached::Refused(rejection) => Some(rejection),
+            Cached::Miss => None,
+        };
+        if known_bad.is_none() && self.is_known_good(token.id(), &digest, now) {
+            // The proven secret: only the row needs reading, whatever the throttles say.
+            return Step::Slow(token, digest, caller);
         }
-        if let Err(retry_after) = self.throttle.check(client, now) {
+        // Before a refusal known from memory, so a throttled client learns nothing more.
+        if let Err(retry_after) = self.per_token.check(caller.pair, now) {
             bump(&self.counters.throttled);
             return Step::Done(Err(AuthError::Throttled { retry_after }));
         }
-        let (token, digest) = match parsed {
-            Ok(parsed) => parsed,
-            Err(error) => {
-                self.throttle.record_failure(client, now);
-                return Step::Done(Err(AuthError::Malformed(error)));
-            }
-        };
         if let Some(rejection) = known_bad {
-            return Step::Done(Err(self.reject(&token, digest, rejection, client, now)));
+            let error = self.reject(&token, digest, rejection, Some(caller), now);
+            return Step::Done(Err(error));
         }
         let negative = lock(&self.rejected)
             .get_mut(&(token.id().clone(), digest), now)
             .map(|slot| slot.value);
         if let Some(rejection) = negative {
             bump(&self.counters.negative_hits);
-            self.throttle.record_failure(client, now);
+            if rejection != Rejection::Unknown {
+                self.per_token.record_failure(caller.pair, now);
+            }
             return Step::Done(Err(rejection.into()));
         }
-        Step::Slow(token, digest)
+        Step::Slow(token, digest, caller)
     }
 
     fn slow_path(
         &self,
         token: &Token,
         digest: SecretDigest,
-        client: ClientKey,
+        caller: Caller,
     ) -> Result<AuthContext, AuthError>
     where
         S::Error: fmt::Display,
@@ -365,7 +441,9 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         let row = match self.source.find(id) {
             Ok(Some(row)) => row,
             Ok(None) => {
-                return Err(self.reject(token, digest, Rejection::Unknown, client, read_at))
+                lock(&self.known_good).remove(id);
+                // Not counted against anyone: see "Throttling" above.
+                return Err(self.reject(token, digest, Rejection::Unknown, None, read_at));
             }
             Err(error) => {
                 let message = error.to_string();
@@ -381,15 +459,39 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
             )));
         }
         if row.revoked {
-            return Err(self.reject(token, digest, Rejection::Revoked, client, read_at));
+            lock(&self.known_good).remove(id);
+            let rejection = Rejection::Revoked;
+            return Err(self.reject(token, digest, rejection, Some(caller), read_at));
         }
         if expired(row.expires_at, self.clock.now()) {
-            return Err(self.reject(token, digest, Rejection::Expired, client, read_at));
+            lock(&self.known_good).remove(id);
+            let rejection = Rejection::Expired;
+            return Err(self.reject(token, digest, rejection, Some(caller), read_at));
         }
 
-        let Some(_permit) = self.permits.acquire(self.config.hash_wait) else {
+        let phc = PhcFingerprint::of(&row.phc_hash);
+        match self.proof(id, &digest, phc, read_at) {
+            Proof::Matches => {
+                bump(&self.counters.known_good_hits);
+                tracing::debug!(token_id = %id, org_id = row.org_id, "token re-checked without a hash");
+                return Ok(self.accept(&row, digest, phc, read_at));
+            }
+            Proof::Contradicts => {
+                let rejection = Rejection::Invalid;
+                return Err(self.reject(token, digest, rejection, Some(caller), read_at));
+            }
+            Proof::Unknown => {}
+        }
+
+        // A hash is needed: the throttles apply here even to a request that passed them as a
+        // proven secret and found its proof stale.
+        self.check_throttles(caller)?;
+        let Some(_permit) = self
+            .permits
+            .acquire(Some(caller.client.0), self.config.hash_wait)
+        else {
             bump(&self.counters.busy);
-            tracing::debug!(token_id = %id, "every hashing slot is taken");
+            tracing::debug!(token_id = %id, "no hashing slot for this client");
             return Err(AuthError::Busy);
         };
         // While this request waited for a slot, another may have verified the same token.
@@ -399,47 +501,82 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
                 return Ok(context);
             }
             Cached::Refused(rejection) => {
-                return Err(self.reject(token, digest, rejection, client, self.clock.instant()))
+                let now = self.clock.instant();
+                return Err(self.reject(token, digest, rejection, Some(caller), now));
             }
             Cached::Miss => {}
         }
+        // And failures that finished meanwhile may have used up this client's hashes: a burst
+        // admitted at once would otherwise all be hashed.
+        self.check_throttles(caller)?;
         if let Some(hook) = &self.hash_hook {
             hook(id);
         }
         bump(&self.counters.hashes);
         match verify_secret(token.secret(), &row.phc_hash) {
             Ok(true) => {
-                let now = self.clock.instant();
-                lock(&self.verified).insert(
-                    id.clone(),
-                    Verified {
-                        digest,
-                        org_id: row.org_id,
-                        expires_at: row.expires_at,
-                    },
-                    later(read_at, self.config.cache_ttl),
-                    now,
-                );
-                self.record_use(id);
                 tracing::debug!(token_id = %id, org_id = row.org_id, "token verified");
-                Ok(AuthContext {
-                    org_id: row.org_id,
-                    token_id: id.clone(),
-                })
+                Ok(self.accept(&row, digest, phc, read_at))
             }
-            Ok(false) => Err(self.reject(
-                token,
-                digest,
-                Rejection::Invalid,
-                client,
-                self.clock.instant(),
-            )),
+            Ok(false) => {
+                let now = self.clock.instant();
+                self.per_client.record_failure(caller.client, now);
+                Err(self.reject(token, digest, Rejection::Invalid, Some(caller), now))
+            }
             Err(error) => {
                 tracing::error!(token_id = %id, %error, "stored token hash is unusable");
                 Err(AuthError::Source(format!(
                     "stored hash of token {id} is unusable: {error}"
                 )))
             }
+        }
+    }
+
+    /// `Err(Throttled)` while the client may not have a hash, or not for this token id.
+    fn check_throttles(&self, caller: Caller) -> Result<(), AuthError> {
+        let now = self.clock.instant();
+        let refused = self
+            .per_token
+            .check(caller.pair, now)
+            .and_then(|()| self.per_client.check(caller.client, now));
+        refused.map_err(|retry_after| {
+            bump(&self.counters.throttled);
+            AuthError::Throttled { retry_after }
+        })
+    }
+
+    /// Caches the verdict for `row` (read at `read_at`) and remembers, or re-confirms, the
+    /// proven secret.
+    fn accept(
+        &self,
+        row: &StoredToken,
+        digest: SecretDigest,
+        phc: PhcFingerprint,
+        read_at: Instant,
+    ) -> AuthContext {
+        let now = self.clock.instant();
+        lock(&self.verified).insert(
+            row.id.clone(),
+            Verified {
+                digest,
+                org_id: row.org_id,
+                expires_at: row.expires_at,
+            },
+            later(read_at, self.config.cache_ttl),
+            now,
+        );
+        // The lifetime restarts at each confirmation: a token in use keeps its proof, and
+        // only one idle for `known_good_ttl` is hashed again.
+        lock(&self.known_good).insert(
+            row.id.clone(),
+            KnownGood { digest, phc },
+            later(now, self.config.known_good_ttl),
+            now,
+        );
+        self.record_use(&row.id);
+        AuthContext {
+            org_id: row.org_id,
+            token_id: row.id.clone(),
         }
     }
 
@@ -455,6 +592,8 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         }
         if expired(slot.value.expires_at, self.clock.now()) {
             verified.remove(id);
+            drop(verified);
+            lock(&self.known_good).remove(id);
             return Cached::Refused(Rejection::Expired);
         }
         let org_id = slot.value.org_id;
@@ -466,17 +605,51 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
         })
     }
 
-    /// Counts a failure, remembers the pair as bad, and says why.
+    /// Whether `digest` is the proven secret of `id`, whatever its row now says.
+    fn is_known_good(&self, id: &TokenId, digest: &SecretDigest, now: Instant) -> bool {
+        lock(&self.known_good)
+            .get_mut(id, now)
+            .is_some_and(|slot| slot.value.digest.ct_eq(digest))
+    }
+
+    /// What the proven secret of `id` says about `digest`, given the row's hash `phc`.
+    fn proof(
+        &self,
+        id: &TokenId,
+        digest: &SecretDigest,
+        phc: PhcFingerprint,
+        now: Instant,
+    ) -> Proof {
+        let mut known_good = lock(&self.known_good);
+        let Some(slot) = known_good.get_mut(id, now) else {
+            return Proof::Unknown;
+        };
+        if slot.value.phc != phc {
+            known_good.remove(id);
+            return Proof::Unknown;
+        }
+        if slot.value.digest.ct_eq(digest) {
+            Proof::Matches
+        } else {
+            // Another secret hashing to the same stored hash would be an argon2 collision.
+            Proof::Contradicts
+        }
+    }
+
+    /// Remembers the pair as bad, counts the failure against `caller`'s (client, token id)
+    /// when given, and says why.
     fn reject(
         &self,
         token: &Token,
         digest: SecretDigest,
         rejection: Rejection,
-        client: ClientKey,
+        caller: Option<Caller>,
         now: Instant,
     ) -> AuthError {
         tracing::debug!(token_id = %token.id(), reason = ?rejection, "token refused");
-        self.throttle.record_failure(client, now);
+        if let Some(caller) = caller {
+            self.per_token.record_failure(caller.pair, now);
+        }
         lock(&self.rejected).insert(
             (token.id().clone(), digest),
             rejection,

@@ -5,6 +5,11 @@
 //! included, and unknown paths too — requires a valid token, and no body is read for a caller
 //! that has none. A token is checked on the verifier's non-blocking fast path first; only on a
 //! miss does the store lookup and the argon2 hash run, on a blocking thread.
+//!
+//! Failures are counted under the client's address: the TCP peer, or, when the peer is one of
+//! [`crate::ServerConfig::trusted_proxies`], the client the proxies name (see
+//! `forwarded.rs`). What is counted, and why bad tokens cannot lock out good ones, is
+//! `scim_auth::Verifier`'s business.
 
 use std::future::{ready, Ready};
 use std::net::IpAddr;
@@ -19,6 +24,7 @@ use scim_model::error::ScimError;
 use scim_store::OrgId;
 
 use crate::error::ApiError;
+use crate::forwarded::{self, Node, Origin};
 use crate::ScimState;
 
 /// Who the request speaks for: the organisation whose resources it may see and the token it
@@ -93,7 +99,7 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated
         .get(header::AUTHORIZATION)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let token = bearer_token(header.as_deref().ok_or(AuthError::Missing)?)?;
-    let client = client_key(req, state.config().trust_forwarded_for);
+    let client = client_key(&origin(state, req));
     if let Some(answer) = state.verifier().verify_cached(token, &client) {
         return Ok(answer?.into());
     }
@@ -103,64 +109,47 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated
     Ok(context.into())
 }
 
+/// Where the request came from (see [`crate::forwarded`]), resolved once and kept in the
+/// request's extensions for [`ScimState::base_url`].
+fn origin(state: &ScimState, req: &ServiceRequest) -> Origin {
+    if let Some(origin) = req.extensions().get::<Origin>() {
+        return origin.clone();
+    }
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    let origin = forwarded::resolve(req.headers(), peer, state.config());
+    req.extensions_mut().insert(origin.clone());
+    origin
+}
+
 /// The key failed authentications are counted under: the client's address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ClientKey {
     /// An IPv4 address, or an IPv6 /64 prefix (one subscriber usually holds a whole /64).
     Ip(IpAddr),
-    /// A forwarded address that is not an IP (e.g. an obfuscated `Forwarded: for=_hidden`).
+    /// A forwarded client that is not an address (e.g. an obfuscated `Forwarded: for=_hidden`
+    /// a trusted proxy wrote).
     Named(String),
     /// No address known (a test request, a unix socket).
     Unknown,
 }
 
-/// The longest forwarded client name kept as a key.
-const MAX_CLIENT_NAME: usize = 64;
-
-fn client_key(req: &ServiceRequest, trust_forwarded_for: bool) -> ClientKey {
-    if trust_forwarded_for {
-        let info = req.connection_info();
-        return match info.realip_remote_addr() {
-            Some(addr) => parse_client(addr),
-            None => ClientKey::Unknown,
-        };
+fn client_key(origin: &Origin) -> ClientKey {
+    match &origin.client {
+        Some(Node::Ip(ip)) => ClientKey::Ip(prefix(*ip)),
+        Some(Node::Named(name)) => ClientKey::Named(name.clone()),
+        None => ClientKey::Unknown,
     }
-    req.peer_addr()
-        .map_or(ClientKey::Unknown, |addr| ClientKey::Ip(prefix(addr.ip())))
-}
-
-/// An address as `realip_remote_addr` gives it: `ip`, `ip:port`, `[v6]:port` or a name.
-fn parse_client(addr: &str) -> ClientKey {
-    let addr = addr.trim();
-    if let Ok(socket) = addr.parse::<std::net::SocketAddr>() {
-        return ClientKey::Ip(prefix(socket.ip()));
-    }
-    if let Ok(ip) = addr.trim_matches(['[', ']']).parse::<IpAddr>() {
-        return ClientKey::Ip(prefix(ip));
-    }
-    let mut name = addr.to_owned();
-    if name.len() > MAX_CLIENT_NAME {
-        let mut end = MAX_CLIENT_NAME;
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        name.truncate(end);
-    }
-    ClientKey::Named(name)
 }
 
 /// IPv6 addresses are reduced to their /64, as `scim_auth::Verifier::verify` asks; an
 /// IPv4-mapped IPv6 address is the IPv4 address it carries.
 fn prefix(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(bits.into())
-            }
-        },
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
     }
 }
 
@@ -169,25 +158,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forwarded_addresses_become_keys() {
+    fn ipv6_clients_are_keyed_by_their_64() {
         let v4: IpAddr = "192.0.2.7".parse().unwrap();
-        assert_eq!(parse_client("192.0.2.7"), ClientKey::Ip(v4));
-        assert_eq!(parse_client("192.0.2.7:5555"), ClientKey::Ip(v4));
+        assert_eq!(prefix(v4), v4);
+        assert_eq!(prefix("::ffff:192.0.2.7".parse().unwrap()), v4);
         let v6_net: IpAddr = "2001:db8:1:2::".parse().unwrap();
-        assert_eq!(parse_client("2001:db8:1:2:3:4:5:6"), ClientKey::Ip(v6_net));
+        assert_eq!(prefix("2001:db8:1:2:3:4:5:6".parse().unwrap()), v6_net);
+        let origin = |client| Origin {
+            client,
+            host: None,
+            proto: None,
+        };
         assert_eq!(
-            parse_client("[2001:db8:1:2:3:4:5:6]:443"),
+            client_key(&origin(Some(Node::Ip("2001:db8:1:2::9".parse().unwrap())))),
             ClientKey::Ip(v6_net)
         );
-        assert_eq!(parse_client("[2001:db8:1:2::9]"), ClientKey::Ip(v6_net));
-        assert_eq!(parse_client("::ffff:192.0.2.7"), ClientKey::Ip(v4));
         assert_eq!(
-            parse_client("_hidden"),
-            ClientKey::Named("_hidden".to_owned())
+            client_key(&origin(Some(Node::Named("_hidden".into())))),
+            ClientKey::Named("_hidden".into())
         );
-        match parse_client(&"é".repeat(100)) {
-            ClientKey::Named(name) => assert!(name.len() <= MAX_CLIENT_NAME),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(client_key(&origin(None)), ClientKey::Unknown);
     }
 }

@@ -1,6 +1,9 @@
 //! The service's settings: a plain struct the embedding application fills in. The library never
 //! reads the environment or a file; `scimd` does that once and hands the result over.
 
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
 use std::time::Duration;
 
 pub use scim_store::users::DeleteMode;
@@ -34,11 +37,14 @@ pub struct ServerConfig {
     /// What DELETE does to a row: remove it, or keep it as an invisible tombstone.
     /// Default: [`DeleteMode::Tombstone`], which keeps history for the host application.
     pub delete_mode: DeleteMode,
-    /// Whether the client address used to throttle failed authentications is taken from
-    /// `Forwarded` / `X-Forwarded-For` (set it only behind a proxy that overwrites those
-    /// headers) rather than from the TCP peer. The same switch lets the derived base URL follow
-    /// `X-Forwarded-Host` / `X-Forwarded-Proto`. Default: false.
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies whose forwarding headers are believed. When the TCP peer is in one
+    /// of these networks, the client address used to throttle failed authentications is the
+    /// rightmost address in `Forwarded` (RFC 7239) or `X-Forwarded-For` that is not itself a
+    /// trusted proxy, and the derived base URL follows the forwarded host and scheme. From any
+    /// other peer those headers are ignored, so a client cannot choose its own address. Empty
+    /// (the default): the peer address is the client, and forwarding headers are never read.
+    /// List only addresses clients cannot connect from.
+    pub trusted_proxies: Vec<IpCidr>,
     /// The most member values one request may carry (a group's POST or PUT `members`, or
     /// all member values of a PATCH's operations together); above it the request is refused
     /// with 400 and nothing changes. Default: 10,000.
@@ -59,7 +65,7 @@ impl Default for ServerConfig {
             default_page_size: 100,
             max_page_size: 1000,
             delete_mode: DeleteMode::Tombstone,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             max_member_values: 10_000,
             last_used_flush_interval: Duration::from_secs(30),
             documentation_uri: None,
@@ -89,6 +95,12 @@ pub enum ConfigError {
     /// `last_used_flush_interval` is zero.
     #[error("last_used_flush_interval must be positive")]
     FlushInterval,
+    /// `trusted_proxies` holds a network of prefix length 0, which would let every client
+    /// forward its own address.
+    #[error(
+        "trusted_proxies must not contain {0}: every client could then choose its own address"
+    )]
+    TrustEveryone(IpCidr),
 }
 
 impl ServerConfig {
@@ -116,7 +128,15 @@ impl ServerConfig {
         if self.last_used_flush_interval.is_zero() {
             return Err(ConfigError::FlushInterval);
         }
+        if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
+            return Err(ConfigError::TrustEveryone(*everyone));
+        }
         Ok(())
+    }
+
+    /// Whether `peer` is one of [`ServerConfig::trusted_proxies`].
+    pub(crate) fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(peer))
     }
 
     /// The configured base URL without its trailing slashes, if one is set.
@@ -124,6 +144,165 @@ impl ServerConfig {
         self.base_url
             .as_deref()
             .map(|url| url.trim_end_matches('/'))
+    }
+}
+
+/// An IP network in CIDR notation, as [`ServerConfig::trusted_proxies`] lists them:
+/// `10.0.0.0/8`, `2001:db8::/32`, or a single address (`192.0.2.10` is `/32`, `::1` is
+/// `/128`).
+///
+/// ```
+/// use scim_server::IpCidr;
+///
+/// let net: IpCidr = "10.1.0.0/16".parse()?;
+/// assert!(net.contains("10.1.200.3".parse()?));
+/// assert!(!net.contains("10.2.0.1".parse()?));
+/// // An IPv4 address seen as IPv4-mapped IPv6 is still that address.
+/// assert!(net.contains("::ffff:10.1.0.9".parse()?));
+/// assert_eq!(net.to_string(), "10.1.0.0/16");
+/// assert!("10.1.0.1/16".parse::<IpCidr>().is_err()); // bits set past the prefix
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpCidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+/// Why a string is not an [`IpCidr`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CidrError {
+    /// The part before `/` is not an IPv4 or IPv6 address.
+    #[error("`{0}` is not an IP address")]
+    Address(String),
+    /// The part after `/` is not a number from 0 to 32 (IPv4) or 128 (IPv6).
+    #[error("the prefix length of {address} must be a number from 0 to {max}")]
+    Prefix {
+        /// The address before the `/`.
+        address: IpAddr,
+        /// The longest prefix for that address family.
+        max: u8,
+    },
+    /// Bits are set past the prefix (`10.0.0.1/8`): refused rather than guessed at, since the
+    /// writer may have meant the network or the single address.
+    #[error("{written} has bits set past its prefix; the network is {network}")]
+    HostBits {
+        /// What was written.
+        written: String,
+        /// The network those bits belong to.
+        network: IpCidr,
+    },
+}
+
+impl IpCidr {
+    /// The network of `prefix` bits starting at `network`.
+    ///
+    /// # Errors
+    /// [`CidrError::Prefix`] when `prefix` is too long for the address family,
+    /// [`CidrError::HostBits`] when `network` has bits set past it.
+    pub fn new(network: IpAddr, prefix: u8) -> Result<Self, CidrError> {
+        let max = max_prefix(network);
+        if prefix > max {
+            return Err(CidrError::Prefix {
+                address: network,
+                max,
+            });
+        }
+        let cidr = IpCidr { network, prefix };
+        let masked = IpCidr {
+            network: mask(network, prefix),
+            prefix,
+        };
+        if masked != cidr {
+            return Err(CidrError::HostBits {
+                written: format!("{network}/{prefix}"),
+                network: masked,
+            });
+        }
+        Ok(cidr)
+    }
+
+    /// The first address of the network.
+    pub fn network(&self) -> IpAddr {
+        self.network
+    }
+
+    /// The prefix length in bits.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Whether `ip` is in this network. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a
+    /// dual-stack socket reports an IPv4 peer) counts as the IPv4 address it carries.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        match (self.network, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                mask(ip, self.prefix) == self.network
+            }
+            _ => false,
+        }
+    }
+}
+
+fn max_prefix(ip: IpAddr) -> u8 {
+    match ip {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
+    }
+}
+
+/// `ip` with every bit past the first `prefix` cleared.
+fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let keep = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & keep))
+        }
+        IpAddr::V6(v6) => {
+            let keep = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & keep))
+        }
+    }
+}
+
+impl FromStr for IpCidr {
+    type Err = CidrError;
+
+    fn from_str(text: &str) -> Result<Self, CidrError> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| CidrError::Address(address.to_owned()))?;
+        let max = max_prefix(network);
+        let prefix = match prefix {
+            None => max,
+            // `u8::from_str` takes a `+` sign; a prefix length is digits only.
+            Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                digits.parse().map_err(|_| CidrError::Prefix {
+                    address: network,
+                    max,
+                })?
+            }
+            Some(_) => {
+                return Err(CidrError::Prefix {
+                    address: network,
+                    max,
+                })
+            }
+        };
+        IpCidr::new(network, prefix)
+    }
+}
+
+impl fmt::Display for IpCidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 
@@ -200,5 +379,64 @@ mod tests {
         };
         assert_eq!(config.validate(), Ok(()));
         assert_eq!(config.fixed_base_url(), Some("https://x.example/scim/v2"));
+    }
+    #[test]
+    fn cidrs_parse_strictly() {
+        let net = |text: &str| text.parse::<IpCidr>();
+        assert_eq!(net("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(net(" 192.0.2.7 ").unwrap().to_string(), "192.0.2.7/32");
+        assert_eq!(net("::1").unwrap().to_string(), "::1/128");
+        assert_eq!(net("2001:db8::/32").unwrap().prefix(), 32);
+        assert_eq!(net("0.0.0.0/0").unwrap().prefix(), 0);
+        assert_eq!(
+            net("proxy.internal"),
+            Err(CidrError::Address("proxy.internal".into()))
+        );
+        assert_eq!(net("10.0.0.0/"), net("10.0.0.0/+8"));
+        assert!(matches!(
+            net("10.0.0.0/33"),
+            Err(CidrError::Prefix { max: 32, .. })
+        ));
+        assert!(matches!(
+            net("::/129"),
+            Err(CidrError::Prefix { max: 128, .. })
+        ));
+        assert!(matches!(net("10.0.0.0/999"), Err(CidrError::Prefix { .. })));
+        assert!(matches!(net("[::1]/128"), Err(CidrError::Address(_))));
+        let Err(CidrError::HostBits { network, .. }) = net("10.1.2.3/8") else {
+            panic!("host bits accepted");
+        };
+        assert_eq!(network.to_string(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn cidrs_contain_their_addresses_only() {
+        let net = |text: &str| text.parse::<IpCidr>().unwrap();
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.255.255.255")));
+        assert!(!net("10.0.0.0/8").contains(ip("11.0.0.0")));
+        assert!(net("192.0.2.7").contains(ip("192.0.2.7")));
+        assert!(!net("192.0.2.7").contains(ip("192.0.2.8")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:ffff::1")));
+        assert!(!net("2001:db8::/32").contains(ip("2001:db9::1")));
+        // IPv4-mapped peers are their IPv4 address, and the families do not mix otherwise.
+        assert!(net("192.0.2.0/24").contains(ip("::ffff:192.0.2.1")));
+        assert!(!net("::/0").contains(ip("192.0.2.1")));
+        assert!(!net("0.0.0.0/0").contains(ip("::1")));
+    }
+
+    #[test]
+    fn trusting_every_address_is_refused() {
+        for everyone in ["0.0.0.0/0", "::/0"] {
+            let config = ServerConfig {
+                trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), everyone.parse().unwrap()],
+                ..ServerConfig::default()
+            };
+            assert_eq!(
+                config.validate(),
+                Err(ConfigError::TrustEveryone(everyone.parse().unwrap()))
+            );
+        }
     }
 }

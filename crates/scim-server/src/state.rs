@@ -12,6 +12,7 @@ use scim_store::{tokens, DbConnection, Store, StoreError};
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
+use crate::forwarded::{self, Origin};
 use crate::observe::MountPath;
 
 /// The resource types this service has endpoints for. Discovery advertises exactly these and
@@ -203,30 +204,35 @@ impl ScimState {
 
     /// The service's public base URL for this request, without a trailing slash, e.g.
     /// `https://scim.example.com/scim/v2`: [`ServerConfig::base_url`] when set, else the
-    /// request's scheme and host (forwarded ones only with
-    /// [`ServerConfig::trust_forwarded_for`]) and the path the service is mounted at.
+    /// request's scheme and host and the path the service is mounted at. A forwarded host and
+    /// scheme (`Forwarded: host=…;proto=…`, `X-Forwarded-Host`, `X-Forwarded-Proto`) are
+    /// followed only when the TCP peer is one of [`ServerConfig::trusted_proxies`].
     pub fn base_url(&self, req: &HttpRequest) -> String {
         if let Some(base) = self.config().fixed_base_url() {
             return base.to_owned();
         }
-        let (scheme, host) = if self.config().trust_forwarded_for {
-            let info = req.connection_info();
-            (info.scheme().to_owned(), info.host().to_owned())
-        } else {
-            let scheme = if req.app_config().secure() {
-                "https"
-            } else {
-                "http"
-            };
-            let host = req
-                .headers()
+        let origin = match req.extensions().get::<Origin>() {
+            Some(origin) => origin.clone(),
+            None => forwarded::resolve(
+                req.headers(),
+                req.peer_addr().map(|addr| addr.ip()),
+                self.config(),
+            ),
+        };
+        let scheme = match origin.proto.as_deref() {
+            Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+            Some(proto) if proto.eq_ignore_ascii_case("http") => "http",
+            _ if req.app_config().secure() => "https",
+            _ => "http",
+        };
+        let host = origin.host.unwrap_or_else(|| {
+            req.headers()
                 .get(actix_web::http::header::HOST)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned)
                 .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-                .unwrap_or_else(|| req.app_config().host().to_owned());
-            (scheme.to_owned(), host)
-        };
+                .unwrap_or_else(|| req.app_config().host().to_owned())
+        });
         // The host comes from the client: keep only what a host[:port] can hold, so a
         // location never carries a path, a query or markup someone slipped in.
         let host = if is_host(&host) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use scim_server::{DeleteMode, ServerConfig};
+use scim_server::{DeleteMode, IpCidr, ServerConfig};
 use serde::{Deserialize, Serialize};
 
 /// Where the SCIM service is mounted.
@@ -126,15 +126,28 @@ pub struct ServeArgs {
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
-    /// Take client addresses (and the derived base URL) from X-Forwarded-For / Forwarded;
-    /// only behind a proxy that sets them [default: false]
+    /// A reverse proxy (address or CIDR network) whose Forwarded / X-Forwarded-For /
+    /// X-Forwarded-Host / X-Forwarded-Proto headers are believed; repeat the flag or separate
+    /// with commas (an empty value lists none). From other peers those headers are ignored
+    /// [default: none]
+    #[arg(
+        long = "trusted-proxy",
+        env = "SCIM_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = check_cidr
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by --trusted-proxy: believing forwarded addresses from any peer let clients
+    /// choose their own. Still read, so that `true` stops the server instead of being ignored.
     #[arg(
         long,
         env = "SCIM_TRUST_FORWARDED_FOR",
         value_name = "BOOL",
         num_args = 0..=1,
         default_missing_value = "true",
-        value_parser = clap::builder::BoolishValueParser::new()
+        value_parser = clap::builder::BoolishValueParser::new(),
+        hide = true
     )]
     pub trust_forwarded_for: Option<bool>,
     /// How long a verified token is trusted without asking the database: the bound on how
@@ -179,6 +192,9 @@ pub struct FileConfig {
     max_page_size: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_proxies: Option<Vec<String>>,
+    /// Replaced by `trusted_proxies`; only `false` is accepted, and it is never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     trust_forwarded_for: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,6 +288,27 @@ impl Settings {
                     .map(|text| parse_duration(text).map_err(|e| anyhow::anyhow!("{key}: {e}")))
                     .transpose()
             };
+        if serve.trust_forwarded_for.or(file.trust_forwarded_for) == Some(true) {
+            bail!(
+                "trust_forwarded_for is no longer supported: it believed forwarded addresses \
+                 from any peer, so clients could choose their own; list your reverse proxies in \
+                 trusted_proxies (--trusted-proxy, SCIM_TRUSTED_PROXIES) instead"
+            );
+        }
+        // A flag or variable given at all, even empty, wins over the file.
+        let listed = if serve.trusted_proxies.is_empty() {
+            file.trusted_proxies.as_deref().unwrap_or_default()
+        } else {
+            &serve.trusted_proxies
+        };
+        let trusted_proxies = listed
+            .iter()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| {
+                text.parse::<IpCidr>()
+                    .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let defaults = ServerConfig::default();
         let migrate = if serve.no_migrate {
             false
@@ -296,10 +333,7 @@ impl Settings {
                 .delete_mode
                 .or(file.delete_mode)
                 .map_or(defaults.delete_mode, DeleteMode::from),
-            trust_forwarded_for: serve
-                .trust_forwarded_for
-                .or(file.trust_forwarded_for)
-                .unwrap_or(defaults.trust_forwarded_for),
+            trusted_proxies,
             documentation_uri: serve
                 .documentation_uri
                 .clone()
@@ -364,7 +398,14 @@ impl Settings {
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
             delete_mode: Some(server.delete_mode.into()),
-            trust_forwarded_for: Some(server.trust_forwarded_for),
+            trusted_proxies: Some(
+                server
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            ),
+            trust_forwarded_for: None,
             token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
             pool_size: Some(serve.pool_size),
             documentation_uri: server.documentation_uri.clone(),
@@ -381,6 +422,19 @@ impl Settings {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+}
+
+/// Checks one trusted proxy as given on the command line or in `SCIM_TRUSTED_PROXIES`: an
+/// address (`192.0.2.10`, `::1`), a network (`10.0.0.0/8`), or nothing (an empty variable).
+///
+/// # Errors
+/// A message saying what is wrong, for clap.
+pub fn check_cidr(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if !text.is_empty() {
+        text.parse::<IpCidr>().map_err(|e| e.to_string())?;
+    }
+    Ok(text.to_owned())
 }
 
 /// `url` with any PostgreSQL password replaced, for printing.
@@ -524,6 +578,78 @@ mod tests {
             again.serve.shutdown_timeout,
             settings.serve.shutdown_timeout
         );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_flags_or_the_file() {
+        let file: FileConfig =
+            toml::from_str(r#"trusted_proxies = ["10.0.0.0/8", "2001:db8::/32"]"#).unwrap();
+        let from_file =
+            Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).unwrap();
+        let listed: Vec<String> = from_file
+            .serve
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listed, ["10.0.0.0/8", "2001:db8::/32"]);
+        // Printed, and read back.
+        let printed = from_file.to_toml();
+        assert!(
+            printed.contains(r#"trusted_proxies = ["10.0.0.0/8", "2001:db8::/32"]"#),
+            "{printed}"
+        );
+        let again: FileConfig = toml::from_str(&printed).unwrap();
+        assert_eq!(again.trusted_proxies, file.trusted_proxies);
+
+        let serve = ServeArgs {
+            trusted_proxies: vec!["192.0.2.10".into()],
+            ..ServeArgs::default()
+        };
+        let from_flag = Settings::resolve(&GlobalArgs::default(), &serve, &file).unwrap();
+        assert_eq!(
+            from_flag.serve.server.trusted_proxies,
+            ["192.0.2.10/32".parse::<IpCidr>().unwrap()]
+        );
+        // An empty variable lists none, over the file.
+        let serve = ServeArgs {
+            trusted_proxies: vec![String::new()],
+            ..ServeArgs::default()
+        };
+        let emptied = Settings::resolve(&GlobalArgs::default(), &serve, &file).unwrap();
+        assert!(emptied.serve.server.trusted_proxies.is_empty());
+
+        let file: FileConfig = toml::from_str(r#"trusted_proxies = ["10.0.0.1/8"]"#).unwrap();
+        let error = Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("trusted_proxies"), "{error}");
+        let file: FileConfig = toml::from_str(r#"trusted_proxies = ["0.0.0.0/0"]"#).unwrap();
+        assert!(Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).is_err());
+        assert!(check_cidr("proxy.internal").is_err());
+        assert_eq!(check_cidr(" ::1 "), Ok("::1".to_owned()));
+    }
+
+    #[test]
+    fn trust_forwarded_for_true_is_refused_not_ignored() {
+        let file: FileConfig = toml::from_str("trust_forwarded_for = true").unwrap();
+        let error = Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("trusted_proxies"), "{error}");
+        let serve = ServeArgs {
+            trust_forwarded_for: Some(true),
+            ..ServeArgs::default()
+        };
+        let file = FileConfig::default();
+        assert!(Settings::resolve(&GlobalArgs::default(), &serve, &file).is_err());
+        // `false` meant what no setting means now.
+        let file: FileConfig = toml::from_str("trust_forwarded_for = false").unwrap();
+        let settings =
+            Settings::resolve(&GlobalArgs::default(), &ServeArgs::default(), &file).unwrap();
+        assert!(settings.serve.server.trusted_proxies.is_empty());
+        assert!(!settings.to_toml().contains("trust_forwarded_for"));
     }
 
     #[test]

@@ -141,3 +141,74 @@ fn waiters_for_the_same_token_reuse_the_first_verdict() {
     assert_eq!(h.verifier.stats().hashes, 1);
     assert_eq!(h.verifier.stats().busy, 0);
 }
+
+#[test]
+fn one_client_cannot_take_every_hashing_slot() {
+    let (h, started, release) = held_harness(VerifierConfig {
+        hash_concurrency: 2,
+        hash_wait: Duration::ZERO,
+        ..test_config()
+    });
+    let (_, first) = h.add_token(1, None);
+    let (_, second) = h.add_token(2, None);
+    let (_, other) = h.add_token(3, None);
+    std::thread::scope(|s| {
+        let holder = s.spawn(|| h.verifier.verify(&first, "flood"));
+        started.recv().unwrap();
+        // Half the slots are this client's share: its next hash is refused, not started.
+        let again = s.spawn(|| h.verifier.verify(&second, "flood"));
+        let hashed_again = started.recv_timeout(Duration::from_millis(200)).is_ok();
+        if hashed_again {
+            // One for the holder (whose hook is first in line for the channel), one for this.
+            release.send(()).unwrap();
+            release.send(()).unwrap();
+        }
+        let again = again.join().unwrap();
+        // The other half is there for everyone else.
+        let good = s.spawn(|| h.verifier.verify(&other, "good client"));
+        started.recv().unwrap();
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert!(holder.join().unwrap().is_ok());
+        assert_eq!(good.join().unwrap().unwrap().org_id, 3);
+        assert!(!hashed_again, "one client held every slot");
+        assert_eq!(again, Err(AuthError::Busy));
+    });
+    assert_eq!(h.verifier.stats().hashes, 2);
+}
+
+#[test]
+fn a_burst_of_wrong_secrets_is_throttled_after_waiting_for_a_slot() {
+    // Sent at once, a burst passes the throttle before any of it has failed; each request
+    // checks again once it holds a slot, so the failures of the first stop the rest.
+    let (h, started, release) = held_harness(VerifierConfig {
+        hash_concurrency: 1,
+        hash_wait: Duration::from_secs(30),
+        max_hash_waiters: 8,
+        failures_before_throttle: 1,
+        ..test_config()
+    });
+    let (_, token) = h.add_token(1, None);
+    let guesses: Vec<String> = (0..4)
+        .map(|_| crate::support::with_random_secret(&token))
+        .collect();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| h.verifier.verify(&guesses[0], "burst"));
+        started.recv().unwrap();
+        let rest: Vec<_> = guesses[1..]
+            .iter()
+            .map(|guess| s.spawn(|| h.verifier.verify(guess, "burst")))
+            .collect();
+        // Let the rest reach the wait (if one is late, the throttle stops it earlier).
+        std::thread::sleep(Duration::from_millis(100));
+        release.send(()).unwrap();
+        assert_eq!(first.join().unwrap(), Err(AuthError::Invalid));
+        for other in rest {
+            assert!(matches!(
+                other.join().unwrap(),
+                Err(AuthError::Throttled { .. })
+            ));
+        }
+    });
+    assert_eq!(h.verifier.stats().hashes, 1);
+}

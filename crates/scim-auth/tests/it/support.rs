@@ -114,6 +114,14 @@ pub fn with_wrong_secret(token: &str) -> String {
     format!("{head}_{}", String::from_utf8(wrong).unwrap())
 }
 
+/// `token` with a fresh random secret: a different wrong secret each call, so each one misses
+/// the negative cache and costs a hash.
+pub fn with_random_secret(token: &str) -> String {
+    let (head, _) = token.rsplit_once('_').unwrap();
+    let other = scim_auth::Token::generate().unwrap();
+    format!("{head}_{}", other.secret().expose_secret())
+}
+
 /// A well-formed token whose id is in no store.
 pub fn unknown_token() -> String {
     scim_auth::Token::generate().unwrap().expose().to_string()

@@ -13,7 +13,7 @@ use scim_auth::{
     VerifierConfig,
 };
 
-use crate::support::{test_config, unknown_token, with_wrong_secret, Harness};
+use crate::support::{test_config, unknown_token, with_random_secret, with_wrong_secret, Harness};
 
 const TTL: Duration = Duration::from_secs(60);
 
@@ -97,7 +97,109 @@ fn the_cache_is_refreshed_from_the_source_after_its_ttl() {
     h.advance(Duration::from_secs(1));
     h.verifier.verify(&token, "c").unwrap();
     assert_eq!(h.source.calls(), 2);
+}
+
+// The row is read again after the cache TTL, but a secret already proven against that row's
+// hash is not hashed again: the re-check costs a lookup, and revocation still takes effect
+// within the TTL because the lookup reads the row.
+#[test]
+fn a_proven_secret_is_rechecked_without_a_hash_after_the_ttl() {
+    let h = Harness::new(test_config());
+    let (id, token) = h.add_token(7, None);
+    h.verifier.verify(&token, "c").unwrap();
+    assert_eq!(h.verifier.stats().hashes, 1);
+    for round in 1..=5 {
+        h.advance(TTL);
+        assert_eq!(h.verifier.verify_cached(&token, "c"), None);
+        assert_eq!(h.verifier.verify(&token, "c").unwrap().org_id, 7);
+        assert_eq!(h.source.calls(), 1 + round);
+    }
+    let stats = h.verifier.stats();
+    assert_eq!(stats.hashes, 1);
+    assert_eq!(stats.known_good_hits, 5);
+    assert_eq!(stats.known_good_tokens, 1);
+
+    assert!(h.source.rows.revoke(&id));
+    h.advance(TTL);
+    assert_eq!(h.verifier.verify(&token, "c"), Err(AuthError::Revoked));
+    assert_eq!(h.verifier.verify(&token, "c"), Err(AuthError::Revoked));
+    let stats = h.verifier.stats();
+    assert_eq!(stats.hashes, 1);
+    assert_eq!(stats.known_good_tokens, 0);
+}
+
+#[test]
+fn a_wrong_secret_for_a_proven_token_costs_no_hash() {
+    let h = Harness::new(test_config());
+    let (_, token) = h.add_token(7, None);
+    h.verifier.verify(&token, "c").unwrap();
+    h.advance(TTL);
+    // Out of the verified cache, but the proven secret says this one is wrong.
+    for i in 0..3 {
+        assert_eq!(
+            h.verifier
+                .verify(&with_random_secret(&token), &format!("client {i}")),
+            Err(AuthError::Invalid)
+        );
+    }
+    assert_eq!(h.verifier.stats().hashes, 1);
+    assert_eq!(h.verifier.verify(&token, "c").unwrap().org_id, 7);
+    assert_eq!(h.verifier.stats().hashes, 1);
+}
+
+#[test]
+fn a_proof_holds_only_for_the_stored_hash_it_was_made_against() {
+    let h = Harness::new(test_config());
+    let (id, old_token) = h.add_token(7, None);
+    h.verifier.verify(&old_token, "c").unwrap();
+    // The row's hash changes under the same id (a store could re-key a token in place).
+    let issued = scim_auth::IssuedToken::generate(&crate::support::cheap_params()).unwrap();
+    let new_secret = issued.expose_token().rsplit('_').next().unwrap();
+    let new_token = format!("scim_{id}_{new_secret}");
+    let mut row = h.source.rows.find(&id).unwrap().unwrap();
+    row.phc_hash = issued.phc_hash().to_owned();
+    h.source.rows.insert(row);
+    h.advance(TTL);
+    assert_eq!(h.verifier.verify(&old_token, "c"), Err(AuthError::Invalid));
     assert_eq!(h.verifier.stats().hashes, 2);
+    assert_eq!(h.verifier.verify(&new_token, "c").unwrap().org_id, 7);
+    assert_eq!(h.verifier.stats().hashes, 3);
+    assert_eq!(h.verifier.stats().known_good_hits, 0);
+}
+
+#[test]
+fn a_proof_lapses_after_the_known_good_ttl_without_use() {
+    let h = Harness::new(VerifierConfig {
+        known_good_ttl: Duration::from_secs(3600),
+        ..test_config()
+    });
+    let (_, token) = h.add_token(7, None);
+    h.verifier.verify(&token, "c").unwrap();
+    // In use: each re-check renews the proof, well past its lifetime.
+    for _ in 0..4 {
+        h.advance(Duration::from_secs(1800));
+        h.verifier.verify(&token, "c").unwrap();
+    }
+    assert_eq!(h.verifier.stats().hashes, 1);
+    // Idle for the whole lifetime: hashed again.
+    h.advance(Duration::from_secs(3600));
+    h.verifier.verify(&token, "c").unwrap();
+    assert_eq!(h.verifier.stats().hashes, 2);
+}
+
+#[test]
+fn expiry_drops_the_proof() {
+    let h = Harness::new(test_config());
+    let expires_at = h.clock_now() + Duration::from_secs(90);
+    let (_, token) = h.add_token(1, Some(expires_at));
+    h.verifier.verify(&token, "c").unwrap();
+    h.advance(TTL);
+    h.verifier.verify(&token, "c").unwrap();
+    assert_eq!(h.verifier.stats().known_good_hits, 1);
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.verifier.verify(&token, "c"), Err(AuthError::Expired));
+    assert_eq!(h.verifier.stats().known_good_tokens, 0);
+    assert_eq!(h.verifier.stats().hashes, 1);
 }
 
 #[test]
@@ -183,6 +285,7 @@ fn forget_makes_a_local_revocation_immediate() {
     h.verifier.verify(&token, "c").unwrap();
     h.source.rows.revoke(&id);
     h.verifier.forget(&id);
+    assert_eq!(h.verifier.stats().known_good_tokens, 0);
     assert_eq!(h.verifier.verify(&token, "c"), Err(AuthError::Revoked));
 }
 
@@ -380,7 +483,9 @@ fn the_caches_stay_bounded_under_a_flood() {
         let stats = h.verifier.stats();
         assert!(stats.rejected_entries <= 32, "{stats:?}");
         assert!(stats.tracked_clients <= 16, "{stats:?}");
+        assert!(stats.tracked_pairs <= 16, "{stats:?}");
         assert!(stats.cached_tokens <= 32, "{stats:?}");
+        assert!(stats.known_good_tokens <= 32, "{stats:?}");
     }
     // The good token still verifies.
     assert!(h.verifier.verify(&token, "good client").is_ok());

@@ -89,3 +89,39 @@ fn bad_configuration_is_refused_with_a_reason() {
     let error = scratch.fails(&["--database-url", "mysql://x", "migrate"]);
     assert!(error.contains("unsupported database url"), "{error}");
 }
+
+#[test]
+fn trusted_proxies_come_from_flags_and_environment() {
+    let scratch = Scratch::new();
+    let flags = scratch.ok(&[
+        "config",
+        "--trusted-proxy",
+        "10.0.0.0/8",
+        "--trusted-proxy",
+        "::1",
+    ]);
+    assert_eq!(
+        value(&flags, "trusted_proxies"),
+        r#"["10.0.0.0/8", "::1/128"]"#
+    );
+    let env = |value: &str| {
+        let output = scratch
+            .scimd()
+            .args(["config"])
+            .env("SCIM_TRUSTED_PROXIES", value)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(
+        value(&env("10.0.0.0/8, 192.0.2.10"), "trusted_proxies"),
+        r#"["10.0.0.0/8", "192.0.2.10/32"]"#
+    );
+    assert_eq!(value(&env(""), "trusted_proxies"), "[]");
+    let error = scratch.fails(&["config", "--trusted-proxy", "10.0.0.1/8"]);
+    assert!(error.contains("10.0.0.0/8"), "{error}");
+    // The old switch is refused, never silently dropped.
+    let error = scratch.fails(&["config", "--trust-forwarded-for"]);
+    assert!(error.contains("trusted_proxies"), "{error}");
+}
