@@ -95,6 +95,9 @@ pub enum ConfigError {
     /// `last_used_flush_interval` is zero.
     #[error("last_used_flush_interval must be positive")]
     FlushInterval,
+    /// `max_member_values` is zero.
+    #[error("max_member_values must be at least 1")]
+    ZeroMemberValues,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -127,6 +130,9 @@ impl ServerConfig {
         }
         if self.last_used_flush_interval.is_zero() {
             return Err(ConfigError::FlushInterval);
+        }
+        if self.max_member_values == 0 {
+            return Err(ConfigError::ZeroMemberValues);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));
@@ -368,6 +374,10 @@ mod tests {
         assert_eq!(
             bad(|c| c.last_used_flush_interval = Duration::ZERO),
             Err(ConfigError::FlushInterval)
+        );
+        assert_eq!(
+            bad(|c| c.max_member_values = 0),
+            Err(ConfigError::ZeroMemberValues)
         );
     }
 

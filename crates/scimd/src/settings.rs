@@ -123,6 +123,9 @@ pub struct ServeArgs {
     /// Most results per page [default: 1000]
     #[arg(long, env = "SCIM_MAX_PAGE_SIZE", value_name = "N")]
     pub max_page_size: Option<u32>,
+    /// Most group member values one request may carry [default: 10000]
+    #[arg(long, env = "SCIM_MAX_MEMBER_VALUES", value_name = "N")]
+    pub max_member_values: Option<usize>,
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
@@ -190,6 +193,8 @@ pub struct FileConfig {
     default_page_size: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_page_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_member_values: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -329,6 +334,10 @@ impl Settings {
                 .max_page_size
                 .or(file.max_page_size)
                 .unwrap_or(defaults.max_page_size),
+            max_member_values: serve
+                .max_member_values
+                .or(file.max_member_values)
+                .unwrap_or(defaults.max_member_values),
             delete_mode: serve
                 .delete_mode
                 .or(file.delete_mode)
@@ -397,6 +406,7 @@ impl Settings {
             max_body_bytes: Some(server.max_body_bytes),
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
+            max_member_values: Some(server.max_member_values),
             delete_mode: Some(server.delete_mode.into()),
             trusted_proxies: Some(
                 server
@@ -492,6 +502,7 @@ mod tests {
             r#"
             listen = "0.0.0.0:9000"
             max_page_size = 500
+            max_member_values = 50
             token_cache_ttl = "10s"
             delete_mode = "purge"
             data_dir = "/var/lib/scim"
@@ -505,6 +516,7 @@ mod tests {
         let settings = Settings::resolve(&GlobalArgs::default(), &serve, &file).unwrap();
         assert_eq!(settings.serve.listen, "127.0.0.1:7000");
         assert_eq!(settings.serve.server.max_page_size, 500);
+        assert_eq!(settings.serve.server.max_member_values, 50);
         assert_eq!(settings.serve.server.default_page_size, 100);
         assert_eq!(settings.serve.token_cache_ttl, Duration::from_secs(10));
         assert_eq!(settings.serve.server.delete_mode, DeleteMode::Purge);
