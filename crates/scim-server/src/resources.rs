@@ -477,6 +477,32 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A write that leaves `active` unassigned (a PUT without it, `remove active`, `replace active
+/// null`) never reactivates a deactivated user: reactivation must be asked for. The document
+/// then says `"active": false`, so the column, the document, filters and events agree.
+fn keep_deactivated(document: &mut Value, existing: &Record, kind: &ResourceKind) {
+    if !kind.has_active() || existing.active {
+        return;
+    }
+    let Some(object) = document.as_object_mut() else {
+        return;
+    };
+    let key = object
+        .keys()
+        .find(|key| key.eq_ignore_ascii_case("active"))
+        .cloned();
+    let assigned = key
+        .as_ref()
+        .and_then(|key| object.get(key))
+        .is_some_and(Value::is_boolean);
+    if !assigned {
+        if let Some(key) = key {
+            object.remove(&key);
+        }
+        object.insert("active".into(), Value::Bool(false));
+    }
+}
+
 /// RFC 7643 §4.1.1: a password "SHOULD" be stored hashed. A plain `password` becomes its
 /// argon2id hash, made under the verifier's cap on concurrent hashes. The stored hash itself
 /// (carried over by a PUT or PATCH that did not set it) is kept; any other string, even one
@@ -1020,6 +1046,7 @@ where
                 (None, false) => existing,
                 (document, _) => {
                     let mut document = document.unwrap_or(stored.clone());
+                    keep_deactivated(&mut document, &existing, ep.kind);
                     hash_password(&mut document, Some(&stored), &verifier)?;
                     let update = Columns::derive(&document, rt, ep.kind)
                         .into_update(Some(token), attributes);

@@ -87,6 +87,11 @@ impl ResourceKind {
         self.unique_attribute
     }
 
+    /// Whether resources of this kind have `active` and a session version (users).
+    pub fn has_active(&self) -> bool {
+        self.has_active
+    }
+
     /// Whether resources of this kind have members (stored apart from their document).
     pub fn has_members(&self) -> bool {
         self.has_members

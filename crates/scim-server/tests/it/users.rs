@@ -415,6 +415,68 @@ store_test!(patch_deactivates_and_reactivates, |store| {
     });
 });
 
+// RFC 7644 §3.5.1 lets a server treat an omitted attribute as "not asserted": a write that
+// leaves `active` unassigned (a PUT without it, `remove active`, `replace active null`) never
+// reactivates a deactivated user, and the column, the document, filters and events agree.
+store_test!(an_unassigned_active_never_reactivates, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let mut body = user("bjensen");
+        body["active"] = json!(false);
+        let id = create(&app, &token, body).await;
+        let path = format!("/scim/v2/Users/{id}");
+        let mut without_active = user("bjensen");
+        without_active.as_object_mut().unwrap().remove("active");
+        let writes = [
+            put(&path, &token, &without_active),
+            patch(&path, &token, json!([{"op": "remove", "path": "active"}])),
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "path": "active", "value": null}]),
+            ),
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "value": {"active": null, "nickName": "B"}}]),
+            ),
+        ];
+        for write in writes {
+            let reply = call(&app, write).await;
+            assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+            assert_eq!(reply.body["active"], json!(false), "{reply:?}");
+        }
+        let mut conn = store.get().unwrap();
+        assert!(
+            !user_store::get(&mut conn, org, &id)
+                .unwrap()
+                .unwrap()
+                .active
+        );
+        let inactive = call(
+            &app,
+            get("/scim/v2/Users?filter=active%20eq%20false", &token),
+        )
+        .await;
+        assert_eq!(inactive.body["totalResults"], json!(1));
+        let kinds: Vec<String> = events::list_after(&mut conn, org, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind.as_str().to_owned())
+            .collect();
+        assert!(!kinds.contains(&"reactivated".to_owned()), "{kinds:?}");
+        // Asking for it reactivates.
+        let reactivate = patch(
+            &path,
+            &token,
+            json!([{"op": "replace", "path": "active", "value": true}]),
+        );
+        assert_eq!(call(&app, reactivate).await.body["active"], json!(true));
+    });
+});
+
 // RFC 7644 §3.5.2: PATCH errors, each atomic.
 store_test!(patch_errors, |store| {
     run(async {
