@@ -69,6 +69,14 @@ pub struct VerifierConfig {
     /// [`crate::AuthError::Busy`] without waiting. One client may take at most half of these
     /// places (at least one). Default: 32.
     pub max_hash_waiters: usize,
+    /// How many user-password hashes ([`crate::Verifier::hash_password`]) may run at once,
+    /// apart from the slots of token verification, so that a tenant writing passwords never
+    /// makes another tenant's token checks wait; `0` acts as `1`. One caller (an organisation)
+    /// may hold at most half of them (at least one). Default: 1.
+    pub password_hash_concurrency: usize,
+    /// How long a password hash waits for its slot before answering
+    /// [`crate::AuthError::Busy`]. Default: 2 s.
+    pub password_hash_wait: Duration,
     /// argon2id parameters for new tokens. Verification uses the parameters recorded in each
     /// stored hash. Default: OWASP's recommendation, m = 19456 KiB, t = 2, p = 1.
     pub argon2: argon2::Params,
@@ -91,6 +99,8 @@ impl Default for VerifierConfig {
             hash_concurrency: cores.saturating_sub(1).max(1),
             hash_wait: Duration::from_millis(250),
             max_hash_waiters: 32,
+            password_hash_concurrency: 1,
+            password_hash_wait: Duration::from_secs(2),
             argon2: owasp_params(),
         }
     }

@@ -188,6 +188,7 @@ pub struct Verifier<S, C = SystemClock> {
     per_token: Throttle,
     per_client: Throttle,
     permits: HashPermits,
+    password_permits: HashPermits,
     counters: Counters,
     hash_hook: Option<HashHook>,
 }
@@ -232,6 +233,10 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
             per_token: Throttle::new(&config, config.failures_before_throttle),
             per_client: Throttle::new(&config, config.client_hash_failures_before_throttle),
             permits: HashPermits::new(config.hash_concurrency, config.max_hash_waiters),
+            password_permits: HashPermits::new(
+                config.password_hash_concurrency,
+                config.max_hash_waiters,
+            ),
             counters: Counters::default(),
             hash_hook: None,
             source,
@@ -268,16 +273,22 @@ impl<S: TokenSource, C: Clock> Verifier<S, C> {
     }
 
     /// Hashes a user's password ([`crate::hash_password`]) under [`VerifierConfig::argon2`],
-    /// inside the same cap on concurrent hashes as token verification, so that writes carrying
-    /// passwords can never take every core either. Blocks for a slot up to
-    /// [`VerifierConfig::hash_wait`]; run it on a blocking thread.
+    /// in slots of its own ([`VerifierConfig::password_hash_concurrency`]), apart from token
+    /// verification's: writes carrying passwords never make a token check wait, and `caller`
+    /// (an organisation) holds at most half of the password slots. Blocks for a slot up to
+    /// [`VerifierConfig::password_hash_wait`]; run it on a blocking thread.
     ///
     /// # Errors
-    /// [`AuthError::Busy`] when no hashing slot frees up in time; [`AuthError::Source`] if the
-    /// OS random number generator or argon2 fails.
-    pub fn hash_password(&self, password: &str) -> Result<String, AuthError> {
-        // The caller was authenticated and names no client key, so no client share applies.
-        let Some(_permit) = self.permits.acquire(None, self.config.hash_wait) else {
+    /// [`AuthError::Busy`] when no slot frees up in time; [`AuthError::Source`] if the OS random
+    /// number generator or argon2 fails.
+    pub fn hash_password<K: Hash + ?Sized>(
+        &self,
+        caller: &K,
+        password: &str,
+    ) -> Result<String, AuthError> {
+        let caller = self.client_key(caller).0;
+        let wait = self.config.password_hash_wait;
+        let Some(_permit) = self.password_permits.acquire(Some(caller), wait) else {
             bump(&self.counters.busy);
             return Err(AuthError::Busy);
         };

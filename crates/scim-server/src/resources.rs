@@ -145,6 +145,11 @@ impl Endpoint {
         })
     }
 
+    /// Whether this type stores a password (Users).
+    fn has_password(&self) -> bool {
+        std::ptr::eq(self.kind, &USERS)
+    }
+
     fn not_found(&self, id: &str) -> ApiError {
         ScimError::not_found(format!("no {} with id {id:?}", self.kind.name)).into()
     }
@@ -503,15 +508,91 @@ fn keep_deactivated(document: &mut Value, existing: &Record, kind: &ResourceKind
     }
 }
 
-/// RFC 7643 §4.1.1: a password "SHOULD" be stored hashed. A plain `password` becomes its
-/// argon2id hash, made under the verifier's cap on concurrent hashes. The stored hash itself
-/// (carried over by a PUT or PATCH that did not set it) is kept; any other string, even one
-/// that looks like a hash, is a password to hash, so a client cannot plant a hash of its own
-/// choosing (and its costs) for the host application's login checks.
+/// The most distinct passwords one request may carry; each costs an argon2 hash.
+const MAX_PASSWORDS_PER_REQUEST: usize = 4;
+
+/// The plain passwords a request carries, hashed before its transaction, so that no write lock
+/// or pooled connection waits on argon2 (RFC 7643 §4.1.1: a password "SHOULD" be stored
+/// hashed).
+#[derive(Debug, Default)]
+struct Prehashed(HashMap<String, String>);
+
+/// Whether `key` names the User's `password`, plainly or URN-qualified.
+fn names_password(key: &str) -> bool {
+    let name = key.rsplit_once(':').map_or(key, |(_, name)| name);
+    name.eq_ignore_ascii_case("password")
+}
+
+/// The password strings at the top of `object`.
+fn passwords_in(object: &Map<String, Value>, out: &mut Vec<String>) {
+    for (key, value) in object {
+        if let (true, Value::String(password)) = (names_password(key), value) {
+            out.push(password.clone());
+        }
+    }
+}
+
+/// The password strings a PATCH may store: values of operations on `password`, and `password`
+/// members of path-less values.
+fn passwords_in_patch(request: &PatchRequest) -> Vec<String> {
+    let mut out = Vec::new();
+    for operation in &request.operations {
+        match (&operation.path, &operation.value) {
+            (Some(path), Some(Value::String(password))) if names_password(path.trim()) => {
+                out.push(password.clone());
+            }
+            (None, Some(Value::Object(object))) => passwords_in(object, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Hashes `passwords` on a blocking thread, under the verifier's password slots with `org` as
+/// the caller.
+///
+/// # Errors
+/// 400 `invalidValue` above [`MAX_PASSWORDS_PER_REQUEST`] distinct passwords; 503 when no
+/// hashing slot frees up in time.
+async fn prehash(
+    state: &ScimState,
+    org: OrgId,
+    mut passwords: Vec<String>,
+) -> Result<Prehashed, ApiError> {
+    passwords.sort_unstable();
+    passwords.dedup();
+    if passwords.is_empty() {
+        return Ok(Prehashed::default());
+    }
+    if passwords.len() > MAX_PASSWORDS_PER_REQUEST {
+        return Err(ScimError::invalid_value(format!(
+            "a request may carry at most {MAX_PASSWORDS_PER_REQUEST} passwords"
+        ))
+        .into());
+    }
+    let verifier = state.verifier().clone();
+    web::block(move || {
+        let mut hashed = HashMap::with_capacity(passwords.len());
+        for password in passwords {
+            let hash = verifier.hash_password(&org.0, &password)?;
+            hashed.insert(password, hash);
+        }
+        Ok::<_, ApiError>(Prehashed(hashed))
+    })
+    .await?
+}
+
+/// Puts the hash of the document's `password` in its place. The stored hash itself (carried
+/// over by a PUT or PATCH that did not set it) is kept; any other string, even one that looks
+/// like a hash, is a password to hash, so a client cannot plant a hash of its own choosing (and
+/// its costs) for the host application's login checks. A password not hashed beforehand (one
+/// validation rewrote) is hashed here, the rare slow path.
 fn hash_password(
     document: &mut Value,
     stored: Option<&Value>,
+    prehashed: &Prehashed,
     verifier: &StoreVerifier,
+    org: OrgId,
 ) -> Result<(), ApiError> {
     let Some(Value::String(password)) = document.get_mut("password") else {
         return Ok(());
@@ -520,9 +601,13 @@ fn hash_password(
         .and_then(|stored| stored.get("password"))
         .and_then(Value::as_str)
         .is_some_and(|hash| hash == password.as_str() && scim_auth::is_argon2id_phc(hash));
-    if !unchanged {
-        *password = verifier.hash_password(password)?;
+    if unchanged {
+        return Ok(());
     }
+    *password = match prehashed.0.get(password.as_str()) {
+        Some(hash) => hash.clone(),
+        None => verifier.hash_password(&org.0, password)?,
+    };
     Ok(())
 }
 
@@ -547,17 +632,16 @@ async fn create(
     if members.as_ref().is_some_and(|ids| !ids.is_empty()) {
         attributes.push("members".into());
     }
-    if document.get("password").is_some() {
-        // Hashed before the transaction, so no write lock waits on argon2.
-        let verifier = state.verifier().clone();
-        document = web::block(move || {
-            hash_password(&mut document, None, &verifier)?;
-            Ok::<_, ApiError>(document)
-        })
-        .await??;
+    let org = auth.org;
+    if ep.has_password() {
+        let mut passwords = Vec::new();
+        if let Some(object) = document.as_object() {
+            passwords_in(object, &mut passwords);
+        }
+        let prehashed = prehash(&state, org, passwords).await?;
+        hash_password(&mut document, None, &prehashed, state.verifier(), org)?;
     }
     let token = auth.token_id.as_str().to_owned();
-    let org = auth.org;
     let reg = registry.clone();
     let (record, related) = state
         .transaction(move |conn| {
@@ -868,6 +952,14 @@ fn list_response(
     Ok(scim_response(StatusCode::OK).body(bytes))
 }
 
+/// What kind of write a PUT or PATCH is, as the shared write path needs to know it.
+struct Write {
+    /// A PATCH (else a PUT).
+    patching: bool,
+    /// The passwords the request carries, to hash before the transaction.
+    passwords: Vec<String>,
+}
+
 /// What a PUT or PATCH makes of the current resource.
 struct Rewrite {
     /// The new document, or `None` when it does not change.
@@ -888,13 +980,20 @@ async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let max = state.config().max_member_values;
+    let mut passwords = Vec::new();
+    if let Some(object) = body.as_object() {
+        passwords_in(object, &mut passwords);
+    }
     rewrite(
         ep,
         auth,
         &state,
         &req,
         id.into_inner(),
-        false,
+        Write {
+            patching: false,
+            passwords,
+        },
         move |rt, _, stored| {
             let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
             let mut attributes = attribute_names(&document);
@@ -932,6 +1031,7 @@ async fn modify(
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
+    let passwords = passwords_in_patch(&request);
     let split = if ep.kind.has_members() {
         members::split_patch(request, state.config().max_member_values)?
     } else {
@@ -953,7 +1053,10 @@ async fn modify(
         &state,
         &req,
         id.into_inner(),
-        true,
+        Write {
+            patching: true,
+            passwords,
+        },
         move |rt, existing, stored| {
             let mut rewritten = Rewrite {
                 document: None,
@@ -997,7 +1100,7 @@ async fn rewrite<F>(
     state: &ScimState,
     req: &HttpRequest,
     id: String,
-    patching: bool,
+    write: Write,
     change: F,
 ) -> Result<HttpResponse, ApiError>
 where
@@ -1017,10 +1120,15 @@ where
     // resource holds every member, so a group PATCH answers 204 unless the client names the
     // attributes it wants back (`attributes=members` included).
     let minimal = prefers_minimal(req)
-        || (patching && ep.kind.has_members() && params.get("attributes").is_none());
+        || (write.patching && ep.kind.has_members() && params.get("attributes").is_none());
     let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
+    let prehashed = if ep.has_password() {
+        prehash(state, org, write.passwords).await?
+    } else {
+        Prehashed::default()
+    };
     let verifier = state.verifier().clone();
     let reg = registry.clone();
     let not_found = ep.not_found(&id);
@@ -1047,7 +1155,7 @@ where
                 (document, _) => {
                     let mut document = document.unwrap_or(stored.clone());
                     keep_deactivated(&mut document, &existing, ep.kind);
-                    hash_password(&mut document, Some(&stored), &verifier)?;
+                    hash_password(&mut document, Some(&stored), &prehashed, &verifier, org)?;
                     let update = Columns::derive(&document, rt, ep.kind)
                         .into_update(Some(token), attributes);
                     resources::replace(conn, ep.kind, org, &id, None, &update)?

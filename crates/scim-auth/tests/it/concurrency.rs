@@ -212,3 +212,27 @@ fn a_burst_of_wrong_secrets_is_throttled_after_waiting_for_a_slot() {
     });
     assert_eq!(h.verifier.stats().hashes, 1);
 }
+
+// Passwords hash in slots of their own: a tenant writing users with passwords never makes
+// another tenant's token check answer Busy, and the reverse.
+#[test]
+fn password_hashes_do_not_take_token_slots() {
+    let (h, started, release) = held_harness(VerifierConfig {
+        hash_concurrency: 1,
+        hash_wait: Duration::ZERO,
+        password_hash_concurrency: 1,
+        password_hash_wait: Duration::ZERO,
+        ..test_config()
+    });
+    let (_, token) = h.add_token(1, None);
+    std::thread::scope(|s| {
+        let check = s.spawn(|| h.verifier.verify(&token, "a"));
+        started.recv().unwrap();
+        // The only token slot is held; a password still hashes.
+        let hash = h.verifier.hash_password(&"org-2", "t1meMa$heen").unwrap();
+        assert!(scim_auth::is_argon2id_phc(&hash));
+        release.send(()).unwrap();
+        assert_eq!(check.join().unwrap().unwrap().org_id, 1);
+    });
+    assert_eq!(h.verifier.stats().busy, 0);
+}

@@ -101,8 +101,8 @@ fn passwords_hash_to_salted_argon2id() {
         ..scim_auth::VerifierConfig::default()
     };
     let verifier = scim_auth::Verifier::new(source, config);
-    let first = verifier.hash_password("t1meMa$heen").unwrap();
-    let second = verifier.hash_password("t1meMa$heen").unwrap();
+    let first = verifier.hash_password(&"org", "t1meMa$heen").unwrap();
+    let second = verifier.hash_password(&"org", "t1meMa$heen").unwrap();
     assert!(scim_auth::is_argon2id_phc(&first), "{first}");
     assert_ne!(first, second, "a fresh salt per hash");
     assert!(!first.contains("t1meMa$heen"));

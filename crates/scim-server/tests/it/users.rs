@@ -657,8 +657,34 @@ store_test!(passwords_are_hashed_and_never_searchable, |store| {
         assert!(reply.body.get("password").is_none());
         let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
         let stored: Value = serde_json::from_str(&record.document).unwrap();
-        let new_hash = stored["password"].as_str().unwrap();
+        let new_hash = stored["password"].as_str().unwrap().to_owned();
         assert!(new_hash.starts_with("$argon2id$") && new_hash != hash);
+
+        // A client cannot plant a hash of its choosing (its parameters would set the cost of
+        // the host application's next login check): a PHC string other than the stored hash
+        // is a password like any other, and is hashed.
+        let planted =
+            "$argon2id$v=19$m=4194304,t=4294967295,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        for write in [
+            put(
+                &format!("/scim/v2/Users/{id}"),
+                &token,
+                &json!({"schemas": [USER], "userName": "bjensen", "password": planted}),
+            ),
+            patch(
+                &format!("/scim/v2/Users/{id}"),
+                &token,
+                json!([{"op": "replace", "value": {"password": planted}}]),
+            ),
+        ] {
+            assert_eq!(call(&app, write).await.status.as_u16(), 200);
+            let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+            let stored: Value = serde_json::from_str(&record.document).unwrap();
+            let stored = stored["password"].as_str().unwrap();
+            assert!(stored.starts_with("$argon2id$v=19$m=8,"), "{stored}");
+            assert_ne!(stored, planted);
+            assert_ne!(stored, new_hash);
+        }
     });
 });
 
