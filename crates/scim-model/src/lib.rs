@@ -36,6 +36,7 @@ pub mod patch;
 pub mod project;
 pub mod schema;
 pub mod search;
+pub mod sort;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod validate;

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use scim_filter::{ParseOptions, PatchPath};
+use scim_filter::ParseOptions;
 use scim_model::error::ScimError;
 use scim_model::filter::CompiledFilter;
 use scim_model::message::{ListResponse, PatchRequest, SearchRequest, SortOrder};
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
-use scim_model::schema::{ResolvedAttribute, ResourceTypeView, Returned, SchemaRegistry};
+use scim_model::schema::{ResourceTypeView, SchemaRegistry};
 use scim_model::validate::{validate_create, validate_replace, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
@@ -868,7 +868,7 @@ async fn find(
         .transpose()?;
     let sort_attr = match search.sort_by.as_deref() {
         None => None,
-        Some(text) => Some(sort_attribute(rt, text)?),
+        Some(text) => Some(scim_model::sort::sort_attribute(rt, text)?),
     };
     let descending = search.sort_order == Some(SortOrder::Descending);
     let location_prefix = format!("{}/", state.location(req, &[ep.path]));
@@ -910,33 +910,6 @@ async fn find(
         resources,
         total: page.total,
     })
-}
-
-/// The attribute `sortBy` names, if results may be sorted by it.
-fn sort_attribute<'r>(
-    rt: ResourceTypeView<'r>,
-    text: &str,
-) -> Result<ResolvedAttribute<'r>, ApiError> {
-    let attr = match scim_filter::parse_path(text) {
-        Ok(PatchPath::Attr(attr)) => attr,
-        _ => {
-            return Err(ScimError::invalid_value(format!(
-                "`sortBy` must be an attribute path, not {text:?}"
-            ))
-            .into())
-        }
-    };
-    let resolved = rt
-        .resolve(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref())
-        .map_err(|e| ScimError::invalid_value(format!("`sortBy`: {e}")))?;
-    // Sorting by a never-returned value (`password`) would reveal its order.
-    if resolved.target().returned() == Returned::Never {
-        return Err(ScimError::invalid_value(format!(
-            "`sortBy`: `{resolved}` is never returned, so results cannot be sorted by it"
-        ))
-        .into());
-    }
-    Ok(resolved)
 }
 
 fn list_response(
