@@ -45,6 +45,11 @@ pub struct ServerConfig {
     /// (the default): the peer address is the client, and forwarding headers are never read.
     /// List only addresses clients cannot connect from.
     pub trusted_proxies: Vec<IpCidr>,
+    /// The most bytes of resources one list or search response carries: past it the page
+    /// holds fewer resources than asked (RFC 7644 §3.4.2.4 allows it; `itemsPerPage` says how
+    /// many) and the client continues from there. A page always holds at least one resource.
+    /// Default: 16 MiB.
+    pub max_list_bytes: usize,
     /// The most member values one request may carry (a group's POST or PUT `members`, or
     /// all member values of a PATCH's operations together); above it the request is refused
     /// with 400 and nothing changes. Default: 10,000.
@@ -67,6 +72,7 @@ impl Default for ServerConfig {
             delete_mode: DeleteMode::Tombstone,
             trusted_proxies: Vec::new(),
             max_member_values: 10_000,
+            max_list_bytes: 16 * 1024 * 1024,
             last_used_flush_interval: Duration::from_secs(30),
             documentation_uri: None,
         }
@@ -98,6 +104,9 @@ pub enum ConfigError {
     /// `max_member_values` is zero.
     #[error("max_member_values must be at least 1")]
     ZeroMemberValues,
+    /// `max_list_bytes` is zero.
+    #[error("max_list_bytes must be at least 1")]
+    ZeroListBytes,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -133,6 +142,9 @@ impl ServerConfig {
         }
         if self.max_member_values == 0 {
             return Err(ConfigError::ZeroMemberValues);
+        }
+        if self.max_list_bytes == 0 {
+            return Err(ConfigError::ZeroListBytes);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));
@@ -378,6 +390,10 @@ mod tests {
         assert_eq!(
             bad(|c| c.max_member_values = 0),
             Err(ConfigError::ZeroMemberValues)
+        );
+        assert_eq!(
+            bad(|c| c.max_list_bytes = 0),
+            Err(ConfigError::ZeroListBytes)
         );
     }
 

@@ -28,6 +28,7 @@ use scim_store::{DbConnection, OrgId, StoreError};
 use serde_json::{json, Map, Value};
 
 use crate::members::{self, MemberChange, SubFields};
+use crate::state::url_under;
 use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
 
 /// A resource type as the service serves it: its store kind and its endpoint.
@@ -375,8 +376,7 @@ struct Shown<'a, 'r> {
 /// The resource as a response shows it: projected, with its relation if shown.
 fn render(
     ep: &Endpoint,
-    state: &ScimState,
-    req: &HttpRequest,
+    base: &str,
     record: &Record,
     related: Related,
     shown: Shown<'_, '_>,
@@ -386,18 +386,17 @@ fn render(
         projection,
         fields,
     } = shown;
-    let location = state.location(req, &[ep.path, &record.id]);
+    let location = url_under(base, &[ep.path, &record.id]);
     let document = with_id_and_meta(ep, stored_document(record)?, record, location);
     let mut body = project(&document, rt, projection);
     let (Some(fields), Some(object)) = (fields, body.as_object_mut()) else {
         return Ok(body);
     };
-    let base = state.base_url(req);
     match related {
         Related::Hidden => {}
         Related::Members(list) => {
             if !list.is_empty() {
-                let values = members::member_values(&list, &fields, &base);
+                let values = members::member_values(&list, &fields, base);
                 object.insert("members".into(), Value::Array(values));
             }
         }
@@ -433,6 +432,31 @@ fn render(
     Ok(body)
 }
 
+/// A resource as response bytes. A large group's members go straight into the bytes, never
+/// through JSON values.
+fn render_bytes(
+    ep: &Endpoint,
+    base: &str,
+    record: &Record,
+    related: Related,
+    shown: Shown<'_, '_>,
+) -> Result<Vec<u8>, ApiError> {
+    let serialise = |body: &Value| {
+        serde_json::to_vec(body)
+            .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))
+    };
+    match (related, shown.fields) {
+        (Related::Members(list), Some(fields)) if !list.is_empty() => {
+            let mut bytes = serialise(&render(ep, base, record, Related::Hidden, shown)?)?;
+            if !members::append_members(&mut bytes, &list, &fields, base) {
+                return Err(ScimError::internal("a group did not render as an object").into());
+            }
+            Ok(bytes)
+        }
+        (related, _) => Ok(serialise(&render(ep, base, record, related, shown)?)?),
+    }
+}
+
 /// A response carrying one resource, with `ETag` and, on creation, `Location`.
 fn one_response(
     ep: &Endpoint,
@@ -443,21 +467,7 @@ fn one_response(
     related: Related,
     shown: Shown<'_, '_>,
 ) -> Result<HttpResponse, ApiError> {
-    let serialise = |body: &Value| {
-        serde_json::to_vec(body)
-            .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))
-    };
-    let bytes = match (related, shown.fields) {
-        // A large group's members go straight into the bytes, never through JSON values.
-        (Related::Members(list), Some(fields)) if !list.is_empty() => {
-            let mut bytes = serialise(&render(ep, state, req, record, Related::Hidden, shown)?)?;
-            if !members::append_members(&mut bytes, &list, &fields, &state.base_url(req)) {
-                return Err(ScimError::internal("a group did not render as an object").into());
-            }
-            bytes
-        }
-        (related, _) => serialise(&render(ep, state, req, record, related, shown)?)?,
-    };
+    let bytes = render_bytes(ep, &state.base_url(req), record, related, shown)?;
     let mut response = scim_response(status);
     response.insert_header((header::ETAG, etag(record.version)));
     if status == StatusCode::CREATED {
@@ -727,9 +737,22 @@ async fn list(
     let search = params.search_request()?;
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = params.projection(rt)?;
+    let shown = ProjectionSpec {
+        attributes: params
+            .get("attributes")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        excluded: params
+            .get("excludedAttributes")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    };
+    shown.check(rt)?;
     let page = Window::of(&state, &search);
-    let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
+    let budget = state.config().max_list_bytes;
+    let found = find(ep, auth.org, &state, &req, &search, shown, page, budget).await?;
     list_response(found.resources, found.total, page.start_index)
 }
 
@@ -743,9 +766,11 @@ async fn search(
     let search = body.into_inner();
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Projection::from_lists(&search.attributes, &search.excluded_attributes, rt)?;
+    let shown = ProjectionSpec::of(&search);
+    shown.check(rt)?;
     let page = Window::of(&state, &search);
-    let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
+    let budget = state.config().max_list_bytes;
+    let found = find(ep, auth.org, &state, &req, &search, shown, page, budget).await?;
     list_response(found.resources, found.total, page.start_index)
 }
 
@@ -768,28 +793,31 @@ async fn root_search(
     let mut answered = false;
     let mut skip = page.offset();
     let mut wanted = page.count;
+    let mut budget = state.config().max_list_bytes;
+    let mut truncated = false;
     for ep in ENDPOINTS {
         let rt = ep.resource_type(&registry)?;
-        let projection =
-            match Projection::from_lists(&search.attributes, &search.excluded_attributes, rt) {
-                Ok(projection) => projection,
-                Err(error) => {
-                    first_error.get_or_insert(ApiError::from(error));
-                    continue;
-                }
-            };
+        let shown = ProjectionSpec::of(&search);
+        if let Err(error) = shown.check(rt) {
+            first_error.get_or_insert(error);
+            continue;
+        }
+        // Past a cut page, later types only count: the client asks again from where it ended.
         let window = Window {
             start_index: skip + 1,
-            count: wanted,
+            count: if truncated { 0 } else { wanted },
         };
-        match find(ep, auth.org, &state, &req, rt, &search, &projection, window).await {
+        match find(ep, auth.org, &state, &req, &search, shown, window, budget).await {
             Ok(found) => {
                 answered = true;
                 total += found.total;
                 let taken = i64::try_from(found.resources.len()).unwrap_or(i64::MAX);
                 wanted = (wanted - taken).max(0);
                 skip = (skip - found.total).max(0);
+                budget = budget.saturating_sub(found.bytes);
                 resources.extend(found.resources);
+                // The budget is the whole response's: once it is spent, later types only count.
+                truncated |= found.truncated || (budget == 0 && !resources.is_empty());
             }
             Err(error @ ApiError::Scim(_)) if error.status() == StatusCode::BAD_REQUEST => {
                 first_error.get_or_insert(error);
@@ -829,23 +857,65 @@ impl Window {
     }
 }
 
+/// What a list response shows of one type: each resource already serialised.
 struct Found {
-    resources: Vec<Value>,
+    resources: Vec<Vec<u8>>,
     total: i64,
+    /// The bytes of `resources`.
+    bytes: usize,
+    /// Whether the page stopped short of the window at the byte budget.
+    truncated: bool,
+}
+
+/// The `attributes` and `excludedAttributes` of a list or search, kept as text so the
+/// projection can be built again on the blocking thread that renders the page.
+struct ProjectionSpec {
+    attributes: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl ProjectionSpec {
+    fn of(search: &SearchRequest) -> Self {
+        ProjectionSpec {
+            attributes: search.attributes.clone(),
+            excluded: search.excluded_attributes.clone(),
+        }
+    }
+
+    fn projection<'r>(&self, rt: ResourceTypeView<'r>) -> Result<Projection<'r>, ApiError> {
+        Ok(Projection::from_lists(
+            &self.attributes,
+            &self.excluded,
+            rt,
+        )?)
+    }
+
+    /// Refuses a projection the type cannot take before any database work.
+    fn check(&self, rt: ResourceTypeView<'_>) -> Result<(), ApiError> {
+        self.projection(rt).map(drop)
+    }
 }
 
 /// Filters, sorts and pages the resources of `ep` (RFC 7644 §3.4.2.2–§3.4.2.4).
+///
+/// The page is rendered on the blocking thread that reads it, resource by resource, and stops
+/// once its bytes pass `budget` (after at least one resource): RFC 7644 §3.4.2.4 lets a page
+/// hold fewer results than asked, and the client continues from `startIndex + itemsPerPage`.
+/// A group's members are read one group at a time, so a page of large groups never holds more
+/// than one group's members at once.
 #[allow(clippy::too_many_arguments)]
 async fn find(
     ep: &'static Endpoint,
     org: OrgId,
     state: &ScimState,
     req: &HttpRequest,
-    rt: ResourceTypeView<'_>,
     search: &SearchRequest,
-    projection: &Projection<'_>,
+    shown: ProjectionSpec,
     window: Window,
+    budget: usize,
 ) -> Result<Found, ApiError> {
+    let registry = state.registry().clone();
+    let rt = ep.resource_type(&registry)?;
     let parsed = match search.filter.as_deref() {
         None => None,
         Some(text) if text.trim().is_empty() => None,
@@ -885,43 +955,92 @@ async fn find(
         },
     )
     .map_err(|e| ScimError::invalid_filter(e.to_string()))?;
-    let fields = ep.relation_fields(rt, projection);
-    let (page, related) = state
+    let base = state.base_url(req);
+    let reg = registry.clone();
+    state
         .with_conn(move |conn| {
-            let page = resources::list(conn, &query)?;
-            let related = load_related(conn, ep, org, &page.items, fields)?;
-            Ok((page, related))
-        })
-        .await?;
-    let resources = page
-        .items
-        .iter()
-        .zip(related)
-        .map(|(record, related)| {
+            let rt = ep.resource_type(&reg)?;
+            let projection = shown.projection(rt)?;
+            let fields = ep.relation_fields(rt, &projection);
             let shown = Shown {
                 rt,
-                projection,
+                projection: &projection,
                 fields,
             };
-            render(ep, state, req, record, related, shown)
+            let page = resources::list(conn, &query)?;
+            // A user's groups are few and read for the whole page at once; a group's members
+            // may be many and are read group by group.
+            let mut related = if ep.kind.has_members() {
+                Vec::new()
+            } else {
+                load_related(conn, ep, org, &page.items, fields)?
+            }
+            .into_iter();
+            let mut found = Found {
+                resources: Vec::with_capacity(page.items.len()),
+                total: page.total,
+                bytes: 0,
+                truncated: false,
+            };
+            for record in &page.items {
+                if found.bytes >= budget && !found.resources.is_empty() {
+                    found.truncated = true;
+                    break;
+                }
+                let relation = if ep.kind.has_members() {
+                    load_related(conn, ep, org, std::slice::from_ref(record), fields)?
+                        .into_iter()
+                        .next()
+                } else {
+                    related.next()
+                };
+                let bytes = render_bytes(
+                    ep,
+                    &base,
+                    record,
+                    relation.unwrap_or(Related::Hidden),
+                    shown,
+                )?;
+                found.bytes += bytes.len();
+                found.resources.push(bytes);
+            }
+            Ok(found)
         })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(Found {
-        resources,
-        total: page.total,
-    })
+        .await
 }
 
+/// A ListResponse (RFC 7644 §3.4.2) of already serialised resources, written around them.
 fn list_response(
-    resources: Vec<Value>,
+    resources: Vec<Vec<u8>>,
     total: i64,
     start_index: i64,
 ) -> Result<HttpResponse, ApiError> {
     let total = u64::try_from(total).unwrap_or(0);
     let start = u64::try_from(start_index).unwrap_or(1);
-    let body = ListResponse::new(resources, total, start);
-    let bytes = serde_json::to_vec(&body)
+    // The envelope with an empty list, serialised by the model's own message type, then the
+    // resources spliced into its `Resources` array.
+    let envelope = ListResponse::<Value>::new(Vec::new(), total, start);
+    let mut head = serde_json::to_value(&envelope)
         .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
+    if let Some(object) = head.as_object_mut() {
+        object.insert("itemsPerPage".into(), Value::from(resources.len()));
+        object.remove("Resources");
+    }
+    let mut bytes = serde_json::to_vec(&head)
+        .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
+    let size: usize = resources.iter().map(Vec::len).sum();
+    bytes.reserve(size + resources.len() + 16);
+    if bytes.pop() != Some(b'}') {
+        return Err(ScimError::internal("a list response did not render as an object").into());
+    }
+    bytes.extend_from_slice(b",\"Resources\":[");
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(resource);
+    }
+    bytes.extend_from_slice(b"]}");
     Ok(scim_response(StatusCode::OK).body(bytes))
 }
 

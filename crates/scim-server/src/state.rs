@@ -251,13 +251,18 @@ impl ScimState {
     /// The URL of `segments` below the base URL, each percent-encoded as a path segment: e.g.
     /// `location(req, &["Users", id])`.
     pub fn location(&self, req: &HttpRequest, segments: &[&str]) -> String {
-        let mut url = self.base_url(req);
-        for segment in segments {
-            url.push('/');
-            push_segment(&mut url, segment);
-        }
-        url
+        url_under(&self.base_url(req), segments)
     }
+}
+
+/// The URL of `segments` below `base`, each percent-encoded as a path segment.
+pub(crate) fn url_under(base: &str, segments: &[&str]) -> String {
+    let mut url = base.to_owned();
+    for segment in segments {
+        url.push('/');
+        push_segment(&mut url, segment);
+    }
+    url
 }
 
 fn is_host(host: &str) -> bool {

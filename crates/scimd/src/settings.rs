@@ -126,6 +126,9 @@ pub struct ServeArgs {
     /// Most group member values one request may carry [default: 10000]
     #[arg(long, env = "SCIM_MAX_MEMBER_VALUES", value_name = "N")]
     pub max_member_values: Option<usize>,
+    /// Most bytes of resources in one list or search response [default: 16777216]
+    #[arg(long, env = "SCIM_MAX_LIST_BYTES", value_name = "BYTES")]
+    pub max_list_bytes: Option<usize>,
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
@@ -195,6 +198,8 @@ pub struct FileConfig {
     max_page_size: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_member_values: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_list_bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -338,6 +343,10 @@ impl Settings {
                 .max_member_values
                 .or(file.max_member_values)
                 .unwrap_or(defaults.max_member_values),
+            max_list_bytes: serve
+                .max_list_bytes
+                .or(file.max_list_bytes)
+                .unwrap_or(defaults.max_list_bytes),
             delete_mode: serve
                 .delete_mode
                 .or(file.delete_mode)
@@ -407,6 +416,7 @@ impl Settings {
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
             max_member_values: Some(server.max_member_values),
+            max_list_bytes: Some(server.max_list_bytes),
             delete_mode: Some(server.delete_mode.into()),
             trusted_proxies: Some(
                 server
@@ -503,6 +513,7 @@ mod tests {
             listen = "0.0.0.0:9000"
             max_page_size = 500
             max_member_values = 50
+            max_list_bytes = 65536
             token_cache_ttl = "10s"
             delete_mode = "purge"
             data_dir = "/var/lib/scim"
@@ -517,6 +528,7 @@ mod tests {
         assert_eq!(settings.serve.listen, "127.0.0.1:7000");
         assert_eq!(settings.serve.server.max_page_size, 500);
         assert_eq!(settings.serve.server.max_member_values, 50);
+        assert_eq!(settings.serve.server.max_list_bytes, 65536);
         assert_eq!(settings.serve.server.default_page_size, 100);
         assert_eq!(settings.serve.token_cache_ttl, Duration::from_secs(10));
         assert_eq!(settings.serve.server.delete_mode, DeleteMode::Purge);

@@ -660,3 +660,52 @@ store_test!(concurrent_writes_without_if_match_all_succeed, |store| {
         assert_eq!(read.body["emails"].as_array().unwrap().len(), 16);
     })
 });
+
+// RFC 7644 §3.4.2.4: a page may hold fewer results than asked. Past `max_list_bytes` a list
+// stops (after at least one resource) and says so in `itemsPerPage`; paging on from there
+// reaches every resource, each once, in the root search too.
+store_test!(a_list_stops_at_its_byte_budget, |store| {
+    run(async {
+        let harness = Harness::with(
+            &store,
+            scim_server::ServerConfig {
+                max_list_bytes: 1,
+                ..scim_server::ServerConfig::default()
+            },
+            crate::test_verifier(),
+        );
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let u = id_of(&call(&app, post("/scim/v2/Users", &token, &user("u"))).await);
+        let mut ids = vec![u.clone()];
+        for name in ["A", "B", "C"] {
+            let body = group(name, &[&u]);
+            ids.push(id_of(
+                &call(&app, post("/scim/v2/Groups", &token, &body)).await,
+            ));
+        }
+        let mut seen = Vec::new();
+        let mut start = 1;
+        while start <= 4 {
+            let page = call(
+                &app,
+                post(
+                    "/scim/v2/.search",
+                    &token,
+                    &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                            "startIndex": start, "count": 10}),
+                ),
+            )
+            .await;
+            let resources = list_of(&page, 4);
+            assert_eq!(resources.len(), 1, "{page:?}");
+            seen.push(resources[0]["id"].as_str().unwrap().to_owned());
+            start += 1;
+        }
+        assert_eq!(seen, ids);
+        let groups = call(&app, get("/scim/v2/Groups?count=10", &token)).await;
+        let first = list_of(&groups, 3);
+        assert_eq!(first.len(), 1);
+        assert_eq!(member_ids(&first[0]), vec![u.clone()]);
+    })
+});
