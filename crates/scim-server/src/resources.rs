@@ -492,32 +492,6 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// A write that leaves `active` unassigned (a PUT without it, `remove active`, `replace active
-/// null`) never reactivates a deactivated user: reactivation must be asked for. The document
-/// then says `"active": false`, so the column, the document, filters and events agree.
-fn keep_deactivated(document: &mut Value, existing: &Record, kind: &ResourceKind) {
-    if !kind.has_active() || existing.active {
-        return;
-    }
-    let Some(object) = document.as_object_mut() else {
-        return;
-    };
-    let key = object
-        .keys()
-        .find(|key| key.eq_ignore_ascii_case("active"))
-        .cloned();
-    let assigned = key
-        .as_ref()
-        .and_then(|key| object.get(key))
-        .is_some_and(Value::is_boolean);
-    if !assigned {
-        if let Some(key) = key {
-            object.remove(&key);
-        }
-        object.insert("active".into(), Value::Bool(false));
-    }
-}
-
 /// The most distinct passwords one request may carry; each costs an argon2 hash.
 const MAX_PASSWORDS_PER_REQUEST: usize = 4;
 
@@ -1246,9 +1220,9 @@ where
                 (None, false) => existing,
                 (document, _) => {
                     let mut document = document.unwrap_or(stored.clone());
-                    keep_deactivated(&mut document, &existing, ep.kind);
                     hash_password(&mut document, Some(&stored), &prehashed, &verifier, org)?;
-                    let update = Columns::derive(&document, rt, ep.kind)
+                    // An unassigned `active` never reactivates (`Columns::derive_keeping`).
+                    let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
                         .into_update(Some(token), attributes);
                     resources::replace(conn, ep.kind, org, &id, None, &update)?
                 }

@@ -13,11 +13,26 @@ use crate::resources::{Columns, EmailKey, NewResource, ResourceKind, Update};
 
 impl Columns {
     /// Derives the columns of `document`, a resource of `kind` already validated against
-    /// `resource_type` (so its unique attribute, if present, is a string).
+    /// `resource_type` (so its unique attribute, if present, is a string). An unassigned
+    /// `active` means active, as for a new user.
     pub fn derive(
         document: &Value,
         resource_type: ResourceTypeView<'_>,
         kind: &ResourceKind,
+    ) -> Self {
+        Self::derive_keeping(document, resource_type, kind, true)
+    }
+
+    /// [`Columns::derive`] for a rewrite of a resource whose `active` is `current`: an
+    /// unassigned `active` keeps `current`, so leaving `active` out never reactivates a
+    /// deactivated user. The document keeps `active` unassigned, as the client left it, while
+    /// the column and the search document say `false`, so `active eq false` filters find the
+    /// user.
+    pub fn derive_keeping(
+        document: &Value,
+        resource_type: ResourceTypeView<'_>,
+        kind: &ResourceKind,
+        current: bool,
     ) -> Self {
         let object = document.as_object();
         let text = |name: &str| {
@@ -27,7 +42,16 @@ impl Columns {
                 .map(str::to_owned)
         };
         let name = text(kind.unique_attribute).unwrap_or_default();
-        let search = search_document(document, resource_type);
+        let mut search = search_document(document, resource_type);
+        let assigned = object
+            .and_then(|o| member(o, "active"))
+            .and_then(Value::as_bool);
+        let active = assigned.unwrap_or(current);
+        if kind.has_active && assigned.is_none() && !active {
+            if let Some(search) = search.as_object_mut() {
+                search.insert("active".into(), Value::Bool(false));
+            }
+        }
         let emails = if kind.has_emails {
             email_keys(&search)
         } else {
@@ -37,10 +61,7 @@ impl Columns {
             name_key: fold_case(&name).into_owned(),
             name,
             external_id: text("externalId").filter(|id| !id.is_empty()),
-            active: object
-                .and_then(|o| member(o, "active"))
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            active,
             document: document.to_string(),
             search: search.to_string(),
             emails,
