@@ -245,27 +245,23 @@ pub(crate) fn split_patch(request: PatchRequest, max: usize) -> Result<SplitPatc
             }
             Some(text) => {
                 // A path that does not parse goes to the engine, which says why.
-                let Ok(parsed) = scim_filter::parse_path(&text) else {
-                    numbers.push(index + 1);
-                    document_ops.push(PatchOperation {
-                        op,
-                        path: Some(text),
-                        value,
-                    });
-                    continue;
-                };
-                let attr = parsed.attr();
-                if !names_members(attr.urn.as_deref(), &attr.name) {
-                    numbers.push(index + 1);
-                    document_ops.push(PatchOperation {
-                        op,
-                        path: Some(text),
-                        value,
-                    });
-                    continue;
+                let members_path = scim_filter::parse_path(&text).ok().filter(|parsed| {
+                    let attr = parsed.attr();
+                    names_members(attr.urn.as_deref(), &attr.name)
+                });
+                match members_path {
+                    Some(parsed) => {
+                        changes.push(member_change(op, parsed, value).map_err(context)?);
+                    }
+                    None => {
+                        numbers.push(index + 1);
+                        document_ops.push(PatchOperation {
+                            op,
+                            path: Some(text),
+                            value,
+                        });
+                    }
                 }
-                let change = member_change(op, parsed, value).map_err(context)?;
-                changes.push(change);
             }
         }
     }
