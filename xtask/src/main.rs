@@ -4,10 +4,15 @@
 //! prints what it runs so a failure can be reproduced by hand.
 
 mod conformance;
+mod process;
+mod scimd;
 
+use std::collections::hash_map::RandomState;
 use std::env;
+use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -53,6 +58,26 @@ fn main() -> ExitCode {
 fn root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` under the root.
+fn target_dir() -> PathBuf {
+    // Cargo reads a relative CARGO_TARGET_DIR from the directory it was started in.
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)))
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Twelve hex digits, different for every run (RandomState is seeded randomly per process).
+pub(crate) fn random_suffix() -> String {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
 fn cargo() -> Command {
@@ -130,4 +155,17 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         Some(other) => return Err(format!("unknown fuzz command `{other}`")),
     }
     run(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_suffixes_differ() {
+        let a = random_suffix();
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_suffix());
+    }
 }
