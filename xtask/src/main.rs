@@ -4,6 +4,7 @@
 //! prints what it runs so a failure can be reproduced by hand.
 
 mod conformance;
+mod faults;
 mod process;
 mod scimd;
 
@@ -30,6 +31,12 @@ commands:
           each checker run (default 900), `--scimd PATH` uses that binary instead of building
           one, `--url URL [--token TOKEN]` checks a server that is already running (the
           token may come from SCIM_CONFORMANCE_TOKEN)
+  faults  a release scimd under faults, on a private PostgreSQL cluster under target/faults:
+          the database restarted and stopped under a write load (503 with Retry-After,
+          recovery without a restart, no acknowledged write lost), and two replicas on one
+          database (one 201 and one 409 for a raced userName, a revoked token refused within
+          the token cache TTL); about a minute after the build. `--scimd PATH` uses that
+          binary instead of building one
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +45,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("faults") => faults::run(&args[1..]),
         Some("bench") => bench(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
