@@ -12,21 +12,22 @@
 //! checker's JSON lines (`sqlite.jsonl`), its stderr (`sqlite-driver.log`) and the server's log
 //! (`sqlite-scimd.log`).
 
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
+use std::env;
 use std::fs::{self, File};
-use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{self, Child, Command, ExitStatus, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use std::{env, thread};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::Deserialize;
 
-/// How long `scimd serve` may take to answer HTTP once started.
-const SERVER_START: Duration = Duration::from_secs(30);
+use crate::process::{
+    describe, expect_success, on_path, run_bounded, run_logged, run_quiet, tail, wait_bounded,
+};
+use crate::random_suffix;
+use crate::scimd::{self, free_port, Profile, Server};
+
 /// Bound on each `scimd org|token` command and each psql/createdb call.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bound on creating the virtualenv and installing the pinned packages from PyPI.
@@ -67,7 +68,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let scimd = match &options.scimd {
             Some(scimd) if scimd.is_file() => scimd.clone(),
             Some(scimd) => return Err(format!("conformance: no file at {}", scimd.display())),
-            None => build_scimd(&paths)?,
+            None => scimd::build(Profile::Debug)?,
         };
         for backend in &options.backends {
             clear_artifacts(&paths, backend.name());
@@ -181,7 +182,6 @@ impl Options {
 
 struct Paths {
     root: PathBuf,
-    target: PathBuf,
     /// `target/conformance`: everything this command leaves behind.
     work: PathBuf,
     venv: PathBuf,
@@ -193,19 +193,13 @@ struct Paths {
 impl Paths {
     fn new() -> Paths {
         let root = super::root();
-        // Cargo reads a relative CARGO_TARGET_DIR from the directory it was started in.
-        let target = env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|dir| env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)))
-            .unwrap_or_else(|| root.join("target"));
-        let work = target.join("conformance");
+        let work = super::target_dir().join("conformance");
         Paths {
             venv: work.join("venv"),
             requirements: root.join("conformance/requirements.txt"),
             driver: root.join("conformance/driver.py"),
             allowlist: root.join("conformance/allowlist.txt"),
             root,
-            target,
             work,
         }
     }
@@ -334,30 +328,6 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // One backend: database, token, server, checker
 
-fn build_scimd(paths: &Paths) -> Result<PathBuf, String> {
-    if !paths.root.join("crates/scimd/Cargo.toml").is_file() {
-        return Err(
-            "crates/scimd does not exist yet, so there is no server to check \
-                    (`cargo xtask conformance --url URL` checks one already running)"
-                .into(),
-        );
-    }
-    let mut build = super::cargo();
-    build.args(["build", "--package", "scimd"]);
-    // Unbounded like every cargo call of xtask: a cold build on a busy machine has no useful
-    // upper bound, and cargo itself never waits on the network or the server.
-    super::run(build)?;
-    let binary = paths.target.join("debug/scimd");
-    if binary.is_file() {
-        Ok(binary)
-    } else {
-        Err(format!(
-            "cargo built scimd but {} is missing",
-            binary.display()
-        ))
-    }
-}
-
 fn run_backend(
     backend: Backend,
     scimd: &Path,
@@ -417,7 +387,7 @@ fn run_backend(
 
     let port = free_port()?;
     let log = paths.work.join(format!("{}-scimd.log", backend.name()));
-    let mut server = Server::start(scimd, &paths.work, port, &url, &log)?;
+    let mut server = Server::start(scimd, &paths.work, port, &url, &[], &log)?;
     server.wait_until_ready(port, &token)?;
 
     let base_url = format!("http://127.0.0.1:{port}/scim/v2");
@@ -433,18 +403,6 @@ fn run_backend(
         eprintln!("xtask: {e}");
     }
     lines
-}
-
-fn expect_success(output: &Output, what: &str) -> Result<(), String> {
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{what}` failed with {}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
 
 /// A database that exists for one run and is removed when dropped.
@@ -660,113 +618,6 @@ fn with_database(url: &str, name: &str) -> String {
         out.push_str(query);
     }
     out
-}
-
-/// A running `scimd serve`, killed when dropped.
-struct Server {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(scimd: &Path, dir: &Path, port: u16, url: &str, log: &Path) -> Result<Server, String> {
-        let listen = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(scimd);
-        cmd.current_dir(dir)
-            .args(["serve", "--listen", &listen, "--database-url", url]);
-        eprintln!("xtask: running {}", describe(&cmd));
-        let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot share {}: {e}", log.display()))?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("could not start {}: {e}", scimd.display()))?;
-        Ok(Server {
-            child,
-            log: log.to_path_buf(),
-        })
-    }
-
-    /// Polls until the server answers HTTP, it dies, or [`SERVER_START`] passes.
-    fn wait_until_ready(&mut self, port: u16, token: &str) -> Result<(), String> {
-        let deadline = Instant::now() + SERVER_START;
-        loop {
-            self.still_running()?;
-            if answers_http(port, token) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "scimd did not answer on 127.0.0.1:{port} within {} s; last lines of {}:\n{}",
-                    SERVER_START.as_secs(),
-                    self.log.display(),
-                    tail(&self.log, 20)
-                ));
-            }
-            thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn still_running(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!(
-                "scimd exited with {status}; last lines of {}:\n{}",
-                self.log.display(),
-                tail(&self.log, 20)
-            )),
-            Err(e) => Err(format!("cannot watch scimd: {e}")),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether something answers an HTTP request for the service provider configuration.
-fn answers_http(port: u16, token: &str) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-    let request = format!(
-        "GET /scim/v2/ServiceProviderConfig HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
-         Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    let mut head = [0_u8; 7];
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_exact(&mut head).is_ok()
-        && head == *b"HTTP/1."
-}
-
-/// A port nothing listens on right now. Another process could take it before scimd binds
-/// it; scimd then exits and the run says so, which is rare enough not to retry.
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))
-}
-
-/// Twelve hex digits, different for every run (RandomState is seeded randomly per process).
-fn random_suffix() -> String {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(process::id());
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hasher.write_u128(nanos);
-    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1069,137 +920,6 @@ fn one_line(text: &str) -> String {
     short
 }
 
-// ---------------------------------------------------------------------------------------------
-// Processes under a time bound
-
-/// The program and its arguments, without the environment (which may carry the token).
-fn describe(cmd: &Command) -> String {
-    let mut shown = cmd.get_program().to_string_lossy().into_owned();
-    for arg in cmd.get_args() {
-        shown.push(' ');
-        shown.push_str(&arg.to_string_lossy());
-    }
-    shown
-}
-
-fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
-    eprintln!("xtask: running {}", describe(cmd));
-    run_quiet(cmd, timeout)
-}
-
-/// Runs `cmd` to completion with its output captured, killing it after `timeout`.
-fn run_quiet(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
-    let shown = describe(cmd);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    // Drained on threads so a chatty child cannot fill a pipe and stall.
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        pipe.map(|mut pipe| {
-            thread::spawn(move || {
-                let mut bytes = Vec::new();
-                let _ = pipe.read_to_end(&mut bytes);
-                bytes
-            })
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    // On a timeout the readers are left behind: a grandchild may still hold the pipes.
-    let status = wait_bounded(&mut child, timeout).map_err(|e| format!("`{shown}` {e}"))?;
-    let collect = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
-        reader.and_then(|r| r.join().ok()).unwrap_or_default()
-    };
-    Ok(Output {
-        status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    })
-}
-
-/// Runs `cmd` with its output appended to `log`, killing it after `timeout`.
-fn run_logged(cmd: &mut Command, timeout: Duration, log: &Path) -> Result<(), String> {
-    let shown = describe(cmd);
-    eprintln!("xtask: running {shown}");
-    let open = || {
-        File::options()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| format!("cannot open {}: {e}", log.display()))
-    };
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(open()?)
-        .stderr(open()?)
-        .spawn()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    let status = wait_bounded(&mut child, timeout).map_err(|e| format!("`{shown}` {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed with {status}"))
-    }
-}
-
-fn wait_bounded(child: &mut Child, timeout: Duration) -> Result<ExitStatus, String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Ok(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(50)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "timed out after {} s and was killed",
-                    timeout.as_secs()
-                ));
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("could not be waited for: {e}"));
-            }
-        }
-    }
-}
-
-/// The last `count` lines of a log file, indented, for an error message.
-fn tail(path: &Path, count: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    if text.trim().is_empty() {
-        return "    (nothing)".into();
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(count);
-    lines[start..]
-        .iter()
-        .map(|line| format!("    {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1434,42 +1154,5 @@ mod tests {
         assert_eq!(one_line("short"), "short");
         assert_eq!(one_line("first\nsecond"), "first…");
         assert_eq!(one_line(&"x".repeat(200)).chars().count(), 161);
-    }
-
-    #[test]
-    fn describe_leaves_the_environment_out() {
-        let mut cmd = Command::new("python3");
-        cmd.args(["driver.py", "--url", "http://h"])
-            .env(TOKEN_ENV, "secret");
-        assert_eq!(describe(&cmd), "python3 driver.py --url http://h");
-    }
-
-    #[test]
-    fn run_quiet_kills_what_overstays() {
-        let started = Instant::now();
-        let err =
-            run_quiet(Command::new("sleep").arg("30"), Duration::from_millis(200)).unwrap_err();
-        assert!(err.contains("timed out"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(10));
-    }
-
-    #[test]
-    fn run_quiet_captures_both_streams() {
-        let output = run_quiet(
-            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
-            Duration::from_secs(10),
-        )
-        .unwrap();
-        assert_eq!(output.status.code(), Some(3));
-        assert_eq!(output.stdout, b"out\n");
-        assert_eq!(output.stderr, b"err\n");
-    }
-
-    #[test]
-    fn random_suffixes_differ() {
-        let a = random_suffix();
-        assert_eq!(a.len(), 12);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, random_suffix());
     }
 }

@@ -4,10 +4,16 @@
 //! prints what it runs so a failure can be reproduced by hand.
 
 mod conformance;
+mod faults;
+mod process;
+mod scimd;
 
+use std::collections::hash_map::RandomState;
 use std::env;
+use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -25,6 +31,12 @@ commands:
           each checker run (default 900), `--scimd PATH` uses that binary instead of building
           one, `--url URL [--token TOKEN]` checks a server that is already running (the
           token may come from SCIM_CONFORMANCE_TOKEN)
+  faults  a release scimd under faults, on a private PostgreSQL cluster under target/faults:
+          the database restarted and stopped under a write load (503 with Retry-After,
+          recovery without a restart, no acknowledged write lost), and two replicas on one
+          database (one 201 and one 409 for a raced userName, a revoked token refused within
+          the token cache TTL); about a minute after the build. `--scimd PATH` uses that
+          binary instead of building one
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +45,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
+        Some("faults") => faults::run(&args[1..]),
         Some("bench") => bench(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -53,6 +66,26 @@ fn main() -> ExitCode {
 fn root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` under the root.
+fn target_dir() -> PathBuf {
+    // Cargo reads a relative CARGO_TARGET_DIR from the directory it was started in.
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| env::current_dir().map_or(dir.clone(), |cwd| cwd.join(dir)))
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Twelve hex digits, different for every run (RandomState is seeded randomly per process).
+pub(crate) fn random_suffix() -> String {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
 fn cargo() -> Command {
@@ -130,4 +163,17 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         Some(other) => return Err(format!("unknown fuzz command `{other}`")),
     }
     run(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_suffixes_differ() {
+        let a = random_suffix();
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_suffix());
+    }
 }
