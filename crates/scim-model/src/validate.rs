@@ -12,6 +12,8 @@
 //!   elements of multi-valued attributes; every other value is kept as sent, `""` included;
 //! - values must have their attribute's type (RFC 7643 §2.3), at most one value of a
 //!   multi-valued attribute may be `primary` (§2.4), and required attributes must be present;
+//! - no string value holds U+0000 (NUL), and the value of an attribute whose values are unique
+//!   (`userName`) holds no control character (RFC 8265, PRECIS IdentifierClass: no `Cc`);
 //! - on replace, `immutable` values may not change and `writeOnly` values the client cannot read
 //!   back are kept (RFC 7644 §3.5.1).
 //!
@@ -56,7 +58,7 @@ use std::fmt;
 use serde_json::{Map, Number, Value};
 
 use crate::error::ScimError;
-use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema};
+use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness};
 use crate::value::{compare_numbers, fold_case, is_present, member, parse_date_time};
 
 /// What to do with a member of the body that no schema of the resource type defines.
@@ -648,6 +650,9 @@ impl<'n> ValueChecker<'n> {
         location: Location<'_>,
         value: &Value,
     ) -> Result<Value, ScimError> {
+        if let Value::String(text) = value {
+            check_text(attribute, location, text)?;
+        }
         let kind = attribute.attribute_type();
         let valid = match (kind, value) {
             (AttributeType::String | AttributeType::Reference, Value::String(_))
@@ -926,6 +931,26 @@ fn is_base64(text: &str) -> bool {
         && bytes[..bytes.len() - padding]
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// The rules every string value follows, whatever its attribute's type: no U+0000 (a store may
+/// not be able to hold it: PostgreSQL's `text` cannot), and for an attribute whose values must
+/// be unique (`userName`), no control character (RFC 8265 §3.1 and RFC 8264 §9.11: the PRECIS
+/// IdentifierClass, which usernames are drawn from, disallows category Cc), so that two
+/// identifiers never differ by an invisible character.
+fn check_text(attribute: &Attribute, location: Location<'_>, text: &str) -> Result<(), ScimError> {
+    if text.contains('\0') {
+        return Err(ScimError::invalid_value(format!(
+            "`{location}` contains U+0000 (NUL), which no value may hold"
+        )));
+    }
+    if attribute.uniqueness() != Uniqueness::None && text.chars().any(char::is_control) {
+        return Err(ScimError::invalid_value(format!(
+            "`{location}` must not contain control characters: it identifies its resource \
+             (RFC 8265 §3.1, PRECIS IdentifierClass)"
+        )));
+    }
+    Ok(())
 }
 
 fn check_canonical(
