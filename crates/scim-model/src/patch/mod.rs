@@ -74,8 +74,10 @@
 //!   `manager` as an id or as `[{"$ref": …, "value": …}]`); `"True"`/`"False"` become booleans
 //!   when [`PatchOptions::coerce_boolean_strings`] is set; `3.0` is the integer `3`; binary is
 //!   padded standard base64; at most one value given is `primary`; required sub-attributes
-//!   stay present. `null` (and `[]`) means unassigned: `add` or `replace` with `null` clears
-//!   the target. An unknown sub-attribute in a value is `invalidPath`, like an unknown
+//!   stay present. `null` (and `[]`) means unassigned: `replace` with `null` clears the target,
+//!   as does a `null` member of a path-less value.
+//! - An `add` must carry a value (§3.5.2.1: "The operation MUST contain a "value" member"):
+//!   one without, or with `null` (read as none), is `invalidValue`. An unknown sub-attribute in a value is `invalidPath`, like an unknown
 //!   attribute in a path, and the same attribute given twice in one value (`nickName` and
 //!   `NICKNAME`) is `invalidSyntax`.
 //! - A request without operations is `invalidSyntax` (§3.5.2: "an array of one or more PATCH
@@ -225,8 +227,8 @@ pub fn request_from_value(value: Value) -> Result<PatchRequest, ScimError> {
 /// the schema rejects, `noTarget` for a `remove` without a path or a filtered `replace` that
 /// matches nothing (with [`MissingFilterTarget::NoTarget`]), `mutability` for a change to a
 /// `readOnly` or assigned `immutable` value or the removal of a `required` one, and
-/// `invalidValue` for a value the schema does not allow. A 500 if `resource` is not a JSON
-/// object.
+/// `invalidValue` for a value the schema does not allow or an `add` without a value. A 500 if
+/// `resource` is not a JSON object.
 pub fn apply(
     resource: &Value,
     request: &PatchRequest,

@@ -13,8 +13,8 @@ use crate::message::{PatchOp, PatchOperation};
 use crate::schema::{Attribute, Mutability, ResolvedAttribute, ResourceTypeView, Schema};
 use crate::value::{member, member_key, values_of};
 
-/// The value of an operation that has none: `null` (the message reads `"value": null` as
-/// absent), which means "unassigned".
+/// The value of a `replace` or `remove` that has none: `null` (the message reads
+/// `"value": null` as absent), which means "unassigned". An `add` must have one.
 const NULL: &Value = &Value::Null;
 
 /// A top-level attribute an operation wrote, for the audit list.
@@ -109,6 +109,12 @@ impl<'r, 'o> Engine<'r, 'o> {
         operation: &PatchOperation,
         touched: &mut Vec<Touched<'r>>,
     ) -> Result<(), ScimError> {
+        if operation.op == PatchOp::Add && operation.value.is_none() {
+            // Without this, the missing value read as `null` and cleared the target.
+            return Err(ScimError::invalid_value(
+                "an add operation must carry a value (RFC 7644 §3.5.2.1)",
+            ));
+        }
         let value = operation.value.as_ref().unwrap_or(NULL);
         let action = match operation.op {
             PatchOp::Add => Action::Add(value),

@@ -142,3 +142,42 @@ fn control_characters_in_a_user_name_are_invalid_value() {
     let fine = json!({"schemas": [USER], "userName": "bjensen", "title": "a\tb", "nickName": "é"});
     assert_eq!(create("User", &fine).unwrap()["title"], "a\tb");
 }
+
+/// RFC 7644 §3.5.2.1: "The operation MUST contain a "value" member whose content specifies the
+/// value to be added." An `add` without one (or with `null`, which the message reads as none)
+/// is 400 `invalidValue`, whatever its path, and the request changes nothing; before, the
+/// missing value read as `null` and cleared the attribute.
+#[test]
+fn add_without_a_value_is_invalid_value() {
+    let user = bjensen();
+    for path in [
+        "nickName",
+        "emails",
+        "emails[type eq \"work\"]",
+        "emails[type eq \"work\"].value",
+        "name.givenName",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    ] {
+        for operation in [
+            json!({"op": "add", "path": path}),
+            json!({"op": "Add", "path": path, "value": null}),
+        ] {
+            let operations = json!([{"op": "replace", "path": "title", "value": "x"}, operation]);
+            assert_400(
+                patch(&user, operations),
+                ScimType::InvalidValue,
+                "operation 2 (add",
+            );
+        }
+    }
+    // Path-less too: there is nothing to take attributes from.
+    assert_400(
+        patch(&user, json!([{"op": "add"}])),
+        ScimType::InvalidValue,
+        "must carry a value",
+    );
+    // `remove` needs no value (§3.5.2.2).
+    let removed = patch(&user, json!([{"op": "remove", "path": "emails"}])).unwrap();
+    assert!(removed.get("emails").is_none());
+}
