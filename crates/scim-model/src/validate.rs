@@ -14,6 +14,8 @@
 //!   multi-valued attribute may be `primary` (§2.4), and required attributes must be present;
 //! - no string value holds U+0000 (NUL), and the value of an attribute whose values are unique
 //!   (`userName`) holds no control character (RFC 8265, PRECIS IdentifierClass: no `Cc`);
+//! - strings, keys and multi-valued attributes stay within [`ValidationOptions::limits`]
+//!   (`invalidValue` beyond them);
 //! - on replace, `immutable` values may not change and `writeOnly` values the client cannot read
 //!   back are kept (RFC 7644 §3.5.1).
 //!
@@ -58,6 +60,7 @@ use std::fmt;
 use serde_json::{Map, Number, Value};
 
 use crate::error::ScimError;
+use crate::limits::{KeyAttributes, Limits};
 use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness};
 use crate::value::{compare_numbers, fold_case, is_present, member, parse_date_time};
 
@@ -102,6 +105,8 @@ pub struct ValidationOptions {
     pub bare_value_for_complex: bool,
     /// Whether `canonicalValues` are enforced.
     pub canonical_values: CanonicalValues,
+    /// The longest string and key, and the most values of a multi-valued attribute.
+    pub limits: Limits,
 }
 
 impl Default for ValidationOptions {
@@ -112,6 +117,7 @@ impl Default for ValidationOptions {
             wrap_single_values: true,
             bare_value_for_complex: true,
             canonical_values: CanonicalValues::Allow,
+            limits: Limits::default(),
         }
     }
 }
@@ -126,6 +132,7 @@ impl ValidationOptions {
             wrap_single_values: false,
             bare_value_for_complex: false,
             canonical_values: CanonicalValues::Enforce,
+            limits: Limits::default(),
         }
     }
 }
@@ -138,7 +145,8 @@ impl ValidationOptions {
 /// A 400 [`ScimError`] for the first problem found: `invalidSyntax` when the body is not an
 /// object, `schemas` does not name the core schema, or an unknown attribute is rejected;
 /// `invalidValue` for a value of the wrong type, more than one `primary` value, a missing
-/// required attribute or (when enforced) a value outside `canonicalValues`.
+/// required attribute, (when enforced) a value outside `canonicalValues`, a string holding
+/// NUL, or a value beyond [`ValidationOptions::limits`].
 pub fn validate_create(
     body: &Value,
     resource_type: ResourceTypeView<'_>,
@@ -198,6 +206,8 @@ pub(crate) struct ValueChecker<'n> {
     options: ValidationOptions,
     /// The resource type, named in the error for an unknown sub-attribute.
     resource_type: &'n str,
+    /// Its attributes whose values the store keys on ([`Limits::max_key_bytes`]).
+    keys: KeyAttributes<'n>,
     /// A PATCH value: `null` members are kept as `null` (they clear what they land on),
     /// `readOnly` sub-attributes are kept (merging checks that they agree with the stored
     /// value), an empty complex value is kept, required sub-attributes are left to the merged
@@ -245,6 +255,7 @@ impl<'a, 'r> Validator<'a, 'r> {
             values: ValueChecker {
                 options: *options,
                 resource_type: resource_type.name(),
+                keys: KeyAttributes::of(resource_type),
                 merge: false,
             },
         }
@@ -425,10 +436,14 @@ impl<'a, 'r> Validator<'a, 'r> {
 impl<'n> ValueChecker<'n> {
     /// The rules for the values of a PATCH on a resource of `resource_type` (see the `merge`
     /// field): `options` are the bends PATCH accepts.
-    pub(crate) fn for_patch(options: ValidationOptions, resource_type: &'n str) -> Self {
+    pub(crate) fn for_patch(
+        options: ValidationOptions,
+        resource_type: ResourceTypeView<'n>,
+    ) -> Self {
         ValueChecker {
             options,
-            resource_type,
+            resource_type: resource_type.name(),
+            keys: KeyAttributes::of(resource_type),
             merge: true,
         }
     }
@@ -525,6 +540,13 @@ impl<'n> ValueChecker<'n> {
                 )))
             }
         };
+        let max = self.options.limits.max_values;
+        if items.len() > max {
+            return Err(ScimError::invalid_value(format!(
+                "`{location}` has {} values; at most {max} are accepted",
+                items.len()
+            )));
+        }
         let mut values = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let location = if indexed {
@@ -643,6 +665,46 @@ impl<'n> ValueChecker<'n> {
         Ok(Some(Value::Object(container.members)))
     }
 
+    /// The rules every string value follows, whatever its attribute's type: no U+0000 (a store
+    /// may not be able to hold it: PostgreSQL's `text` cannot) and at most
+    /// [`Limits::max_string_bytes`]; for an attribute the store keys on, at most
+    /// [`Limits::max_key_bytes`] as given and as folded for comparison (the folded form is what
+    /// is indexed); and for an attribute whose values must be unique (`userName`), no control
+    /// character (RFC 8265 §3.1 and RFC 8264 §9.11: the PRECIS IdentifierClass, which usernames
+    /// are drawn from, disallows category Cc), so that two identifiers never differ by an
+    /// invisible character.
+    fn check_text(
+        &self,
+        attribute: &Attribute,
+        location: Location<'_>,
+        text: &str,
+    ) -> Result<(), ScimError> {
+        let limits = &self.options.limits;
+        limits.check_text(location, text)?;
+        if self.keys.contains(attribute) {
+            let folded = if attribute.is_case_exact() {
+                text.len()
+            } else {
+                fold_case(text).len()
+            };
+            let longest = text.len().max(folded);
+            if longest > limits.max_key_bytes {
+                return Err(ScimError::invalid_value(format!(
+                    "`{location}` is {longest} bytes long; the server indexes it, and accepts \
+                     at most {} bytes",
+                    limits.max_key_bytes
+                )));
+            }
+        }
+        if attribute.uniqueness() != Uniqueness::None && text.chars().any(char::is_control) {
+            return Err(ScimError::invalid_value(format!(
+                "`{location}` must not contain control characters: it identifies its resource \
+                 (RFC 8265 §3.1, PRECIS IdentifierClass)"
+            )));
+        }
+        Ok(())
+    }
+
     /// A value of a simple type (RFC 7643 §2.3.1 to §2.3.7).
     fn simple(
         &self,
@@ -651,7 +713,7 @@ impl<'n> ValueChecker<'n> {
         value: &Value,
     ) -> Result<Value, ScimError> {
         if let Value::String(text) = value {
-            check_text(attribute, location, text)?;
+            self.check_text(attribute, location, text)?;
         }
         let kind = attribute.attribute_type();
         let valid = match (kind, value) {
@@ -931,26 +993,6 @@ fn is_base64(text: &str) -> bool {
         && bytes[..bytes.len() - padding]
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-}
-
-/// The rules every string value follows, whatever its attribute's type: no U+0000 (a store may
-/// not be able to hold it: PostgreSQL's `text` cannot), and for an attribute whose values must
-/// be unique (`userName`), no control character (RFC 8265 §3.1 and RFC 8264 §9.11: the PRECIS
-/// IdentifierClass, which usernames are drawn from, disallows category Cc), so that two
-/// identifiers never differ by an invisible character.
-fn check_text(attribute: &Attribute, location: Location<'_>, text: &str) -> Result<(), ScimError> {
-    if text.contains('\0') {
-        return Err(ScimError::invalid_value(format!(
-            "`{location}` contains U+0000 (NUL), which no value may hold"
-        )));
-    }
-    if attribute.uniqueness() != Uniqueness::None && text.chars().any(char::is_control) {
-        return Err(ScimError::invalid_value(format!(
-            "`{location}` must not contain control characters: it identifies its resource \
-             (RFC 8265 §3.1, PRECIS IdentifierClass)"
-        )));
-    }
-    Ok(())
 }
 
 fn check_canonical(

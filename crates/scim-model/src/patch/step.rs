@@ -97,7 +97,7 @@ impl<'r, 'o> Engine<'r, 'o> {
         Engine {
             resource_type,
             options,
-            checker: Checker::new(options, resource_type.name()),
+            checker: Checker::new(options, resource_type),
         }
     }
 
@@ -144,7 +144,7 @@ impl<'r, 'o> Engine<'r, 'o> {
             };
             return self.members(root, members, None, write, touched);
         };
-        let target = resolve_path(self.resource_type, path)?;
+        let target = resolve_path(self.resource_type, path, &self.options.limits)?;
         self.target(root, target, action, false, touched)
     }
 
@@ -166,7 +166,7 @@ impl<'r, 'o> Engine<'r, 'o> {
             if schema.is_some() && key.eq_ignore_ascii_case("schemas") {
                 continue;
             }
-            let target = resolve_key(self.resource_type, key, schema)?;
+            let target = resolve_key(self.resource_type, key, schema, &self.options.limits)?;
             // `{"nickName": "a", "NICKNAME": "b"}`: which one was meant? Validation refuses the
             // same ambiguity in POST and PUT bodies.
             let canonical = match &target {
@@ -349,6 +349,12 @@ impl<'r, 'o> Engine<'r, 'o> {
             return Err(required_error(&name));
         }
         check_required_subs(&updated, attribute, &name, action)?;
+        let max = self.options.limits.max_values;
+        if attribute.is_multi_valued() && values_of(&updated, attribute).nth(max).is_some() {
+            return Err(ScimError::invalid_value(format!(
+                "`{name}` would hold more than {max} values; at most {max} are accepted"
+            )));
+        }
         if let Some(before) = primaries_before {
             single_primary(&mut updated, &before, attribute)?;
         }

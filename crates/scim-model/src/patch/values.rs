@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::PatchOptions;
 use crate::error::ScimError;
-use crate::schema::{Attribute, AttributeType, Mutability};
+use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView};
 use crate::validate::{CanonicalValues, UnknownAttributes, ValidationOptions, ValueChecker};
 use crate::value::{compare_numbers, fold_case, is_assigned, member, parse_date_time, values_of};
 
@@ -22,8 +22,8 @@ pub(super) struct Checker<'r> {
 }
 
 impl<'r> Checker<'r> {
-    /// The checker for PATCH `options` on a resource of the type named `resource_type`.
-    pub(super) fn new(options: &PatchOptions, resource_type: &'r str) -> Self {
+    /// The checker for PATCH `options` on a resource of `resource_type`.
+    pub(super) fn new(options: &PatchOptions, resource_type: ResourceTypeView<'r>) -> Self {
         let validation = ValidationOptions {
             coerce_boolean_strings: options.coerce_boolean_strings,
             // What PATCH has always accepted: a lone value for a multi-valued attribute, a bare
@@ -33,6 +33,7 @@ impl<'r> Checker<'r> {
             canonical_values: CanonicalValues::Allow,
             // Not consulted for PATCH values: an unknown sub-attribute is `invalidPath`.
             unknown_attributes: UnknownAttributes::Reject,
+            limits: options.limits,
         };
         Checker {
             rules: ValueChecker::for_patch(validation, resource_type),

@@ -3,8 +3,10 @@
 //! changes nothing (§3.5.2: "SHALL be treated as atomic").
 
 use scim_model::error::ScimError;
+use scim_model::limits::Limits;
 use scim_model::message::{ScimType, PATCH_OP};
 use scim_model::patch::{apply, request_from_value, PatchOptions};
+use scim_model::project::Projection;
 use scim_model::schema::SchemaRegistry;
 use scim_model::validate::{validate_create, validate_replace, ValidationOptions};
 use serde_json::{json, Value};
@@ -180,4 +182,232 @@ fn add_without_a_value_is_invalid_value() {
     // `remove` needs no value (§3.5.2.2).
     let removed = patch(&user, json!([{"op": "remove", "path": "emails"}])).unwrap();
     assert!(removed.get("emails").is_none());
+}
+
+fn create_with_limits(
+    resource_type: &str,
+    body: &Value,
+    limits: Limits,
+) -> Result<Value, ScimError> {
+    let registry = SchemaRegistry::standard();
+    let view = registry.resource_type(resource_type).unwrap();
+    let options = ValidationOptions {
+        limits,
+        ..ValidationOptions::default()
+    };
+    validate_create(body, view, &options)
+}
+
+fn patch_limited(resource: &Value, operations: Value, limits: Limits) -> Result<Value, ScimError> {
+    let options = PatchOptions {
+        limits,
+        ..PatchOptions::default()
+    };
+    patch_with(resource, operations, &options)
+}
+
+/// RFC 7644 §3.12 lists `invalidValue` for "A required value was missing, or the value
+/// specified was not compatible with the operation or attribute type", and 413 for "Request
+/// payload too large". A string longer than [`Limits::max_string_bytes`] is such a value,
+/// on POST, PUT and PATCH alike, and on a PATCH even where the engine never sees it.
+#[test]
+fn strings_are_bounded() {
+    let defaults = Limits::default();
+    assert_eq!(defaults.max_string_bytes, 16 * 1024);
+    let long = "x".repeat(defaults.max_string_bytes + 1);
+    let body = json!({"schemas": [USER], "userName": "bjensen", "title": long});
+    assert_400(
+        create("User", &body),
+        ScimType::InvalidValue,
+        "`title` is 16385 bytes long",
+    );
+    assert_400(replace(&body, &bjensen()), ScimType::InvalidValue, "16384");
+    assert_400(
+        patch(
+            &bjensen(),
+            json!([{"op": "replace", "path": "title", "value": long}]),
+        ),
+        ScimType::InvalidValue,
+        "16384",
+    );
+    // Everything a PATCH carries is bounded, even under a schema the server does not serve,
+    // whose operations it otherwise skips.
+    assert_400(
+        patch(
+            &bjensen(),
+            json!([{"op": "add", "path": "urn:example:unknown:2.0:User:x", "value": long}]),
+        ),
+        ScimType::InvalidValue,
+        "operation 1: value",
+    );
+    // Exactly at the limit is fine.
+    let fits = json!({"schemas": [USER], "userName": "bjensen",
+                      "title": "x".repeat(defaults.max_string_bytes)});
+    assert!(create("User", &fits).is_ok());
+}
+
+/// The values a store indexes (`userName`, `displayName`, `externalId`, `emails.value`) are
+/// bounded tighter: a PostgreSQL btree entry holds at most about 2,700 bytes, so a 3 KB
+/// userName was a 500. The bound holds for the folded form too, which is what is indexed and
+/// can be longer (`İ` is two bytes, its lowercase `i̇` three).
+#[test]
+fn keys_are_bounded_as_given_and_as_folded() {
+    let defaults = Limits::default();
+    assert_eq!(defaults.max_key_bytes, 2048);
+    let long = "u".repeat(3000);
+    for body in [
+        json!({"schemas": [USER], "userName": long}),
+        json!({"schemas": [USER], "userName": "bjensen", "externalId": long}),
+        json!({"schemas": [USER], "userName": "bjensen", "displayName": long}),
+        json!({"schemas": [USER], "userName": "bjensen",
+               "emails": [{"value": format!("{long}@example.com")}]}),
+    ] {
+        assert_400(
+            create("User", &body),
+            ScimType::InvalidValue,
+            "at most 2048 bytes",
+        );
+    }
+    let group = json!({"schemas": [GROUP], "displayName": long});
+    assert_400(
+        create("Group", &group),
+        ScimType::InvalidValue,
+        "`displayName`",
+    );
+    // 1,600 bytes as given, 2,400 folded.
+    let dotted = json!({"schemas": [USER], "userName": "İ".repeat(800)});
+    assert_400(
+        create("User", &dotted),
+        ScimType::InvalidValue,
+        "2400 bytes",
+    );
+    assert_400(
+        patch(
+            &bjensen(),
+            json!([{"op": "replace", "path": "userName", "value": long}]),
+        ),
+        ScimType::InvalidValue,
+        "userName",
+    );
+    // Other strings are not keys.
+    let nick = json!({"schemas": [USER], "userName": "bjensen", "nickName": long});
+    assert!(create("User", &nick).is_ok());
+}
+
+/// A multi-valued attribute holds at most [`Limits::max_values`] values, as given (POST, PUT,
+/// PATCH) and after a PATCH merged them into what is stored.
+#[test]
+fn values_per_attribute_are_bounded() {
+    assert_eq!(Limits::default().max_values, 1000);
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"value": format!("u{i}@example.com")}))
+            .collect()
+    };
+    let body = json!({"schemas": [USER], "userName": "bjensen", "emails": emails(1001)});
+    assert_400(
+        create("User", &body),
+        ScimType::InvalidValue,
+        "`emails` has 1001 values",
+    );
+    let fits = json!({"schemas": [USER], "userName": "bjensen", "emails": emails(1000)});
+    let stored = create("User", &fits).unwrap();
+
+    let limits = Limits {
+        max_values: 3,
+        ..Limits::default()
+    };
+    let mut user = bjensen();
+    user["emails"] = json!(emails(2));
+    assert_400(
+        patch_limited(
+            &user,
+            json!([{"op": "add", "path": "emails", "value": emails(4)}]),
+            limits,
+        ),
+        ScimType::InvalidValue,
+        "at most 3",
+    );
+    // Adding two values to two: one is already there, so three are held.
+    let merged = patch_limited(
+        &user,
+        json!([{"op": "add", "path": "emails", "value": [emails(2)[1], {"value": "new@example.com"}]}]),
+        limits,
+    )
+    .unwrap();
+    assert_eq!(merged["emails"].as_array().unwrap().len(), 3);
+    assert_400(
+        patch_limited(
+            &merged,
+            json!([{"op": "add", "path": "emails", "value": {"value": "fourth@example.com"}}]),
+            limits,
+        ),
+        ScimType::InvalidValue,
+        "`emails` would hold more than 3 values",
+    );
+    assert_eq!(stored["emails"].as_array().unwrap().len(), 1000);
+}
+
+/// A PATCH holds at most [`Limits::max_operations`] operations (RFC 7644 §3.5.2 sets no bound;
+/// each operation costs a pass over the resource).
+#[test]
+fn operations_per_patch_are_bounded() {
+    assert_eq!(Limits::default().max_operations, 1000);
+    let operations = |n: usize| -> Value {
+        (0..n)
+            .map(|i| json!({"op": "replace", "path": "nickName", "value": format!("n{i}")}))
+            .collect()
+    };
+    assert!(patch(&bjensen(), operations(1000)).is_ok());
+    assert_400(
+        patch(&bjensen(), operations(1001)),
+        ScimType::InvalidValue,
+        "1001 operations; at most 1000",
+    );
+}
+
+/// `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5) name at most
+/// [`Limits::max_attribute_names`] attributes, repeats counted; a name given twice is applied
+/// once, so a list of repeats costs no more to apply than the name alone.
+#[test]
+fn attribute_lists_are_bounded_and_deduplicated() {
+    let registry = SchemaRegistry::standard();
+    let users = registry.resource_type("User").unwrap();
+    assert_eq!(Limits::default().max_attribute_names, 200);
+    let list = |n: usize| vec!["userName"; n].join(",");
+    let error = Projection::parse(Some(&list(201)), None, users).unwrap_err();
+    assert_eq!(error.scim_type(), Some(ScimType::InvalidValue));
+    assert!(error.detail().contains("at most 200"), "{error}");
+    let error = Projection::from_lists(&[], &vec!["title".to_owned(); 201], users).unwrap_err();
+    assert!(error.detail().contains("`excludedAttributes`"), "{error}");
+
+    let repeated = Projection::parse(Some(&list(200)), None, users).unwrap();
+    let once = Projection::parse(Some("userName"), None, users).unwrap();
+    assert_eq!(format!("{repeated:?}"), format!("{once:?}"));
+    let limits = Limits {
+        max_attribute_names: 2,
+        ..Limits::default()
+    };
+    assert!(Projection::parse_with_limits(Some("a,b,c"), None, users, &limits).is_err());
+}
+
+/// A path filter in a PATCH has at most [`Limits::max_filter_nodes`] nodes (the same bound as a
+/// search filter, RFC 7644 §3.4.2.2), answered as the path error it is.
+#[test]
+fn patch_path_filters_are_bounded() {
+    let limits = Limits {
+        max_filter_nodes: 3,
+        ..Limits::default()
+    };
+    let path = |filter: &str| json!([{"op": "remove", "path": format!("emails[{filter}]")}]);
+    assert!(patch_limited(&bjensen(), path("type eq \"a\" or type eq \"b\""), limits).is_ok());
+    assert_400(
+        patch_limited(
+            &bjensen(),
+            path("type eq \"a\" or type eq \"b\" or type eq \"c\""),
+            limits,
+        ),
+        ScimType::InvalidPath,
+        "limit of 3",
+    );
 }
