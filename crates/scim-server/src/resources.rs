@@ -13,6 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use scim_filter::{ParseOptions, PatchPath};
 use scim_model::error::ScimError;
 use scim_model::filter::CompiledFilter;
+use scim_model::limits::Limits;
 use scim_model::message::{ListResponse, PatchRequest, SearchRequest, SortOrder};
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
@@ -145,6 +146,17 @@ impl Endpoint {
         })
     }
 
+    /// The limits on requests to this endpoint: the configured ones, except that a group's
+    /// `members` (its only multi-valued attribute, stored as rows rather than in the document)
+    /// are bounded by `max_member_values` instead.
+    fn limits(&self, config: &crate::ServerConfig) -> Limits {
+        let mut limits = config.limits;
+        if self.kind.has_members() {
+            limits.max_values = limits.max_values.max(config.max_member_values);
+        }
+        limits
+    }
+
     fn not_found(&self, id: &str) -> ApiError {
         ScimError::not_found(format!("no {} with id {id:?}", self.kind.name)).into()
     }
@@ -260,11 +272,16 @@ impl Params {
             .transpose()
     }
 
-    fn projection<'r>(&self, rt: ResourceTypeView<'r>) -> Result<Projection<'r>, ApiError> {
-        Ok(Projection::parse(
+    fn projection<'r>(
+        &self,
+        rt: ResourceTypeView<'r>,
+        limits: &Limits,
+    ) -> Result<Projection<'r>, ApiError> {
+        Ok(Projection::parse_with_limits(
             self.get("attributes"),
             self.get("excludedAttributes"),
             rt,
+            limits,
         )?)
     }
 
@@ -509,9 +526,14 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Params::of(&req)?.projection(rt)?;
+    let limits = ep.limits(state.config());
+    let projection = Params::of(&req)?.projection(rt, &limits)?;
     let fields = ep.relation_fields(rt, &projection);
-    let mut document = validate_create(&body, rt, &ValidationOptions::default())?;
+    let options = ValidationOptions {
+        limits,
+        ..ValidationOptions::default()
+    };
+    let mut document = validate_create(&body, rt, &options)?;
     let members = if ep.kind.has_members() {
         members::take_members(&mut document, state.config().max_member_values)?
     } else {
@@ -530,6 +552,7 @@ async fn create(
         })
         .await??;
     }
+    limits.check_document(&document)?;
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
     let reg = registry.clone();
@@ -571,7 +594,7 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Params::of(&req)?.projection(rt)?;
+    let projection = Params::of(&req)?.projection(rt, &ep.limits(state.config()))?;
     let fields = ep.relation_fields(rt, &projection);
     let id = id.into_inner();
     let org = auth.org;
@@ -617,7 +640,7 @@ async fn list(
     let search = params.search_request()?;
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = params.projection(rt)?;
+    let projection = params.projection(rt, &ep.limits(state.config()))?;
     let page = Window::of(&state, &search);
     let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
     list_response(found.resources, found.total, page.start_index)
@@ -633,7 +656,12 @@ async fn search(
     let search = body.into_inner();
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Projection::from_lists(&search.attributes, &search.excluded_attributes, rt)?;
+    let projection = Projection::from_lists_with_limits(
+        &search.attributes,
+        &search.excluded_attributes,
+        rt,
+        &ep.limits(state.config()),
+    )?;
     let page = Window::of(&state, &search);
     let found = find(ep, auth.org, &state, &req, rt, &search, &projection, page).await?;
     list_response(found.resources, found.total, page.start_index)
@@ -660,14 +688,19 @@ async fn root_search(
     let mut wanted = page.count;
     for ep in ENDPOINTS {
         let rt = ep.resource_type(&registry)?;
-        let projection =
-            match Projection::from_lists(&search.attributes, &search.excluded_attributes, rt) {
-                Ok(projection) => projection,
-                Err(error) => {
-                    first_error.get_or_insert(ApiError::from(error));
-                    continue;
-                }
-            };
+        let listed = Projection::from_lists_with_limits(
+            &search.attributes,
+            &search.excluded_attributes,
+            rt,
+            &ep.limits(state.config()),
+        );
+        let projection = match listed {
+            Ok(projection) => projection,
+            Err(error) => {
+                first_error.get_or_insert(ApiError::from(error));
+                continue;
+            }
+        };
         let window = Window {
             start_index: skip + 1,
             count: wanted,
@@ -743,7 +776,7 @@ async fn find(
             // Entra ID's documentation sends `externalId eq jyoung`, unquoted.
             let options = ParseOptions {
                 allow_unquoted_values: true,
-                ..ParseOptions::default()
+                ..ep.limits(state.config()).parse_options()
             };
             Some(
                 options
@@ -862,6 +895,10 @@ async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let max = state.config().max_member_values;
+    let options = ValidationOptions {
+        limits: ep.limits(state.config()),
+        ..ValidationOptions::default()
+    };
     rewrite(
         ep,
         auth,
@@ -870,7 +907,7 @@ async fn replace(
         id.into_inner(),
         false,
         move |rt, _, stored| {
-            let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
+            let mut document = validate_replace(&body, stored, rt, &options)?;
             let mut attributes = attribute_names(&document);
             let mut changes = Vec::new();
             if ep.kind.has_members() {
@@ -906,6 +943,13 @@ async fn modify(
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
+    let limits = ep.limits(state.config());
+    let patch_options = PatchOptions {
+        limits,
+        ..PatchOptions::default()
+    };
+    // The whole request, member operations included, before any of it is split off.
+    patch::check_request(&request, &patch_options)?;
     let split = if ep.kind.has_members() {
         members::split_patch(request, state.config().max_member_values)?
     } else {
@@ -941,7 +985,7 @@ async fn modify(
                     &with_id_and_meta(ep, stored.clone(), existing, location),
                     &request,
                     rt,
-                    &PatchOptions::default(),
+                    &patch_options,
                     &numbers,
                 )?;
                 if patched.changed {
@@ -949,7 +993,10 @@ async fn modify(
                         &patched.resource,
                         stored,
                         rt,
-                        &ValidationOptions::default(),
+                        &ValidationOptions {
+                            limits,
+                            ..ValidationOptions::default()
+                        },
                     )?);
                     rewritten.attributes = patched.attributes;
                 }
@@ -980,7 +1027,8 @@ where
     let registry = state.registry().clone();
     let params = Params::of(req)?;
     let rt = ep.resource_type(&registry)?;
-    let projection = params.projection(rt)?;
+    let limits = ep.limits(state.config());
+    let projection = params.projection(rt, &limits)?;
     // A PUT's answer carries a group's members only when asked for by name: the client sent
     // them, and a group may have 100,000 members.
     let fields = match ep.relation() {
@@ -1021,6 +1069,7 @@ where
                 (document, _) => {
                     let mut document = document.unwrap_or(stored.clone());
                     hash_password(&mut document, Some(&stored), &verifier)?;
+                    limits.check_document(&document)?;
                     let update = Columns::derive(&document, rt, ep.kind)
                         .into_update(Some(token), attributes);
                     resources::replace(conn, ep.kind, org, &id, None, &update)?

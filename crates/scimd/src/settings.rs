@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use scim_server::{DeleteMode, IpCidr, ServerConfig};
+use scim_server::{DeleteMode, IpCidr, Limits, ServerConfig};
 use serde::{Deserialize, Serialize};
 
 /// Where the SCIM service is mounted.
@@ -126,6 +126,15 @@ pub struct ServeArgs {
     /// Most group member values one request may carry [default: 10000]
     #[arg(long, env = "SCIM_MAX_MEMBER_VALUES", value_name = "N")]
     pub max_member_values: Option<usize>,
+    /// Largest stored resource, serialised, in bytes [default: 262144]
+    #[arg(long, env = "SCIM_MAX_DOCUMENT_BYTES", value_name = "BYTES")]
+    pub max_document_bytes: Option<usize>,
+    /// Longest string value, in bytes [default: 16384]
+    #[arg(long, env = "SCIM_MAX_STRING_BYTES", value_name = "BYTES")]
+    pub max_string_bytes: Option<usize>,
+    /// Most values of one multi-valued attribute such as emails [default: 1000]
+    #[arg(long, env = "SCIM_MAX_ATTRIBUTE_VALUES", value_name = "N")]
+    pub max_attribute_values: Option<usize>,
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
@@ -195,6 +204,12 @@ pub struct FileConfig {
     max_page_size: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_member_values: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_document_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_string_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_attribute_values: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -338,6 +353,21 @@ impl Settings {
                 .max_member_values
                 .or(file.max_member_values)
                 .unwrap_or(defaults.max_member_values),
+            limits: Limits {
+                max_document_bytes: serve
+                    .max_document_bytes
+                    .or(file.max_document_bytes)
+                    .unwrap_or(defaults.limits.max_document_bytes),
+                max_string_bytes: serve
+                    .max_string_bytes
+                    .or(file.max_string_bytes)
+                    .unwrap_or(defaults.limits.max_string_bytes),
+                max_values: serve
+                    .max_attribute_values
+                    .or(file.max_attribute_values)
+                    .unwrap_or(defaults.limits.max_values),
+                ..defaults.limits
+            },
             delete_mode: serve
                 .delete_mode
                 .or(file.delete_mode)
@@ -407,6 +437,9 @@ impl Settings {
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
             max_member_values: Some(server.max_member_values),
+            max_document_bytes: Some(server.limits.max_document_bytes),
+            max_string_bytes: Some(server.limits.max_string_bytes),
+            max_attribute_values: Some(server.limits.max_values),
             delete_mode: Some(server.delete_mode.into()),
             trusted_proxies: Some(
                 server
@@ -503,6 +536,8 @@ mod tests {
             listen = "0.0.0.0:9000"
             max_page_size = 500
             max_member_values = 50
+            max_document_bytes = 65536
+            max_attribute_values = 20
             token_cache_ttl = "10s"
             delete_mode = "purge"
             data_dir = "/var/lib/scim"
@@ -517,6 +552,12 @@ mod tests {
         assert_eq!(settings.serve.listen, "127.0.0.1:7000");
         assert_eq!(settings.serve.server.max_page_size, 500);
         assert_eq!(settings.serve.server.max_member_values, 50);
+        assert_eq!(settings.serve.server.limits.max_document_bytes, 65536);
+        assert_eq!(settings.serve.server.limits.max_values, 20);
+        assert_eq!(
+            settings.serve.server.limits.max_string_bytes,
+            Limits::default().max_string_bytes
+        );
         assert_eq!(settings.serve.server.default_page_size, 100);
         assert_eq!(settings.serve.token_cache_ttl, Duration::from_secs(10));
         assert_eq!(settings.serve.server.delete_mode, DeleteMode::Purge);
