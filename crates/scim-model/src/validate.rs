@@ -54,7 +54,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
@@ -62,7 +61,7 @@ use serde_json::{Map, Number, Value};
 use crate::error::ScimError;
 use crate::limits::{KeyAttributes, Limits};
 use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness};
-use crate::value::{compare_numbers, fold_case, is_present, member, parse_date_time};
+use crate::value::{fold_case, is_present, member, parse_date_time, same_value};
 
 /// What to do with a member of the body that no schema of the resource type defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -840,9 +839,11 @@ fn keep(
     match attribute.mutability() {
         Mutability::ReadOnly => Ok(()),
         Mutability::Immutable => match (target.get(name), old_value) {
-            (Some(new), Some(old)) if !same(attribute, new, old) => Err(ScimError::mutability(
-                format!("`{location}` is immutable and already set; it cannot be changed"),
-            )),
+            (Some(new), Some(old)) if !same_value(Some(new), Some(old), attribute) => {
+                Err(ScimError::mutability(format!(
+                    "`{location}` is immutable and already set; it cannot be changed"
+                )))
+            }
             (None, Some(old)) => {
                 target.insert(name.to_owned(), old.clone());
                 Ok(())
@@ -916,50 +917,6 @@ fn check_required<'a>(
         }
     }
     Ok(())
-}
-
-/// Whether two values of `attribute` are the same value, as the attribute compares them:
-/// strings by `caseExact`, numbers and dateTimes by value, complex values sub-attribute by
-/// sub-attribute, multi-valued attributes as sets.
-fn same(attribute: &Attribute, a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Array(xs), Value::Array(ys)) if attribute.is_multi_valued() => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|x| ys.iter().any(|y| same_value(attribute, x, y)))
-                && ys
-                    .iter()
-                    .all(|y| xs.iter().any(|x| same_value(attribute, x, y)))
-        }
-        _ => same_value(attribute, a, b),
-    }
-}
-
-fn same_value(attribute: &Attribute, a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => attribute
-            .sub_attributes()
-            .iter()
-            .filter(|sub| sub.mutability() != Mutability::ReadOnly)
-            .all(
-                |sub| match (present_member(x, sub.name()), present_member(y, sub.name())) {
-                    (None, None) => true,
-                    (Some(p), Some(q)) => same(sub, p, q),
-                    _ => false,
-                },
-            ),
-        (Value::String(x), Value::String(y)) => match attribute.attribute_type() {
-            AttributeType::DateTime => match (parse_date_time(x), parse_date_time(y)) {
-                (Some(x), Some(y)) => x == y,
-                _ => x == y,
-            },
-            _ if attribute.is_case_exact() => x == y,
-            _ => fold_case(x) == fold_case(y),
-        },
-        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
-        _ => a == b,
-    }
 }
 
 /// The member `name` of `object` when it has a value (RFC 7643 §2.5).

@@ -1,5 +1,6 @@
-//! Reading SCIM values out of JSON: case-insensitive member lookup, case folding and
-//! `xsd:dateTime` parsing, shared by filtering, projection and the store's search documents.
+//! Reading SCIM values out of JSON: case-insensitive member lookup, case folding,
+//! `xsd:dateTime` parsing and value equality, shared by filtering, projection, validation,
+//! PATCH and the store's search documents.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -7,7 +8,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::schema::{Attribute, AttributeType};
+use crate::schema::{Attribute, AttributeType, Mutability};
 
 /// The member of `object` named `name`, compared case-insensitively (RFC 7643 §2.1: attribute
 /// names are case-insensitive). An exact match wins over a case-insensitive one.
@@ -119,6 +120,131 @@ pub fn is_assigned(value: &Value, attribute: &Attribute) -> bool {
                 .is_some_and(|sub| values_of(value, sub).any(|v| is_assigned(v, sub)))
         }),
         _ => false,
+    }
+}
+
+/// Whether two values of `attribute` are the same SCIM value: strings per `caseExact` (folded
+/// with [`fold_case`] otherwise), dateTimes as instants, numbers by value, complex values
+/// sub-attribute by sub-attribute (`readOnly` ones left out: they are the server's, like
+/// `manager.displayName`), multi-valued ones as unordered collections counting repeats. Only
+/// assigned values count ([`is_assigned`]), so unassigned equals unassigned.
+///
+/// This is the one definition of SCIM value equality: validation (an `immutable` value on PUT)
+/// and PATCH (immutability, `readOnly` values sent back, duplicates in `add` and `remove`) both
+/// use it, through [`ValueKey`] where many values are compared.
+///
+/// ```
+/// use scim_model::schema::SchemaRegistry;
+/// use scim_model::value::same_value;
+/// use serde_json::json;
+///
+/// let registry = SchemaRegistry::standard();
+/// let users = registry.resource_type("User").ok_or("no User type")?;
+/// let emails = users.resolve(None, "emails", None)?.attribute();
+/// let a = json!([{"value": "BJ@example.com", "type": "work"}, {"value": "b@x.org"}]);
+/// let b = json!([{"value": "b@x.org", "display": null}, {"type": "work", "value": "bj@example.com"}]);
+/// assert!(same_value(Some(&a), Some(&b), emails));
+/// assert!(!same_value(Some(&a), None, emails));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn same_value(a: Option<&Value>, b: Option<&Value>, attribute: &Attribute) -> bool {
+    ValueKey::of(a, attribute) == ValueKey::of(b, attribute)
+}
+
+/// A value of an attribute in the form [`same_value`] compares: two values are the same SCIM
+/// value exactly when their keys are equal, so keys can be hashed to compare or deduplicate
+/// many values in linear time.
+///
+/// Numbers compare by value (`3.0` is `3`); an integer beyond what a float holds exactly
+/// compares exactly, never rounded to a float.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueKey(Vec<Key>);
+
+/// One value's key; see [`ValueKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Bool(bool),
+    Integer(i64),
+    /// An integer above `i64::MAX`.
+    Unsigned(u64),
+    /// Any other number, as the bits of its `f64` (never `-0.0` or a whole number).
+    Float(u64),
+    /// A string, folded unless its attribute is `caseExact`.
+    Text(String),
+    Instant(DateTime<Utc>),
+    /// Each sub-attribute that is not `readOnly`, in the schema's order.
+    Complex(Vec<ValueKey>),
+    /// A value of a type its attribute does not take, as JSON text.
+    Other(String),
+}
+
+impl ValueKey {
+    /// The key of `value` (`None` when the attribute is absent): its assigned values, each
+    /// keyed, in a canonical order for a multi-valued attribute.
+    pub fn of(value: Option<&Value>, attribute: &Attribute) -> Self {
+        let mut keys: Vec<Key> = value
+            .map(|value| {
+                values_of(value, attribute)
+                    .filter(|v| is_assigned(v, attribute))
+                    .map(|v| Key::of(v, attribute))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if keys.len() > 1 {
+            keys.sort_unstable();
+        }
+        ValueKey(keys)
+    }
+
+    /// The key of one value given alone (one element of a multi-valued attribute), assigned
+    /// or not: `{}` and `{"value": null}` are one key, an empty string another.
+    pub fn of_element(element: &Value, attribute: &Attribute) -> Self {
+        ValueKey(vec![Key::of(element, attribute)])
+    }
+}
+
+impl Key {
+    fn of(value: &Value, attribute: &Attribute) -> Self {
+        match (attribute.attribute_type(), value) {
+            (AttributeType::Complex, Value::Object(members)) => Key::Complex(
+                attribute
+                    .sub_attributes()
+                    .iter()
+                    .filter(|sub| sub.mutability() != Mutability::ReadOnly)
+                    .map(|sub| ValueKey::of(member(members, sub.name()), sub))
+                    .collect(),
+            ),
+            (
+                AttributeType::String | AttributeType::Reference | AttributeType::Binary,
+                Value::String(text),
+            ) => Key::Text(if attribute.is_case_exact() {
+                text.clone()
+            } else {
+                fold_case(text).into_owned()
+            }),
+            (AttributeType::DateTime, Value::String(text)) => match parse_date_time(text) {
+                Some(at) => Key::Instant(at),
+                None => Key::Text(text.clone()),
+            },
+            (_, Value::Number(number)) => Key::number(number),
+            (_, Value::Bool(b)) => Key::Bool(*b),
+            (_, other) => Key::Other(other.to_string()),
+        }
+    }
+
+    fn number(number: &serde_json::Number) -> Self {
+        if let Some(i) = number.as_i64() {
+            return Key::Integer(i);
+        }
+        if let Some(u) = number.as_u64() {
+            return Key::Unsigned(u);
+        }
+        let float = number.as_f64().unwrap_or(f64::NAN);
+        // `i64::MAX as f64` is 2^63, one past the largest i64, hence `<`.
+        if float.fract() == 0.0 && float >= i64::MIN as f64 && float < i64::MAX as f64 {
+            return Key::Integer(float as i64);
+        }
+        Key::Float(float.to_bits())
     }
 }
 

@@ -1,17 +1,17 @@
 //! One operation at a time: the target resolved, the attribute's value taken out of the
 //! resource, changed, checked and put back.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::target::{resolve_key, resolve_path, ElementFilter, Target};
-use super::values::{
-    agrees, assigned, remove_member, same_value, tidy, Checker, ElementIndex, ElementProbe,
-};
+use super::values::{agrees, assigned, remove_member, tidy, Checker, ElementKey, ElementKeys};
 use super::{qualified_name, ComplexReplace, MissingFilterTarget, PatchOptions};
 use crate::error::ScimError;
 use crate::message::{PatchOp, PatchOperation};
 use crate::schema::{Attribute, Mutability, ResolvedAttribute, ResourceTypeView, Schema};
-use crate::value::{member, member_key, values_of};
+use crate::value::{member, member_key, same_value, values_of};
 
 /// The value of a `replace` or `remove` that has none: `null` (the message reads
 /// `"value": null` as absent), which means "unassigned". An `add` must have one.
@@ -500,13 +500,11 @@ impl<'r, 'o> Engine<'r, 'o> {
         match value {
             Some(listed) if attribute.is_multi_valued() && !listed.is_null() => {
                 let listed = elements(self.checker.attribute(listed, attribute, label)?);
-                let probes: Vec<ElementProbe<'_>> = listed
-                    .iter()
-                    .map(|gone| ElementProbe::new(gone, attribute))
-                    .collect();
+                let keys = ElementKeys::new(attribute);
+                let gone: HashSet<ElementKey> = listed.iter().map(|item| keys.of(item)).collect();
                 let kept = elements(current)
                     .into_iter()
-                    .filter(|item| !probes.iter().any(|probe| probe.matches(item)))
+                    .filter(|item| !gone.contains(&keys.of(item)))
                     .collect();
                 Ok(Value::Array(kept))
             }
@@ -651,27 +649,23 @@ impl<'r, 'o> Engine<'r, 'o> {
     ) -> Result<(), ScimError> {
         // `given` comes from `Checker::attribute`, which refuses more than one primary value.
         let given = elements(given);
-        let mut added: Vec<Value> = Vec::new();
-        {
-            let index = ElementIndex::new(items, attribute, given.len());
-            for item in given {
-                let item = if attribute.is_complex() {
-                    let mut object = Map::new();
-                    merge_object(&mut object, item, attribute, false, label)?;
-                    tidy(Value::Object(object), attribute)
-                } else {
-                    item
-                };
-                if item.is_null() || index.contains(&item) {
-                    continue;
-                }
-                let probe = ElementProbe::new(&item, attribute);
-                if !added.iter().any(|earlier| probe.matches(earlier)) {
-                    added.push(item);
-                }
+        let keys = ElementKeys::new(attribute);
+        // Every element held so far, the stored ones and those this operation added, by key:
+        // one hash lookup per given value, however many values there are.
+        let mut held: HashSet<ElementKey> = items.iter().map(|item| keys.of(item)).collect();
+        items.reserve(given.len());
+        for item in given {
+            let item = if attribute.is_complex() {
+                let mut object = Map::new();
+                merge_object(&mut object, item, attribute, false, label)?;
+                tidy(Value::Object(object), attribute)
+            } else {
+                item
+            };
+            if !item.is_null() && held.insert(keys.of(&item)) {
+                items.push(item);
             }
         }
-        items.extend(added);
         Ok(())
     }
 
