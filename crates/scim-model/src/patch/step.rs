@@ -158,7 +158,9 @@ impl<'r, 'o> Engine<'r, 'o> {
         write: Write,
         touched: &mut Vec<Touched<'r>>,
     ) -> Result<(), ScimError> {
-        let mut seen: Vec<String> = Vec::with_capacity(members.len());
+        // A set: a path-less value may carry tens of thousands of keys (under a schema the
+        // server skips), and each is checked against all before it.
+        let mut seen: HashSet<String> = HashSet::with_capacity(members.len());
         for (key, value) in members {
             // Client libraries that model an extension as its own resource (scim2-models, for
             // one) put a `schemas` member in the extension's object; the resource's `schemas`
@@ -179,7 +181,7 @@ impl<'r, 'o> Engine<'r, 'o> {
                     "`{canonical}` is given more than once (attribute names are case-insensitive)"
                 )));
             }
-            seen.push(canonical);
+            seen.insert(canonical);
             self.target(root, target, write.action(value), true, touched)?;
         }
         Ok(())

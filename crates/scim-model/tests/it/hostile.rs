@@ -537,3 +537,28 @@ fn one_equality_for_collections() {
         emails
     ));
 }
+
+/// A path-less value names each attribute once (RFC 7644 §3.5.2.3: its keys are attribute
+/// names, which are case-insensitive, so `x` and `X` would be one attribute given twice), and
+/// that check is a set lookup: 20,000 keys under a schema the server skips are checked in
+/// linear time, and a repeat after them is still found.
+#[test]
+fn pathless_values_with_many_keys() {
+    let mut keys = serde_json::Map::new();
+    for i in 0..20_000 {
+        keys.insert(format!("urn:example:skipped:2.0:User:k{i}"), json!("v"));
+    }
+    keys.insert("nickName".to_owned(), json!("Barb"));
+    let patched = patch(
+        &bjensen(),
+        json!([{"op": "replace", "value": keys.clone()}]),
+    )
+    .unwrap();
+    assert_eq!(patched["nickName"], "Barb");
+    keys.insert("NICKNAME".to_owned(), json!("Babs"));
+    assert_400(
+        patch(&bjensen(), json!([{"op": "replace", "value": keys}])),
+        ScimType::InvalidSyntax,
+        "more than once",
+    );
+}
