@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::schema::{Attribute, AttributeType, Mutability};
 
@@ -32,16 +33,43 @@ pub fn member_key<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v 
         .map(String::as_str)
 }
 
-/// Folds a string for case-insensitive comparison (`caseExact: false`, RFC 7643 §2.2).
+/// Folds a string for case-insensitive comparison (`caseExact: false`, RFC 7643 §2.2), as
+/// RFC 8265 §3.3.2 prepares a username for comparison (UsernameCaseMapped), as far as it
+/// applies to any string: uppercase and titlecase letters mapped to lowercase (Unicode
+/// `toLowerCase`), then the result in Normalization Form C. So `"ÉLAN"` and `"élan"` fold alike,
+/// and so do the precomposed `é` (U+00E9) and the decomposed `e` + U+0301 that some clients
+/// send: one name, whichever way its bytes were composed. (RFC 8265's width mapping of
+/// fullwidth letters and its directionality rule are not applied.)
 ///
-/// Unicode-aware: `"ÉLAN"` and `"élan"` fold alike. The store folds with this same function,
-/// so its SQL answers equal the in-memory evaluator's.
+/// The uniqueness keys, the store's search documents and filter operands are all folded with
+/// this one function, so the store's SQL answers equal the in-memory evaluator's.
 pub fn fold_case(s: &str) -> Cow<'_, str> {
-    if s.chars().any(char::is_uppercase) {
+    if s.is_ascii() {
+        // ASCII is in NFC, and its case mapping is ASCII's.
+        return if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        };
+    }
+    let lowered = if s.chars().any(changes_case) {
         Cow::Owned(s.to_lowercase())
     } else {
         Cow::Borrowed(s)
+    };
+    // Lowercase first, as RFC 8265 orders it: NFC of a lowercase string stays lowercase, so
+    // folding twice changes nothing more.
+    match is_nfc_quick(lowered.chars()) {
+        IsNormalized::Yes => lowered,
+        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(lowered.nfc().collect()),
     }
+}
+
+/// Whether lowercasing changes `c`: uppercase and titlecase letters (`Ǆ`, `ǅ`), and a few
+/// others with a lowercase mapping.
+fn changes_case(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() != Some(c) || lower.next().is_some()
 }
 
 /// Parses an `xsd:dateTime` (RFC 7643 §2.3.5), e.g. `2011-05-13T04:42:34Z` or
@@ -256,6 +284,35 @@ mod tests {
     fn folding_is_unicode_aware() {
         assert_eq!(fold_case("ÉLAN Ǆ"), "élan ǆ");
         assert!(matches!(fold_case("already"), Cow::Borrowed(_)));
+        assert!(matches!(fold_case("déjà"), Cow::Borrowed(_)));
+        // Titlecase letters map to lowercase too (RFC 8265 §3.3.2: "uppercase and titlecase").
+        assert_eq!(fold_case("ǅ"), "ǆ");
+    }
+
+    /// RFC 8265 §3.3.2 (UsernameCaseMapped): case mapping, then normalization form C, so that
+    /// one name composed two ways is one name.
+    #[test]
+    fn rfc8265_3_3_2_case_mapping_then_nfc() {
+        let precomposed = "Ren\u{e9}e";
+        let decomposed = "Rene\u{301}e";
+        assert_ne!(precomposed, decomposed);
+        assert_eq!(fold_case(precomposed), "ren\u{e9}e");
+        assert_eq!(fold_case(decomposed), "ren\u{e9}e");
+        // Uppercase decomposed, and singletons such as the Angstrom and Kelvin signs.
+        assert_eq!(fold_case("RENE\u{301}E"), "ren\u{e9}e");
+        assert_eq!(fold_case("\u{212b}"), "\u{e5}");
+        assert_eq!(fold_case("\u{212a}"), "k");
+        // Folding is idempotent, also where lowercasing lengthens the string.
+        for s in [
+            "\u{130}",
+            "A\u{30a}\u{323}",
+            "\u{1fbb}\u{345}",
+            "ΟΔΟΣ",
+            "\u{1f88}",
+        ] {
+            let once = fold_case(s).into_owned();
+            assert_eq!(fold_case(&once), once, "{s}");
+        }
     }
 
     /// RFC 7643 §2.3.5: dateTime is xsd:dateTime, with or without fractional seconds.
