@@ -16,13 +16,17 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 fn create(resource_type: &str, body: &Value) -> Result<Value, ScimError> {
     let registry = SchemaRegistry::standard();
-    let view = registry.resource_type(resource_type).unwrap();
+    let view = registry
+        .resource_type(resource_type)
+        .unwrap_or_else(|| panic!("no {resource_type} resource type"));
     validate_create(body, view, &ValidationOptions::default())
 }
 
 fn replace(body: &Value, existing: &Value) -> Result<Value, ScimError> {
     let registry = SchemaRegistry::standard();
-    let users = registry.resource_type("User").unwrap();
+    let users = registry
+        .resource_type("User")
+        .unwrap_or_else(|| panic!("no User resource type"));
     validate_replace(body, existing, users, &ValidationOptions::default())
 }
 
@@ -32,9 +36,11 @@ fn patch_with(
     options: &PatchOptions,
 ) -> Result<Value, ScimError> {
     let registry = SchemaRegistry::standard();
-    let users = registry.resource_type("User").unwrap();
-    let request =
-        request_from_value(json!({"schemas": [PATCH_OP], "Operations": operations})).unwrap();
+    let users = registry
+        .resource_type("User")
+        .unwrap_or_else(|| panic!("no User resource type"));
+    let request = request_from_value(json!({"schemas": [PATCH_OP], "Operations": operations}))
+        .unwrap_or_else(|e| panic!("{e}"));
     apply(resource, &request, users, options).map(|patched| patched.resource)
 }
 
@@ -190,7 +196,9 @@ fn create_with_limits(
     limits: Limits,
 ) -> Result<Value, ScimError> {
     let registry = SchemaRegistry::standard();
-    let view = registry.resource_type(resource_type).unwrap();
+    let view = registry
+        .resource_type(resource_type)
+        .unwrap_or_else(|| panic!("no {resource_type} resource type"));
     let options = ValidationOptions {
         limits,
         ..ValidationOptions::default()
