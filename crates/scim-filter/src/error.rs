@@ -35,6 +35,13 @@ pub enum ErrorKind {
         /// The configured limit.
         max: usize,
     },
+    /// The tree has more nodes (comparisons, `pr`, `and`, `or`, `not`, value filters) than
+    /// the configured maximum.
+    #[error("expression has more than the limit of {max} comparisons and operators")]
+    TooManyNodes {
+        /// The configured limit.
+        max: usize,
+    },
     /// The grammar did not match.
     #[error("expected {expected}")]
     Syntax {
@@ -44,6 +51,9 @@ pub enum ErrorKind {
     /// A string literal is not valid JSON (for example a lone surrogate escape).
     #[error("invalid string literal: {0}")]
     InvalidString(String),
+    /// A string literal holds U+0000 (NUL), which no SCIM value can hold.
+    #[error("a string value must not contain U+0000 (NUL)")]
+    NulInString,
     /// A number literal does not fit a JSON number.
     #[error("invalid number literal")]
     InvalidNumber,

@@ -24,8 +24,9 @@
 //! # Ok::<(), scim_filter::FilterError>(())
 //! ```
 //!
-//! Inputs are bounded by [`ParseOptions`] (length and nesting depth) so that hostile filters
-//! are refused with an error rather than a stack overflow.
+//! Inputs are bounded by [`ParseOptions`] (length, nesting depth and number of nodes) so that
+//! hostile filters are refused with an error rather than a stack overflow or an unbounded
+//! evaluation. A string value holding U+0000 is refused too: no SCIM value can hold it.
 
 mod ast;
 mod error;

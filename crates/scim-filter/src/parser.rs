@@ -1,5 +1,7 @@
 //! Turns the pest parse tree into the typed AST. The pest types stay private to this module.
 
+use std::cell::Cell;
+
 use pest::iterators::Pair;
 use pest::Parser as _;
 
@@ -13,13 +15,18 @@ struct Grammar;
 /// Limits and leniency for parsing; [`ParseOptions::default`] suits a public server.
 ///
 /// The limits guard against hostile input: the parser and every later walk over the tree
-/// recurse once per level of nesting, so the depth is bounded before the grammar runs.
+/// recurse once per level of nesting, so the depth is bounded before the grammar runs; and every
+/// later evaluation (in memory, or as SQL with one bound parameter per comparison) costs per
+/// node, so the node count is bounded as the tree is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Longest accepted input, in characters. Default 16 384.
     pub max_length: usize,
     /// Deepest accepted nesting of parentheses and brackets. Default 64.
     pub max_depth: usize,
+    /// Most nodes in the tree: each comparison, `pr`, `and`, `or`, `not` and value filter
+    /// counts one (`a eq 1 and b pr` is three). Default 1 000.
+    pub max_nodes: usize,
     /// Accept an unquoted word as a string value (`externalId eq jyoung`, as in Microsoft's
     /// Entra ID documentation). Words that read as `true`, `false`, `null` or a number keep
     /// that meaning, and anything else that could be ambiguous is still rejected. Default off.
@@ -31,6 +38,7 @@ impl Default for ParseOptions {
         ParseOptions {
             max_length: 16 * 1024,
             max_depth: 64,
+            max_nodes: 1000,
             allow_unquoted_values: false,
         }
     }
@@ -47,11 +55,7 @@ impl ParseOptions {
             Grammar::parse(Rule::filter_input, input).map_err(|e| syntax_error(input, &e))?;
         let top = next_child(&mut pairs, input)?;
         let or_expr = next_child(&mut top.into_inner(), input)?;
-        Builder {
-            input,
-            options: self,
-        }
-        .or_expr(or_expr, false)
+        Builder::new(input, self).or_expr(or_expr, false)
     }
 
     /// Parses a PATCH operation path (RFC 7644 §3.5.2).
@@ -64,11 +68,7 @@ impl ParseOptions {
             Grammar::parse(Rule::path_input, input).map_err(|e| syntax_error(input, &e))?;
         let top = next_child(&mut pairs, input)?;
         let path = next_child(&mut top.into_inner(), input)?;
-        Builder {
-            input,
-            options: self,
-        }
-        .patch_path(path)
+        Builder::new(input, self).patch_path(path)
     }
 
     fn check_limits(&self, input: &str) -> Result<(), FilterError> {
@@ -125,6 +125,18 @@ impl ParseOptions {
 struct Builder<'i, 'o> {
     input: &'i str,
     options: &'o ParseOptions,
+    /// Nodes built so far, against [`ParseOptions::max_nodes`].
+    nodes: Cell<usize>,
+}
+
+impl<'i, 'o> Builder<'i, 'o> {
+    fn new(input: &'i str, options: &'o ParseOptions) -> Self {
+        Builder {
+            input,
+            options,
+            nodes: Cell::new(0),
+        }
+    }
 }
 
 impl Builder<'_, '_> {
@@ -132,7 +144,25 @@ impl Builder<'_, '_> {
         FilterError::new(kind, self.input, pair.as_span().start())
     }
 
+    /// Counts one node of the tree, built from `pair`.
+    fn node(&self, pair: &Pair<'_, Rule>) -> Result<(), FilterError> {
+        let nodes = self.nodes.get() + 1;
+        self.nodes.set(nodes);
+        if nodes > self.options.max_nodes {
+            return Err(self.error(
+                ErrorKind::TooManyNodes {
+                    max: self.options.max_nodes,
+                },
+                pair,
+            ));
+        }
+        Ok(())
+    }
+
     fn or_expr(&self, pair: Pair<'_, Rule>, in_value: bool) -> Result<Filter, FilterError> {
+        if pair.clone().into_inner().nth(1).is_some() {
+            self.node(&pair)?;
+        }
         let mut items = pair
             .into_inner()
             .map(|and| self.and_expr(self.operand(and)?, in_value))
@@ -145,6 +175,9 @@ impl Builder<'_, '_> {
     }
 
     fn and_expr(&self, pair: Pair<'_, Rule>, in_value: bool) -> Result<Filter, FilterError> {
+        if pair.clone().into_inner().nth(1).is_some() {
+            self.node(&pair)?;
+        }
         let mut items = pair
             .into_inner()
             .map(|unary| self.unary(self.operand(unary)?, in_value))
@@ -167,6 +200,7 @@ impl Builder<'_, '_> {
     fn unary(&self, pair: Pair<'_, Rule>, in_value: bool) -> Result<Filter, FilterError> {
         match pair.as_rule() {
             Rule::not_expr => {
+                self.node(&pair)?;
                 let inner = self.only_child(pair)?;
                 Ok(Filter::Not(Box::new(self.or_expr(inner, in_value)?)))
             }
@@ -184,6 +218,7 @@ impl Builder<'_, '_> {
                 if in_value {
                     return Err(self.error(ErrorKind::NestedValueFilter, &pair));
                 }
+                self.node(&pair)?;
                 let mut inner = pair.into_inner();
                 let attr_pair = next_child(&mut inner, self.input)?;
                 let attr = self.filterable_attr(attr_pair)?;
@@ -191,6 +226,7 @@ impl Builder<'_, '_> {
                 if let Some(tail) = inner.find(|p| p.as_rule() == Rule::value_path_tail) {
                     // `emails[type eq "work"].value eq "x"` means one email that is of type
                     // work and has that value, so it folds into the bracketed condition.
+                    let tail_pair = tail.clone();
                     let mut tail = tail.into_inner();
                     let sub = next_child(&mut tail, self.input)?.as_str().to_owned();
                     let condition = next_child(&mut tail, self.input)?;
@@ -201,7 +237,10 @@ impl Builder<'_, '_> {
                             items.push(condition);
                             Filter::And(items)
                         }
-                        other => Filter::And(vec![other, condition]),
+                        other => {
+                            self.node(&tail_pair)?;
+                            Filter::And(vec![other, condition])
+                        }
                     };
                 }
                 Ok(Filter::ValuePath {
@@ -215,6 +254,7 @@ impl Builder<'_, '_> {
 
     /// Builds `path pr` or `path op value` from a `present` or `comparison` node.
     fn condition(&self, path: AttrPath, pair: Pair<'_, Rule>) -> Result<Filter, FilterError> {
+        self.node(&pair)?;
         match pair.as_rule() {
             Rule::present => Ok(Filter::Present(path)),
             Rule::comparison => {
@@ -238,15 +278,28 @@ impl Builder<'_, '_> {
             Rule::number => serde_json::from_str(pair.as_str())
                 .map(CompValue::Number)
                 .map_err(|_| self.error(ErrorKind::InvalidNumber, &pair)),
-            Rule::string => serde_json::from_str(pair.as_str())
-                .map(CompValue::String)
-                .map_err(|e| self.error(ErrorKind::InvalidString(e.to_string()), &pair)),
+            Rule::string => {
+                let text: String = serde_json::from_str(pair.as_str())
+                    .map_err(|e| self.error(ErrorKind::InvalidString(e.to_string()), &pair))?;
+                self.string_value(text, &pair)
+            }
             Rule::bare_value if self.options.allow_unquoted_values => {
-                Ok(CompValue::String(pair.as_str().to_owned()))
+                self.string_value(pair.as_str().to_owned(), &pair)
             }
             Rule::bare_value => Err(self.error(ErrorKind::UnquotedValue, &pair)),
             _ => Err(self.unexpected(&pair)),
         }
+    }
+
+    /// A string literal, refused when it holds U+0000: no SCIM value can hold NUL (a SCIM
+    /// server's store may not be able to, PostgreSQL's `text` for one), so such a comparison
+    /// could only ever be a mistake or a probe; refusing it here keeps it out of every later
+    /// stage, SQL included.
+    fn string_value(&self, text: String, pair: &Pair<'_, Rule>) -> Result<CompValue, FilterError> {
+        if text.contains('\0') {
+            return Err(self.error(ErrorKind::NulInString, pair));
+        }
+        Ok(CompValue::String(text))
     }
 
     fn attr_path(&self, pair: Pair<'_, Rule>) -> Result<AttrPath, FilterError> {

@@ -17,7 +17,8 @@
 //! - A comparison on a complex attribute without a sub-attribute compares its `value`
 //!   sub-attribute (`emails co "example.com"`, as in the RFC's own examples); ordering
 //!   operators on a complex or boolean attribute are an `invalidFilter` error.
-//! - Strings compare case-insensitively (Unicode lowercase) unless the attribute is `caseExact`;
+//! - Strings compare case-insensitively (Unicode lowercase, then NFC: [`fold_case`]) unless the
+//!   attribute is `caseExact`;
 //!   `gt`/`lt` order strings by code point. dateTimes compare chronologically.
 //! - An attribute whose `returned` is `never` (`password`) cannot be filtered on:
 //!   `invalidFilter`, so no client can test a secret value.

@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod message;
 pub mod meta;
 pub mod patch;

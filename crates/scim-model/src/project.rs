@@ -23,6 +23,8 @@
 //!   `name.givenName.x`) is 400 `invalidValue`.
 //! - The parameters are mutually exclusive (RFC 7644 §3.9); when both are given, `attributes`
 //!   applies and `excludedAttributes` is ignored.
+//! - A parameter lists at most [`Limits::max_attribute_names`] names (repeats count; more are
+//!   400 `invalidValue`), and a name given twice is kept once.
 //! - Members of the resource that no schema defines are shown unless `attributes` is given.
 //! - Only the query semantics are applied: showing the `request` attributes a PUT, POST or
 //!   PATCH just wrote (RFC 7643 §2.2) is up to the caller, by naming them in `attributes`.
@@ -57,6 +59,7 @@ use std::ptr;
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
+use crate::limits::Limits;
 use crate::schema::{Attribute, Mutability, ResourceTypeView, Returned, Schema};
 
 /// The parsed `attributes` / `excludedAttributes` of one request, resolved against a resource
@@ -115,17 +118,24 @@ impl<'r> Selection<'r> {
         items: impl Iterator<Item = &'i str>,
         parameter: &str,
         resource_type: ResourceTypeView<'r>,
+        limits: &Limits,
     ) -> Result<Option<Self>, ScimError> {
         let mut selection = Selection::default();
-        let mut any = false;
+        let mut count = 0_usize;
         for item in items.flat_map(|item| item.split(',')).map(str::trim) {
             if item.is_empty() {
                 continue;
             }
-            any = true;
+            count += 1;
+            if count > limits.max_attribute_names {
+                return Err(ScimError::invalid_value(format!(
+                    "`{parameter}` names more than {} attributes; at most {} are accepted",
+                    limits.max_attribute_names, limits.max_attribute_names
+                )));
+            }
             selection.add(item, parameter, resource_type)?;
         }
-        Ok(any.then_some(selection))
+        Ok((count > 0).then_some(selection))
     }
 
     fn add(
@@ -137,7 +147,9 @@ impl<'r> Selection<'r> {
         let (schema, path) = resource_type.split_schema_prefix(item);
         if path.is_empty() {
             if let Some(schema) = schema {
-                self.schemas.push(schema);
+                if !self.names_schema(schema) {
+                    self.schemas.push(schema);
+                }
             }
             return Ok(());
         }
@@ -156,8 +168,15 @@ impl<'r> Selection<'r> {
             )));
         }
         if let Ok(resolved) = resource_type.resolve(schema.map(Schema::id), name, sub) {
-            self.paths
-                .push((resolved.attribute(), resolved.sub_attribute()));
+            let (attribute, sub) = (resolved.attribute(), resolved.sub_attribute());
+            // Each name once, so that a list repeating one name costs no more to apply.
+            let named = match sub {
+                Some(sub) => self.names_sub(attribute, sub),
+                None => self.names_whole(attribute),
+            };
+            if !named {
+                self.paths.push((attribute, sub));
+            }
         }
         Ok(())
     }
@@ -169,15 +188,34 @@ impl<'r> Projection<'r> {
     /// as not given; when both are given, `excluded` is ignored.
     ///
     /// # Errors
-    /// 400 `invalidValue` when an item is not an attribute path. RFC 7644 gives no `scimType`
-    /// for a malformed parameter; `invalidValue` ("the value is not compatible") is the closest
-    /// of §3.12's, `invalidPath` being about PATCH paths.
+    /// 400 `invalidValue` when an item is not an attribute path, or a parameter names more than
+    /// the default [`Limits::max_attribute_names`]. RFC 7644 gives no `scimType` for a
+    /// malformed parameter; `invalidValue` ("the value is not compatible") is the closest of
+    /// §3.12's, `invalidPath` being about PATCH paths.
     pub fn parse(
         attributes: Option<&str>,
         excluded: Option<&str>,
         resource_type: ResourceTypeView<'r>,
     ) -> Result<Self, ScimError> {
-        Self::build(attributes.into_iter(), excluded.into_iter(), resource_type)
+        Self::parse_with_limits(attributes, excluded, resource_type, &Limits::default())
+    }
+
+    /// [`Projection::parse`] under `limits`.
+    ///
+    /// # Errors
+    /// As [`Projection::parse`], with [`Limits::max_attribute_names`] from `limits`.
+    pub fn parse_with_limits(
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+        resource_type: ResourceTypeView<'r>,
+        limits: &Limits,
+    ) -> Result<Self, ScimError> {
+        Self::build(
+            attributes.into_iter(),
+            excluded.into_iter(),
+            resource_type,
+            limits,
+        )
     }
 
     /// The same from the arrays of a `POST /.search` request (RFC 7644 §3.4.3); an item may
@@ -190,10 +228,24 @@ impl<'r> Projection<'r> {
         excluded: &[String],
         resource_type: ResourceTypeView<'r>,
     ) -> Result<Self, ScimError> {
+        Self::from_lists_with_limits(attributes, excluded, resource_type, &Limits::default())
+    }
+
+    /// [`Projection::from_lists`] under `limits`.
+    ///
+    /// # Errors
+    /// As [`Projection::parse`], with [`Limits::max_attribute_names`] from `limits`.
+    pub fn from_lists_with_limits(
+        attributes: &[String],
+        excluded: &[String],
+        resource_type: ResourceTypeView<'r>,
+        limits: &Limits,
+    ) -> Result<Self, ScimError> {
         Self::build(
             attributes.iter().map(String::as_str),
             excluded.iter().map(String::as_str),
             resource_type,
+            limits,
         )
     }
 
@@ -201,17 +253,19 @@ impl<'r> Projection<'r> {
         attributes: impl Iterator<Item = &'i str>,
         excluded: impl Iterator<Item = &'i str>,
         resource_type: ResourceTypeView<'r>,
+        limits: &Limits,
     ) -> Result<Self, ScimError> {
-        let mode =
-            if let Some(selection) = Selection::parse(attributes, "attributes", resource_type)? {
-                Mode::Include(selection)
-            } else if let Some(selection) =
-                Selection::parse(excluded, "excludedAttributes", resource_type)?
-            {
-                Mode::Exclude(selection)
-            } else {
-                Mode::Default
-            };
+        let mode = if let Some(selection) =
+            Selection::parse(attributes, "attributes", resource_type, limits)?
+        {
+            Mode::Include(selection)
+        } else if let Some(selection) =
+            Selection::parse(excluded, "excludedAttributes", resource_type, limits)?
+        {
+            Mode::Exclude(selection)
+        } else {
+            Mode::Default
+        };
         Ok(Projection { mode })
     }
 

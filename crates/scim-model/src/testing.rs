@@ -10,9 +10,11 @@ use serde_json::{json, Map, Value};
 use crate::schema::ENTERPRISE_USER;
 
 /// Fragments strings are made of: case pairs (ASCII and not), characters SQL `LIKE` would treat
-/// specially, and ones whose lowercase form differs in length.
+/// specially, ones whose lowercase form differs in length, and `é` decomposed (`e` + U+0301),
+/// which folds to the precomposed `é` (NFC).
 const PIECES: &[&str] = &[
-    "a", "A", "b", "é", "É", "ß", "İ", "%", "_", "\\", "x@y.com", "X@Y.COM", "work", "Work", " ",
+    "a", "A", "b", "é", "É", "e\u{301}", "E\u{301}", "ß", "İ", "%", "_", "\\", "x@y.com",
+    "X@Y.COM", "work", "Work", " ",
 ];
 
 /// A string of zero to three fragments.

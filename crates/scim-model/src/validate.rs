@@ -12,6 +12,10 @@
 //!   elements of multi-valued attributes; every other value is kept as sent, `""` included;
 //! - values must have their attribute's type (RFC 7643 §2.3), at most one value of a
 //!   multi-valued attribute may be `primary` (§2.4), and required attributes must be present;
+//! - no string value holds U+0000 (NUL), and the value of an attribute whose values are unique
+//!   (`userName`) holds no control character (RFC 8265, PRECIS IdentifierClass: no `Cc`);
+//! - strings, keys and multi-valued attributes stay within [`ValidationOptions::limits`]
+//!   (`invalidValue` beyond them);
 //! - on replace, `immutable` values may not change and `writeOnly` values the client cannot read
 //!   back are kept (RFC 7644 §3.5.1).
 //!
@@ -50,14 +54,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
 use crate::error::ScimError;
-use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema};
-use crate::value::{compare_numbers, fold_case, is_present, member, parse_date_time};
+use crate::limits::{KeyAttributes, Limits};
+use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness};
+use crate::value::{fold_case, is_present, member, parse_date_time, same_value};
 
 /// What to do with a member of the body that no schema of the resource type defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -100,6 +104,8 @@ pub struct ValidationOptions {
     pub bare_value_for_complex: bool,
     /// Whether `canonicalValues` are enforced.
     pub canonical_values: CanonicalValues,
+    /// The longest string and key, and the most values of a multi-valued attribute.
+    pub limits: Limits,
 }
 
 impl Default for ValidationOptions {
@@ -110,6 +116,7 @@ impl Default for ValidationOptions {
             wrap_single_values: true,
             bare_value_for_complex: true,
             canonical_values: CanonicalValues::Allow,
+            limits: Limits::default(),
         }
     }
 }
@@ -124,6 +131,7 @@ impl ValidationOptions {
             wrap_single_values: false,
             bare_value_for_complex: false,
             canonical_values: CanonicalValues::Enforce,
+            limits: Limits::default(),
         }
     }
 }
@@ -136,7 +144,8 @@ impl ValidationOptions {
 /// A 400 [`ScimError`] for the first problem found: `invalidSyntax` when the body is not an
 /// object, `schemas` does not name the core schema, or an unknown attribute is rejected;
 /// `invalidValue` for a value of the wrong type, more than one `primary` value, a missing
-/// required attribute or (when enforced) a value outside `canonicalValues`.
+/// required attribute, (when enforced) a value outside `canonicalValues`, a string holding
+/// NUL, or a value beyond [`ValidationOptions::limits`].
 pub fn validate_create(
     body: &Value,
     resource_type: ResourceTypeView<'_>,
@@ -196,6 +205,8 @@ pub(crate) struct ValueChecker<'n> {
     options: ValidationOptions,
     /// The resource type, named in the error for an unknown sub-attribute.
     resource_type: &'n str,
+    /// Its attributes whose values the store keys on ([`Limits::max_key_bytes`]).
+    keys: KeyAttributes<'n>,
     /// A PATCH value: `null` members are kept as `null` (they clear what they land on),
     /// `readOnly` sub-attributes are kept (merging checks that they agree with the stored
     /// value), an empty complex value is kept, required sub-attributes are left to the merged
@@ -243,6 +254,7 @@ impl<'a, 'r> Validator<'a, 'r> {
             values: ValueChecker {
                 options: *options,
                 resource_type: resource_type.name(),
+                keys: KeyAttributes::of(resource_type),
                 merge: false,
             },
         }
@@ -423,10 +435,14 @@ impl<'a, 'r> Validator<'a, 'r> {
 impl<'n> ValueChecker<'n> {
     /// The rules for the values of a PATCH on a resource of `resource_type` (see the `merge`
     /// field): `options` are the bends PATCH accepts.
-    pub(crate) fn for_patch(options: ValidationOptions, resource_type: &'n str) -> Self {
+    pub(crate) fn for_patch(
+        options: ValidationOptions,
+        resource_type: ResourceTypeView<'n>,
+    ) -> Self {
         ValueChecker {
             options,
-            resource_type,
+            resource_type: resource_type.name(),
+            keys: KeyAttributes::of(resource_type),
             merge: true,
         }
     }
@@ -523,6 +539,13 @@ impl<'n> ValueChecker<'n> {
                 )))
             }
         };
+        let max = self.options.limits.max_values;
+        if items.len() > max {
+            return Err(ScimError::invalid_value(format!(
+                "`{location}` has {} values; at most {max} are accepted",
+                items.len()
+            )));
+        }
         let mut values = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let location = if indexed {
@@ -641,6 +664,46 @@ impl<'n> ValueChecker<'n> {
         Ok(Some(Value::Object(container.members)))
     }
 
+    /// The rules every string value follows, whatever its attribute's type: no U+0000 (a store
+    /// may not be able to hold it: PostgreSQL's `text` cannot) and at most
+    /// [`Limits::max_string_bytes`]; for an attribute the store keys on, at most
+    /// [`Limits::max_key_bytes`] as given and as folded for comparison (the folded form is what
+    /// is indexed); and for an attribute whose values must be unique (`userName`), no control
+    /// character (RFC 8265 §3.1 and RFC 8264 §9.11: the PRECIS IdentifierClass, which usernames
+    /// are drawn from, disallows category Cc), so that two identifiers never differ by an
+    /// invisible character.
+    fn check_text(
+        &self,
+        attribute: &Attribute,
+        location: Location<'_>,
+        text: &str,
+    ) -> Result<(), ScimError> {
+        let limits = &self.options.limits;
+        limits.check_text(location, text)?;
+        if self.keys.contains(attribute) {
+            let folded = if attribute.is_case_exact() {
+                text.len()
+            } else {
+                fold_case(text).len()
+            };
+            let longest = text.len().max(folded);
+            if longest > limits.max_key_bytes {
+                return Err(ScimError::invalid_value(format!(
+                    "`{location}` is {longest} bytes long; the server indexes it, and accepts \
+                     at most {} bytes",
+                    limits.max_key_bytes
+                )));
+            }
+        }
+        if attribute.uniqueness() != Uniqueness::None && text.chars().any(char::is_control) {
+            return Err(ScimError::invalid_value(format!(
+                "`{location}` must not contain control characters: it identifies its resource \
+                 (RFC 8265 §3.1, PRECIS IdentifierClass)"
+            )));
+        }
+        Ok(())
+    }
+
     /// A value of a simple type (RFC 7643 §2.3.1 to §2.3.7).
     fn simple(
         &self,
@@ -648,6 +711,9 @@ impl<'n> ValueChecker<'n> {
         location: Location<'_>,
         value: &Value,
     ) -> Result<Value, ScimError> {
+        if let Value::String(text) = value {
+            self.check_text(attribute, location, text)?;
+        }
         let kind = attribute.attribute_type();
         let valid = match (kind, value) {
             (AttributeType::String | AttributeType::Reference, Value::String(_))
@@ -773,9 +839,11 @@ fn keep(
     match attribute.mutability() {
         Mutability::ReadOnly => Ok(()),
         Mutability::Immutable => match (target.get(name), old_value) {
-            (Some(new), Some(old)) if !same(attribute, new, old) => Err(ScimError::mutability(
-                format!("`{location}` is immutable and already set; it cannot be changed"),
-            )),
+            (Some(new), Some(old)) if !same_value(Some(new), Some(old), attribute) => {
+                Err(ScimError::mutability(format!(
+                    "`{location}` is immutable and already set; it cannot be changed"
+                )))
+            }
             (None, Some(old)) => {
                 target.insert(name.to_owned(), old.clone());
                 Ok(())
@@ -849,50 +917,6 @@ fn check_required<'a>(
         }
     }
     Ok(())
-}
-
-/// Whether two values of `attribute` are the same value, as the attribute compares them:
-/// strings by `caseExact`, numbers and dateTimes by value, complex values sub-attribute by
-/// sub-attribute, multi-valued attributes as sets.
-fn same(attribute: &Attribute, a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Array(xs), Value::Array(ys)) if attribute.is_multi_valued() => {
-            xs.len() == ys.len()
-                && xs
-                    .iter()
-                    .all(|x| ys.iter().any(|y| same_value(attribute, x, y)))
-                && ys
-                    .iter()
-                    .all(|y| xs.iter().any(|x| same_value(attribute, x, y)))
-        }
-        _ => same_value(attribute, a, b),
-    }
-}
-
-fn same_value(attribute: &Attribute, a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => attribute
-            .sub_attributes()
-            .iter()
-            .filter(|sub| sub.mutability() != Mutability::ReadOnly)
-            .all(
-                |sub| match (present_member(x, sub.name()), present_member(y, sub.name())) {
-                    (None, None) => true,
-                    (Some(p), Some(q)) => same(sub, p, q),
-                    _ => false,
-                },
-            ),
-        (Value::String(x), Value::String(y)) => match attribute.attribute_type() {
-            AttributeType::DateTime => match (parse_date_time(x), parse_date_time(y)) {
-                (Some(x), Some(y)) => x == y,
-                _ => x == y,
-            },
-            _ if attribute.is_case_exact() => x == y,
-            _ => fold_case(x) == fold_case(y),
-        },
-        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
-        _ => a == b,
-    }
 }
 
 /// The member `name` of `object` when it has a value (RFC 7643 §2.5).

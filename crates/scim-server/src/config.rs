@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use scim_model::limits::{LimitError, Limits};
 pub use scim_store::users::DeleteMode;
 
 /// How the SCIM service behaves. Build one with struct update syntax over
@@ -54,6 +55,12 @@ pub struct ServerConfig {
     /// all member values of a PATCH's operations together); above it the request is refused
     /// with 400 and nothing changes. Default: 10,000.
     pub max_member_values: usize,
+    /// What one request may carry: the longest string and indexed value, the most values of a
+    /// multi-valued attribute (a group's `members` take `max_member_values` instead), PATCH
+    /// operations, `attributes` names and filter nodes, and the largest stored resource.
+    /// Beyond them a request is refused with 400 (413 for the resource size) and nothing
+    /// changes. Default: [`Limits::default`].
+    pub limits: Limits,
     /// How often tokens' last-use times, gathered in memory, are written to the store.
     /// Default: 30 s.
     pub last_used_flush_interval: Duration,
@@ -73,6 +80,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             max_member_values: 10_000,
             max_list_bytes: 16 * 1024 * 1024,
+            limits: Limits::default(),
             last_used_flush_interval: Duration::from_secs(30),
             documentation_uri: None,
         }
@@ -107,6 +115,9 @@ pub enum ConfigError {
     /// `max_list_bytes` is zero.
     #[error("max_list_bytes must be at least 1")]
     ZeroListBytes,
+    /// A limit in `limits` is unusable.
+    #[error(transparent)]
+    Limits(#[from] LimitError),
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -146,6 +157,7 @@ impl ServerConfig {
         if self.max_list_bytes == 0 {
             return Err(ConfigError::ZeroListBytes);
         }
+        self.limits.validate()?;
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));
         }
@@ -394,6 +406,10 @@ mod tests {
         assert_eq!(
             bad(|c| c.max_list_bytes = 0),
             Err(ConfigError::ZeroListBytes)
+        );
+        assert_eq!(
+            bad(|c| c.limits.max_document_bytes = 0),
+            Err(ConfigError::Limits(LimitError::Zero("max_document_bytes")))
         );
     }
 

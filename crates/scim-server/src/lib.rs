@@ -70,7 +70,7 @@ mod routes;
 mod state;
 
 pub use auth::Authenticated;
-pub use config::{CidrError, ConfigError, DeleteMode, IpCidr, ServerConfig};
+pub use config::{CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig};
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use observe::{RequestId, REQUEST_ID};

@@ -13,6 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use scim_filter::ParseOptions;
 use scim_model::error::ScimError;
 use scim_model::filter::CompiledFilter;
+use scim_model::limits::Limits;
 use scim_model::message::{ListResponse, PatchRequest, SearchRequest, SortOrder};
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
@@ -151,6 +152,26 @@ impl Endpoint {
         std::ptr::eq(self.kind, &USERS)
     }
 
+    /// The limits on requests to this endpoint: the configured ones, except that a group's
+    /// `members` (its only multi-valued attribute, stored as rows rather than in the document)
+    /// are bounded by `max_member_values` instead.
+    fn limits(&self, config: &crate::ServerConfig) -> Limits {
+        let mut limits = config.limits;
+        if self.kind.has_members() {
+            limits.max_values = limits.max_values.max(config.max_member_values);
+        }
+        limits
+    }
+
+    /// The id of a `/{endpoint}/{id}` path. An id no resource can have (one with a NUL, which
+    /// PostgreSQL text cannot hold) is answered 404 before any database work.
+    fn path_id(&self, id: String) -> Result<String, ApiError> {
+        if id.contains('\0') {
+            return Err(self.not_found(&id));
+        }
+        Ok(id)
+    }
+
     fn not_found(&self, id: &str) -> ApiError {
         ScimError::not_found(format!("no {} with id {id:?}", self.kind.name)).into()
     }
@@ -266,11 +287,16 @@ impl Params {
             .transpose()
     }
 
-    fn projection<'r>(&self, rt: ResourceTypeView<'r>) -> Result<Projection<'r>, ApiError> {
-        Ok(Projection::parse(
+    fn projection<'r>(
+        &self,
+        rt: ResourceTypeView<'r>,
+        limits: &Limits,
+    ) -> Result<Projection<'r>, ApiError> {
+        Ok(Projection::parse_with_limits(
             self.get("attributes"),
             self.get("excludedAttributes"),
             rt,
+            limits,
         )?)
     }
 
@@ -604,9 +630,14 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Params::of(&req)?.projection(rt)?;
+    let limits = ep.limits(state.config());
+    let projection = Params::of(&req)?.projection(rt, &limits)?;
     let fields = ep.relation_fields(rt, &projection);
-    let mut document = validate_create(&body, rt, &ValidationOptions::default())?;
+    let options = ValidationOptions {
+        limits,
+        ..ValidationOptions::default()
+    };
+    let mut document = validate_create(&body, rt, &options)?;
     let members = if ep.kind.has_members() {
         members::take_members(&mut document, state.config().max_member_values)?
     } else {
@@ -625,6 +656,7 @@ async fn create(
         let prehashed = prehash(&state, org, passwords).await?;
         hash_password(&mut document, None, &prehashed, state.verifier(), org)?;
     }
+    limits.check_document(&document)?;
     let token = auth.token_id.as_str().to_owned();
     let reg = registry.clone();
     let (record, related) = state
@@ -665,9 +697,9 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let projection = Params::of(&req)?.projection(rt)?;
+    let projection = Params::of(&req)?.projection(rt, &ep.limits(state.config()))?;
     let fields = ep.relation_fields(rt, &projection);
-    let id = id.into_inner();
+    let id = ep.path_id(id.into_inner())?;
     let org = auth.org;
     let lookup = id.clone();
     let found = state
@@ -722,6 +754,7 @@ async fn list(
             .map(str::to_owned)
             .into_iter()
             .collect(),
+        limits: ep.limits(state.config()),
     };
     shown.check(rt)?;
     let page = Window::of(&state, &search);
@@ -740,7 +773,7 @@ async fn search(
     let search = body.into_inner();
     let registry = state.registry().clone();
     let rt = ep.resource_type(&registry)?;
-    let shown = ProjectionSpec::of(&search);
+    let shown = ProjectionSpec::of(&search, ep.limits(state.config()));
     shown.check(rt)?;
     let page = Window::of(&state, &search);
     let budget = state.config().max_list_bytes;
@@ -771,7 +804,7 @@ async fn root_search(
     let mut truncated = false;
     for ep in ENDPOINTS {
         let rt = ep.resource_type(&registry)?;
-        let shown = ProjectionSpec::of(&search);
+        let shown = ProjectionSpec::of(&search, ep.limits(state.config()));
         if let Err(error) = shown.check(rt) {
             first_error.get_or_insert(error);
             continue;
@@ -846,21 +879,24 @@ struct Found {
 struct ProjectionSpec {
     attributes: Vec<String>,
     excluded: Vec<String>,
+    limits: Limits,
 }
 
 impl ProjectionSpec {
-    fn of(search: &SearchRequest) -> Self {
+    fn of(search: &SearchRequest, limits: Limits) -> Self {
         ProjectionSpec {
             attributes: search.attributes.clone(),
             excluded: search.excluded_attributes.clone(),
+            limits,
         }
     }
 
     fn projection<'r>(&self, rt: ResourceTypeView<'r>) -> Result<Projection<'r>, ApiError> {
-        Ok(Projection::from_lists(
+        Ok(Projection::from_lists_with_limits(
             &self.attributes,
             &self.excluded,
             rt,
+            &self.limits,
         )?)
     }
 
@@ -897,7 +933,7 @@ async fn find(
             // Entra ID's documentation sends `externalId eq jyoung`, unquoted.
             let options = ParseOptions {
                 allow_unquoted_values: true,
-                ..ParseOptions::default()
+                ..ep.limits(state.config()).parse_options()
             };
             Some(
                 options
@@ -1050,18 +1086,22 @@ async fn replace(
     if let Some(object) = body.as_object() {
         passwords_in(object, &mut passwords);
     }
+    let options = ValidationOptions {
+        limits: ep.limits(state.config()),
+        ..ValidationOptions::default()
+    };
     rewrite(
         ep,
         auth,
         &state,
         &req,
-        id.into_inner(),
+        ep.path_id(id.into_inner())?,
         Write {
             patching: false,
             passwords,
         },
         move |rt, _, stored| {
-            let mut document = validate_replace(&body, stored, rt, &ValidationOptions::default())?;
+            let mut document = validate_replace(&body, stored, rt, &options)?;
             let mut attributes = attribute_names(&document);
             let mut changes = Vec::new();
             if ep.kind.has_members() {
@@ -1097,6 +1137,13 @@ async fn modify(
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
+    let limits = ep.limits(state.config());
+    let patch_options = PatchOptions {
+        limits,
+        ..PatchOptions::default()
+    };
+    // The whole request, member operations included, before any of it is split off.
+    patch::check_request(&request, &patch_options)?;
     let passwords = passwords_in_patch(&request);
     let split = if ep.kind.has_members() {
         members::split_patch(request, state.config().max_member_values)?
@@ -1118,7 +1165,7 @@ async fn modify(
         auth,
         &state,
         &req,
-        id.into_inner(),
+        ep.path_id(id.into_inner())?,
         Write {
             patching: true,
             passwords,
@@ -1136,7 +1183,7 @@ async fn modify(
                     &with_id_and_meta(ep, stored.clone(), existing, location),
                     &request,
                     rt,
-                    &PatchOptions::default(),
+                    &patch_options,
                     &numbers,
                 )?;
                 if patched.changed {
@@ -1144,7 +1191,10 @@ async fn modify(
                         &patched.resource,
                         stored,
                         rt,
-                        &ValidationOptions::default(),
+                        &ValidationOptions {
+                            limits,
+                            ..ValidationOptions::default()
+                        },
                     )?);
                     rewritten.attributes = patched.attributes;
                 }
@@ -1175,7 +1225,8 @@ where
     let registry = state.registry().clone();
     let params = Params::of(req)?;
     let rt = ep.resource_type(&registry)?;
-    let projection = params.projection(rt)?;
+    let limits = ep.limits(state.config());
+    let projection = params.projection(rt, &limits)?;
     // A PUT's answer carries a group's members only when asked for by name: the client sent
     // them, and a group may have 100,000 members.
     let fields = match ep.relation() {
@@ -1221,6 +1272,7 @@ where
                 (document, _) => {
                     let mut document = document.unwrap_or(stored.clone());
                     hash_password(&mut document, Some(&stored), &prehashed, &verifier, org)?;
+                    limits.check_document(&document)?;
                     // An unassigned `active` never reactivates (`Columns::derive_keeping`).
                     let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
                         .into_update(Some(token), attributes);
@@ -1273,7 +1325,7 @@ async fn delete(
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
     let mode = state.config().delete_mode;
-    let id = id.into_inner();
+    let id = ep.path_id(id.into_inner())?;
     state
         .transaction(move |conn| {
             match resources::delete(conn, ep.kind, org, &id, mode, expected, Some(&token)) {

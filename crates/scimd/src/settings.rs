@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use scim_server::{DeleteMode, IpCidr, ServerConfig};
+use scim_server::{DeleteMode, IpCidr, Limits, ServerConfig};
 use serde::{Deserialize, Serialize};
 
 /// Where the SCIM service is mounted.
@@ -129,6 +129,15 @@ pub struct ServeArgs {
     /// Most bytes of resources in one list or search response [default: 16777216]
     #[arg(long, env = "SCIM_MAX_LIST_BYTES", value_name = "BYTES")]
     pub max_list_bytes: Option<usize>,
+    /// Largest stored resource, serialised, in bytes [default: 262144]
+    #[arg(long, env = "SCIM_MAX_DOCUMENT_BYTES", value_name = "BYTES")]
+    pub max_document_bytes: Option<usize>,
+    /// Longest string value, in bytes [default: 16384]
+    #[arg(long, env = "SCIM_MAX_STRING_BYTES", value_name = "BYTES")]
+    pub max_string_bytes: Option<usize>,
+    /// Most values of one multi-valued attribute such as emails [default: 1000]
+    #[arg(long, env = "SCIM_MAX_ATTRIBUTE_VALUES", value_name = "N")]
+    pub max_attribute_values: Option<usize>,
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
@@ -200,6 +209,11 @@ pub struct FileConfig {
     max_member_values: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_list_bytes: Option<usize>,
+    max_document_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_string_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_attribute_values: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -347,6 +361,21 @@ impl Settings {
                 .max_list_bytes
                 .or(file.max_list_bytes)
                 .unwrap_or(defaults.max_list_bytes),
+            limits: Limits {
+                max_document_bytes: serve
+                    .max_document_bytes
+                    .or(file.max_document_bytes)
+                    .unwrap_or(defaults.limits.max_document_bytes),
+                max_string_bytes: serve
+                    .max_string_bytes
+                    .or(file.max_string_bytes)
+                    .unwrap_or(defaults.limits.max_string_bytes),
+                max_values: serve
+                    .max_attribute_values
+                    .or(file.max_attribute_values)
+                    .unwrap_or(defaults.limits.max_values),
+                ..defaults.limits
+            },
             delete_mode: serve
                 .delete_mode
                 .or(file.delete_mode)
@@ -417,6 +446,9 @@ impl Settings {
             max_page_size: Some(server.max_page_size),
             max_member_values: Some(server.max_member_values),
             max_list_bytes: Some(server.max_list_bytes),
+            max_document_bytes: Some(server.limits.max_document_bytes),
+            max_string_bytes: Some(server.limits.max_string_bytes),
+            max_attribute_values: Some(server.limits.max_values),
             delete_mode: Some(server.delete_mode.into()),
             trusted_proxies: Some(
                 server
@@ -514,6 +546,8 @@ mod tests {
             max_page_size = 500
             max_member_values = 50
             max_list_bytes = 65536
+            max_document_bytes = 65536
+            max_attribute_values = 20
             token_cache_ttl = "10s"
             delete_mode = "purge"
             data_dir = "/var/lib/scim"
@@ -529,6 +563,12 @@ mod tests {
         assert_eq!(settings.serve.server.max_page_size, 500);
         assert_eq!(settings.serve.server.max_member_values, 50);
         assert_eq!(settings.serve.server.max_list_bytes, 65536);
+        assert_eq!(settings.serve.server.limits.max_document_bytes, 65536);
+        assert_eq!(settings.serve.server.limits.max_values, 20);
+        assert_eq!(
+            settings.serve.server.limits.max_string_bytes,
+            Limits::default().max_string_bytes
+        );
         assert_eq!(settings.serve.server.default_page_size, 100);
         assert_eq!(settings.serve.token_cache_ttl, Duration::from_secs(10));
         assert_eq!(settings.serve.server.delete_mode, DeleteMode::Purge);

@@ -222,3 +222,77 @@ fn messages_read_well() {
         assert_eq!(parse(input).unwrap_err().to_string(), expected, "{input}");
     }
 }
+
+/// A string literal holding U+0000 is refused whatever its spelling (a JSON `\u0000` escape in a
+/// quoted string, or the raw character in an unquoted word), in filters and PATCH paths alike:
+/// RFC 7644 §3.4.2.2 compares attribute values, and no SCIM value can hold NUL (PostgreSQL's
+/// `text` cannot store it, so a server could only answer such a comparison with an error).
+#[test]
+fn nul_in_a_string_value_is_refused() {
+    let lenient = ParseOptions {
+        allow_unquoted_values: true,
+        ..ParseOptions::default()
+    };
+    for input in [
+        r#"userName eq "a\u0000b""#,
+        r#"emails[value co "\u0000"]"#,
+        r#"title pr or name.givenName sw "x\u0000""#,
+    ] {
+        let error = parse(input).unwrap_err();
+        assert_eq!(error.kind(), &ErrorKind::NulInString, "{input}");
+        assert!(error.to_string().contains("U+0000"), "{error}");
+    }
+    assert_eq!(
+        lenient.parse("externalId eq a\u{0}b").unwrap_err().kind(),
+        &ErrorKind::NulInString
+    );
+    assert_eq!(
+        parse_path(r#"members[value eq "\u0000"]"#)
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NulInString
+    );
+    // Other escaped control characters are ordinary characters of a value.
+    assert_eq!(
+        parse(r#"title eq "a\u0001\tb""#).unwrap(),
+        parse("title eq \"a\\u0001\\tb\"").unwrap()
+    );
+}
+
+/// The node count is bounded: each comparison, `pr`, `and`, `or`, `not` and value filter counts
+/// one, so a flat chain that passes the length limit cannot make evaluation (or the SQL built
+/// from the tree) arbitrarily large.
+#[test]
+fn node_limit() {
+    let options = ParseOptions {
+        max_nodes: 5,
+        ..ParseOptions::default()
+    };
+    // `a pr or b pr or c pr or d pr`: four `pr` and one `or`.
+    assert!(options.parse("a pr or b pr or c pr or d pr").is_ok());
+    let error = options
+        .parse("a pr or b pr or c pr or d pr or e pr")
+        .unwrap_err();
+    assert_eq!(error.kind(), &ErrorKind::TooManyNodes { max: 5 });
+    // `not`, `and` inside brackets, the value filter and its folded tail all count.
+    assert!(options
+        .parse(r#"not (emails[type eq "work"].value eq "x")"#)
+        .is_ok());
+    assert!(options
+        .parse(r#"not (emails[type eq "work" and primary eq true].value eq "x")"#)
+        .is_err());
+    assert!(options
+        .parse_path(r#"emails[a pr or b pr or c pr]"#)
+        .is_ok());
+    assert!(options
+        .parse_path(r#"emails[a pr or b pr or c pr or d pr or e pr]"#)
+        .is_err());
+
+    // The default: 1 000 nodes; 999 `or`ed comparisons and their `or` are 1 000.
+    let chain = |n: usize| vec!["a pr"; n].join(" or ");
+    assert!(parse(&chain(999)).is_ok());
+    assert_eq!(
+        parse(&chain(1000)).unwrap_err().kind(),
+        &ErrorKind::TooManyNodes { max: 1000 }
+    );
+}

@@ -74,10 +74,16 @@
 //!   `manager` as an id or as `[{"$ref": …, "value": …}]`); `"True"`/`"False"` become booleans
 //!   when [`PatchOptions::coerce_boolean_strings`] is set; `3.0` is the integer `3`; binary is
 //!   padded standard base64; at most one value given is `primary`; required sub-attributes
-//!   stay present. `null` (and `[]`) means unassigned: `add` or `replace` with `null` clears
-//!   the target. An unknown sub-attribute in a value is `invalidPath`, like an unknown
+//!   stay present. `null` (and `[]`) means unassigned: `replace` with `null` clears the target,
+//!   as does a `null` member of a path-less value.
+//! - An `add` must carry a value (§3.5.2.1: "The operation MUST contain a "value" member"):
+//!   one without, or with `null` (read as none), is `invalidValue`. An unknown sub-attribute in a value is `invalidPath`, like an unknown
 //!   attribute in a path, and the same attribute given twice in one value (`nickName` and
 //!   `NICKNAME`) is `invalidSyntax`.
+//! - A request holds at most [`Limits::max_operations`] operations, its strings (paths, values,
+//!   member names) hold no U+0000 and at most [`Limits::max_string_bytes`] each, and after each
+//!   operation a multi-valued attribute holds at most [`Limits::max_values`] values; beyond
+//!   these, `invalidValue` ([`check_request`]; [`PatchOptions::limits`]).
 //! - A request without operations is `invalidSyntax` (§3.5.2: "an array of one or more PATCH
 //!   operations"); an unknown `op` is refused when the body is read ([`parse_request`]).
 //! - After each operation at most one value of a multi-valued attribute is `primary`: a value
@@ -94,6 +100,7 @@ mod values;
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
+use crate::limits::Limits;
 use crate::message::{PatchOperation, PatchRequest};
 use crate::schema::{Attribute, ResourceTypeView};
 
@@ -145,6 +152,9 @@ pub struct PatchOptions {
     /// identity provider's own extension, such as Entra ID's custom attributes), as POST and
     /// PUT drop them. When `false`, they fail with 400 `invalidPath`. Default `true`.
     pub ignore_unknown_schemas: bool,
+    /// The most operations, the longest string and key, the most values of a multi-valued
+    /// attribute and the largest path filter. Default [`Limits::default`].
+    pub limits: Limits,
 }
 
 impl Default for PatchOptions {
@@ -155,6 +165,7 @@ impl Default for PatchOptions {
             complex_replace: ComplexReplace::MergeSubAttributes,
             allow_pathless: true,
             ignore_unknown_schemas: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -171,6 +182,7 @@ impl PatchOptions {
             complex_replace: ComplexReplace::MergeSubAttributes,
             allow_pathless: false,
             ignore_unknown_schemas: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -212,6 +224,54 @@ pub fn request_from_value(value: Value) -> Result<PatchRequest, ScimError> {
     })
 }
 
+/// Checks what a request carries before any operation is applied: at most
+/// [`Limits::max_operations`] operations, and no string anywhere in it (paths, values, the keys
+/// of path-less values) holding U+0000 or longer than [`Limits::max_string_bytes`].
+///
+/// [`apply`] checks this itself; a server that takes some operations out of the request to
+/// handle them without the engine (a group's member changes) calls it first, so those follow
+/// the same bounds.
+///
+/// # Errors
+/// 400 `invalidValue` naming the operation.
+pub fn check_request(request: &PatchRequest, options: &PatchOptions) -> Result<(), ScimError> {
+    let limits = &options.limits;
+    if request.operations.len() > limits.max_operations {
+        return Err(ScimError::invalid_value(format!(
+            "`Operations` holds {} operations; at most {} are accepted in one request",
+            request.operations.len(),
+            limits.max_operations
+        )));
+    }
+    for (index, operation) in request.operations.iter().enumerate() {
+        let number = index + 1;
+        if let Some(path) = &operation.path {
+            limits.check_text(format_args!("operation {number}: path"), path)?;
+        }
+        if let Some(value) = &operation.value {
+            check_strings(value, limits, number)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`Limits::check_text`] on every string and member name in `value`. The recursion is as deep
+/// as the JSON, which the parser bounds (serde_json stops at 128 levels).
+fn check_strings(value: &Value, limits: &Limits, number: usize) -> Result<(), ScimError> {
+    let location = format_args!("operation {number}: value");
+    match value {
+        Value::String(text) => limits.check_text(location, text),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_strings(item, limits, number)),
+        Value::Object(members) => members.iter().try_for_each(|(key, item)| {
+            limits.check_text(location, key)?;
+            check_strings(item, limits, number)
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
 /// Applies `request` to `resource`, a resource of `resource_type` as JSON (see the module
 /// docs for the rules).
 ///
@@ -225,8 +285,9 @@ pub fn request_from_value(value: Value) -> Result<PatchRequest, ScimError> {
 /// the schema rejects, `noTarget` for a `remove` without a path or a filtered `replace` that
 /// matches nothing (with [`MissingFilterTarget::NoTarget`]), `mutability` for a change to a
 /// `readOnly` or assigned `immutable` value or the removal of a `required` one, and
-/// `invalidValue` for a value the schema does not allow. A 500 if `resource` is not a JSON
-/// object.
+/// `invalidValue` for a value the schema does not allow, an `add` without a value, or a
+/// request or value beyond [`PatchOptions::limits`] ([`check_request`]). A 500 if `resource`
+/// is not a JSON object.
 pub fn apply(
     resource: &Value,
     request: &PatchRequest,
@@ -255,6 +316,7 @@ pub fn apply_numbered(
             "`Operations` must hold at least one operation (RFC 7644 §3.5.2)",
         ));
     }
+    check_request(request, options)?;
     let Some(original) = resource.as_object() else {
         return Err(ScimError::internal(
             "the resource to patch is not a JSON object",

@@ -1,20 +1,20 @@
 //! One operation at a time: the target resolved, the attribute's value taken out of the
 //! resource, changed, checked and put back.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::target::{resolve_key, resolve_path, ElementFilter, Target};
-use super::values::{
-    agrees, assigned, remove_member, same_value, tidy, Checker, ElementIndex, ElementProbe,
-};
+use super::values::{agrees, assigned, remove_member, tidy, Checker, ElementKey, ElementKeys};
 use super::{qualified_name, ComplexReplace, MissingFilterTarget, PatchOptions};
 use crate::error::ScimError;
 use crate::message::{PatchOp, PatchOperation};
 use crate::schema::{Attribute, Mutability, ResolvedAttribute, ResourceTypeView, Schema};
-use crate::value::{member, member_key, values_of};
+use crate::value::{member, member_key, same_value, values_of};
 
-/// The value of an operation that has none: `null` (the message reads `"value": null` as
-/// absent), which means "unassigned".
+/// The value of a `replace` or `remove` that has none: `null` (the message reads
+/// `"value": null` as absent), which means "unassigned". An `add` must have one.
 const NULL: &Value = &Value::Null;
 
 /// A top-level attribute an operation wrote, for the audit list.
@@ -97,7 +97,7 @@ impl<'r, 'o> Engine<'r, 'o> {
         Engine {
             resource_type,
             options,
-            checker: Checker::new(options, resource_type.name()),
+            checker: Checker::new(options, resource_type),
         }
     }
 
@@ -109,6 +109,12 @@ impl<'r, 'o> Engine<'r, 'o> {
         operation: &PatchOperation,
         touched: &mut Vec<Touched<'r>>,
     ) -> Result<(), ScimError> {
+        if operation.op == PatchOp::Add && operation.value.is_none() {
+            // Without this, the missing value read as `null` and cleared the target.
+            return Err(ScimError::invalid_value(
+                "an add operation must carry a value (RFC 7644 §3.5.2.1)",
+            ));
+        }
         let value = operation.value.as_ref().unwrap_or(NULL);
         let action = match operation.op {
             PatchOp::Add => Action::Add(value),
@@ -138,7 +144,7 @@ impl<'r, 'o> Engine<'r, 'o> {
             };
             return self.members(root, members, None, write, touched);
         };
-        let target = resolve_path(self.resource_type, path)?;
+        let target = resolve_path(self.resource_type, path, &self.options.limits)?;
         self.target(root, target, action, false, touched)
     }
 
@@ -152,7 +158,9 @@ impl<'r, 'o> Engine<'r, 'o> {
         write: Write,
         touched: &mut Vec<Touched<'r>>,
     ) -> Result<(), ScimError> {
-        let mut seen: Vec<String> = Vec::with_capacity(members.len());
+        // A set: a path-less value may carry tens of thousands of keys (under a schema the
+        // server skips), and each is checked against all before it.
+        let mut seen: HashSet<String> = HashSet::with_capacity(members.len());
         for (key, value) in members {
             // Client libraries that model an extension as its own resource (scim2-models, for
             // one) put a `schemas` member in the extension's object; the resource's `schemas`
@@ -160,7 +168,7 @@ impl<'r, 'o> Engine<'r, 'o> {
             if schema.is_some() && key.eq_ignore_ascii_case("schemas") {
                 continue;
             }
-            let target = resolve_key(self.resource_type, key, schema)?;
+            let target = resolve_key(self.resource_type, key, schema, &self.options.limits)?;
             // `{"nickName": "a", "NICKNAME": "b"}`: which one was meant? Validation refuses the
             // same ambiguity in POST and PUT bodies.
             let canonical = match &target {
@@ -173,7 +181,7 @@ impl<'r, 'o> Engine<'r, 'o> {
                     "`{canonical}` is given more than once (attribute names are case-insensitive)"
                 )));
             }
-            seen.push(canonical);
+            seen.insert(canonical);
             self.target(root, target, write.action(value), true, touched)?;
         }
         Ok(())
@@ -343,6 +351,12 @@ impl<'r, 'o> Engine<'r, 'o> {
             return Err(required_error(&name));
         }
         check_required_subs(&updated, attribute, &name, action)?;
+        let max = self.options.limits.max_values;
+        if attribute.is_multi_valued() && values_of(&updated, attribute).nth(max).is_some() {
+            return Err(ScimError::invalid_value(format!(
+                "`{name}` would hold more than {max} values; at most {max} are accepted"
+            )));
+        }
         if let Some(before) = primaries_before {
             single_primary(&mut updated, &before, attribute)?;
         }
@@ -488,13 +502,11 @@ impl<'r, 'o> Engine<'r, 'o> {
         match value {
             Some(listed) if attribute.is_multi_valued() && !listed.is_null() => {
                 let listed = elements(self.checker.attribute(listed, attribute, label)?);
-                let probes: Vec<ElementProbe<'_>> = listed
-                    .iter()
-                    .map(|gone| ElementProbe::new(gone, attribute))
-                    .collect();
+                let keys = ElementKeys::new(attribute);
+                let gone: HashSet<ElementKey> = listed.iter().map(|item| keys.of(item)).collect();
                 let kept = elements(current)
                     .into_iter()
-                    .filter(|item| !probes.iter().any(|probe| probe.matches(item)))
+                    .filter(|item| !gone.contains(&keys.of(item)))
                     .collect();
                 Ok(Value::Array(kept))
             }
@@ -639,27 +651,23 @@ impl<'r, 'o> Engine<'r, 'o> {
     ) -> Result<(), ScimError> {
         // `given` comes from `Checker::attribute`, which refuses more than one primary value.
         let given = elements(given);
-        let mut added: Vec<Value> = Vec::new();
-        {
-            let index = ElementIndex::new(items, attribute, given.len());
-            for item in given {
-                let item = if attribute.is_complex() {
-                    let mut object = Map::new();
-                    merge_object(&mut object, item, attribute, false, label)?;
-                    tidy(Value::Object(object), attribute)
-                } else {
-                    item
-                };
-                if item.is_null() || index.contains(&item) {
-                    continue;
-                }
-                let probe = ElementProbe::new(&item, attribute);
-                if !added.iter().any(|earlier| probe.matches(earlier)) {
-                    added.push(item);
-                }
+        let keys = ElementKeys::new(attribute);
+        // Every element held so far, the stored ones and those this operation added, by key:
+        // one hash lookup per given value, however many values there are.
+        let mut held: HashSet<ElementKey> = items.iter().map(|item| keys.of(item)).collect();
+        items.reserve(given.len());
+        for item in given {
+            let item = if attribute.is_complex() {
+                let mut object = Map::new();
+                merge_object(&mut object, item, attribute, false, label)?;
+                tidy(Value::Object(object), attribute)
+            } else {
+                item
+            };
+            if !item.is_null() && held.insert(keys.of(&item)) {
+                items.push(item);
             }
         }
-        items.extend(added);
         Ok(())
     }
 

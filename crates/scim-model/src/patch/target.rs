@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::filter::CompiledFilter;
+use crate::limits::Limits;
 use crate::schema::{Attribute, LookupError, ResolvedAttribute, ResourceTypeView, Schema};
 
 /// A resolved PATCH target.
@@ -32,8 +33,9 @@ pub(super) enum Target<'r> {
 pub(super) fn resolve_path<'r>(
     resource_type: ResourceTypeView<'r>,
     path: &str,
+    limits: &Limits,
 ) -> Result<Target<'r>, ScimError> {
-    let parsed = scim_filter::parse_path(path).map_err(|error| {
+    let parsed = limits.parse_options().parse_path(path).map_err(|error| {
         ScimError::invalid_path(format!("`{path}` is not a valid path: {error}"))
     })?;
     match parsed {
@@ -87,8 +89,9 @@ pub(super) fn resolve_key<'r>(
     resource_type: ResourceTypeView<'r>,
     key: &str,
     schema: Option<&'r Schema>,
+    limits: &Limits,
 ) -> Result<Target<'r>, ScimError> {
-    let parsed = scim_filter::parse_path(key).map_err(|error| {
+    let parsed = limits.parse_options().parse_path(key).map_err(|error| {
         ScimError::invalid_path(format!("`{key}` is not an attribute name: {error}"))
     })?;
     match parsed {

@@ -4,6 +4,7 @@
 mod builtin;
 mod errors;
 mod filter_eval;
+mod hostile;
 mod lookup;
 mod messages;
 mod patch;

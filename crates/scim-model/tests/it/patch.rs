@@ -1213,14 +1213,16 @@ fn rfc7644_3_5_2_primary_stays_unique() {
     assert_error(&error, ScimType::InvalidValue, "primary");
 }
 
-/// `null` means unassigned (RFC 7643 §2.5): add or replace with null clears the target.
+/// `null` means unassigned (RFC 7643 §2.5): replace with null clears the target, and so does
+/// a `null` member of a path-less value. (An `add` whose whole value is `null` carries no value
+/// to add, and is refused: see `hostile::add_without_a_value_is_invalid_value`.)
 #[test]
 fn rfc7643_2_5_null_clears() {
     let patched = user_ok(
         &full_user(),
         json!([
             {"op": "replace", "path": "title", "value": null},
-            {"op": "add", "path": "nickName", "value": null},
+            {"op": "add", "value": {"nickName": null}},
             {"op": "replace", "path": "addresses[type eq \"home\"]", "value": null},
             {"op": "replace", "value": {"locale": null, "name.middleName": null}},
         ]),

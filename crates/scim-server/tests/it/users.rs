@@ -6,7 +6,7 @@ use scim_store::users as user_store;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, delete, get, patch, post, put, run, with_token, Harness};
+use crate::{call, delete, get, patch, percent_encode, post, put, run, with_token, Harness};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -739,5 +739,61 @@ store_test!(malformed_requests_on_existing_users, |store| {
         let reply = call(&app, post("/scim/v2/Users/.search", &token, &body)).await;
         reply.assert_error(400);
         assert_eq!(reply.body["scimType"], json!("invalidFilter"));
+    });
+});
+
+// RFC 7643 §4.1.1: userName "MUST be unique across the service provider's entire set of
+// Users", compared case-insensitively (caseExact false). RFC 8265 §3.3.2 (UsernameCaseMapped)
+// prepares a username for comparison by mapping case and then applying Unicode Normalization
+// Form C, so `Renée` precomposed (U+00E9) and decomposed (`e` + U+0301) are one name: the
+// second is 409 `uniqueness`, and a filter in either form finds the user, on both backends.
+// The name is stored and returned as the client sent it.
+store_test!(user_names_compare_in_normalization_form_c, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let precomposed = "Ren\u{e9}e";
+        let decomposed = "Rene\u{301}e";
+        let id = create(&app, &token, user(precomposed)).await;
+        for taken in [decomposed, "RENE\u{301}E", "ren\u{e9}e"] {
+            let reply = call(&app, post("/scim/v2/Users", &token, &user(taken))).await;
+            reply.assert_error(409);
+            assert_eq!(reply.body["scimType"], json!("uniqueness"), "{taken}");
+        }
+        let other = create(&app, &token, user("rjones")).await;
+        let rename = json!([{"op": "replace", "path": "userName", "value": decomposed}]);
+        let reply = call(
+            &app,
+            patch(&format!("/scim/v2/Users/{other}"), &token, rename),
+        )
+        .await;
+        reply.assert_error(409);
+
+        for filter in [
+            format!("userName eq \"{precomposed}\""),
+            format!("userName eq \"{decomposed}\""),
+            "userName eq \"RENE\\u0301E\"".to_owned(),
+            "userName sw \"rene\u{301}\"".to_owned(),
+            format!("emails.value eq \"{decomposed}@example.com\""),
+        ] {
+            let uri = format!("/scim/v2/Users?filter={}", percent_encode(&filter));
+            let reply = call(&app, get(&uri, &token)).await;
+            assert_eq!(reply.status.as_u16(), 200, "{filter}: {reply:?}");
+            assert_eq!(reply.body["totalResults"], json!(1), "{filter}: {reply:?}");
+            assert_eq!(reply.body["Resources"][0]["id"], json!(id), "{filter}");
+            assert_eq!(
+                reply.body["Resources"][0]["userName"],
+                json!(precomposed),
+                "stored as sent"
+            );
+        }
+        // Not an accent-insensitive match: `e` alone is another letter.
+        let uri = format!(
+            "/scim/v2/Users?filter={}",
+            percent_encode("userName eq \"Renee\"")
+        );
+        let reply = call(&app, get(&uri, &token)).await;
+        assert_eq!(reply.body["totalResults"], json!(0), "{reply:?}");
     });
 });
