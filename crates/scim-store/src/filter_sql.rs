@@ -702,6 +702,8 @@ impl FilterSql {
         };
         let path = row_path(attr, false);
         let has_primary = attribute.sub_attribute("primary").is_some();
+        // The trailing NULL keeps two arguments when there is no primary to try first: SQLite's
+        // COALESCE refuses a single one.
         out.push_sql("COALESCE(");
         if has_primary {
             out.push_sql("(SELECT ");
@@ -732,13 +734,13 @@ impl FilterSql {
                 out.push_sql(") = 'array' THEN ");
                 self.pg_value(&path, &mut out);
                 out.push_sql(
-                    " ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, n) ORDER BY e.n LIMIT 1))",
+                    " ELSE '[]'::jsonb END) WITH ORDINALITY AS e(v, n) ORDER BY e.n LIMIT 1), NULL)",
                 );
             }
             Dialect::Sqlite => {
                 out.push_sql(&format!(" FROM json_each({}, ", self.column("search")))
                     .push_bind(sqlite_path(&path))
-                    .push_sql(") AS e ORDER BY e.key LIMIT 1))");
+                    .push_sql(") AS e ORDER BY e.key LIMIT 1), NULL)");
             }
         }
         Ok(out)

@@ -299,3 +299,26 @@ store_test!(a_nul_in_a_path_id_is_not_found, |store| {
         }
     })
 });
+
+// RFC 7644 §3.4.2.3: sorting by a multi-valued attribute without sub-attributes (`schemas`)
+// sorts by its first value; SQLite's COALESCE refused the one-argument form this once built.
+store_test!(sorting_by_a_simple_multi_valued_attribute_works, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (_, token) = harness.acme();
+        let app = harness.app().await;
+        let body = json!({"schemas": [USER], "userName": "a"});
+        assert_eq!(
+            call(&app, post("/scim/v2/Users", &token, &body))
+                .await
+                .status,
+            201
+        );
+        for order in ["ascending", "descending"] {
+            let path = format!("/scim/v2/Users?sortBy=schemas&sortOrder={order}");
+            let reply = call(&app, get(&path, &token)).await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+            assert_eq!(reply.body["totalResults"], json!(1));
+        }
+    })
+});
