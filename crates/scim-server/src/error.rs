@@ -19,7 +19,7 @@ use actix_web::{HttpResponse, ResponseError};
 use scim_auth::AuthError;
 use scim_model::error::ScimError;
 use scim_model::message::{ErrorResponse, ScimType};
-use scim_store::StoreError;
+use scim_store::{StoreError, TransactionError};
 
 use crate::media::SCIM_JSON;
 
@@ -45,7 +45,7 @@ const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// ```
 /// use actix_web::ResponseError;
 /// use scim_server::ApiError;
-/// use scim_store::StoreError;
+/// use scim_store::{StoreError, TransactionError};
 ///
 /// let error = ApiError::from(StoreError::NotFound);
 /// assert_eq!(error.status_code().as_u16(), 404);
@@ -289,6 +289,17 @@ impl From<BlockingError> for ApiError {
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         ApiError::Store(StoreError::from(error))
+    }
+}
+
+/// Lets `Store::transaction` see a store error through a handler's, to run again a transaction
+/// PostgreSQL aborted for a deadlock or serialization failure.
+impl TransactionError for ApiError {
+    fn as_store_error(&self) -> Option<&StoreError> {
+        match self {
+            ApiError::Store(error) => Some(error),
+            _ => None,
+        }
     }
 }
 

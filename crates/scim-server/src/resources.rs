@@ -537,10 +537,11 @@ async fn create(
         .transaction(move |conn| {
             let rt = ep.resource_type(&reg)?;
             let columns = Columns::derive(&document, rt, ep.kind);
-            let new = columns.into_new(new_id(), Some(token), attributes);
+            let new = columns.into_new(new_id(), Some(token.clone()), attributes.clone());
             let record = resources::create(conn, ep.kind, org, &new)?;
-            if let Some(ids) = members {
-                members::apply(conn, org, &record.id, vec![MemberChange::Add(ids)], rt)?;
+            if let Some(ids) = &members {
+                let add = vec![MemberChange::Add(ids.clone())];
+                members::apply(conn, org, &record.id, add, rt)?;
             }
             let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
             Ok((record, related))
@@ -932,13 +933,13 @@ async fn modify(
             let mut rewritten = Rewrite {
                 document: None,
                 attributes: Vec::new(),
-                members: changes,
+                members: changes.clone(),
             };
             // A request with no operation at all still goes to the engine, which refuses it.
             if !request.operations.is_empty() || rewritten.members.is_empty() {
                 // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
                 let patched = patch::apply_numbered(
-                    &with_id_and_meta(ep, stored.clone(), existing, location),
+                    &with_id_and_meta(ep, stored.clone(), existing, location.clone()),
                     &request,
                     rt,
                     &PatchOptions::default(),
@@ -972,10 +973,10 @@ async fn rewrite<F>(
     req: &HttpRequest,
     id: String,
     patching: bool,
-    change: F,
+    mut change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
+    F: FnMut(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
 {
     let registry = state.registry().clone();
     let params = Params::of(req)?;
@@ -997,12 +998,11 @@ where
     let org = auth.org;
     let verifier = state.verifier().clone();
     let reg = registry.clone();
-    let not_found = ep.not_found(&id);
     let (record, related) = state
         .transaction(move |conn| {
             let rt = ep.resource_type(&reg)?;
             let existing = match resources::lock(conn, ep.kind, org, &id, expected) {
-                Err(StoreError::NotFound) => return Err(not_found),
+                Err(StoreError::NotFound) => return Err(ep.not_found(&id)),
                 other => other?,
             };
             let stored = stored_document(&existing)?;
@@ -1022,7 +1022,7 @@ where
                     let mut document = document.unwrap_or(stored.clone());
                     hash_password(&mut document, Some(&stored), &verifier)?;
                     let update = Columns::derive(&document, rt, ep.kind)
-                        .into_update(Some(token), attributes);
+                        .into_update(Some(token.clone()), attributes);
                     resources::replace(conn, ep.kind, org, &id, None, &update)?
                 }
             };

@@ -144,13 +144,15 @@ impl ScimState {
     }
 
     /// Runs `f` in one transaction on a blocking thread: committed if it returns `Ok`, rolled
-    /// back otherwise (one request, one transaction).
+    /// back otherwise (one request, one transaction). A transaction PostgreSQL aborts for a
+    /// deadlock or a serialization failure runs again from the start ([`Store::transaction`]),
+    /// so `f` may run more than once: it clones what it consumes.
     ///
     /// # Errors
     /// As [`ScimState::with_conn`].
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let store = self.store().clone();

@@ -58,7 +58,7 @@ pub mod users;
 
 pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};
 pub use dialect::Dialect;
-pub use error::{StoreError, UniqueField};
+pub use error::{StoreError, TransactionError, UniqueField};
 pub use filter_sql::UnsupportedFilter;
 pub use store::{PoolConfig, PooledConnection, Store};
 

@@ -137,7 +137,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
-    let admin_store = || db::open(&settings.database_url, 1, true);
+    let admin_store = || db::open(&settings.database_url, settings.serve.pool_config(1), true);
     match command {
         Command::Serve(_) => serve::run(settings),
         Command::Config(_) => {

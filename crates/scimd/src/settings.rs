@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use scim_server::{DeleteMode, IpCidr, ServerConfig};
+use scim_store::PoolConfig;
 use serde::{Deserialize, Serialize};
 
 /// Where the SCIM service is mounted.
@@ -160,6 +161,14 @@ pub struct ServeArgs {
     /// Database connections per process [default: 10]
     #[arg(long, env = "SCIM_POOL_SIZE", value_name = "N")]
     pub pool_size: Option<u32>,
+    /// PostgreSQL: the longest one SQL statement may run before the database cancels it and
+    /// the request gets 503; 0s for no limit [default: 10s]
+    #[arg(long, env = "SCIM_STATEMENT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+    /// PostgreSQL: the longest a statement waits for a lock held by another transaction
+    /// before the request gets 503; 0s for no limit [default: 5s]
+    #[arg(long, env = "SCIM_LOCK_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
     /// Link advertised as documentationUri in /ServiceProviderConfig
     #[arg(long, env = "SCIM_DOCUMENTATION_URI", value_name = "URL")]
     pub documentation_uri: Option<String>,
@@ -207,6 +216,10 @@ pub struct FileConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pool_size: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    statement_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     documentation_uri: Option<String>,
 }
 
@@ -249,6 +262,23 @@ pub struct ServeSettings {
     pub token_cache_ttl: Duration,
     /// Connections in the pool.
     pub pool_size: u32,
+    /// PostgreSQL's `statement_timeout` on every connection; zero for none.
+    pub statement_timeout: Duration,
+    /// PostgreSQL's `lock_timeout` on every connection; zero for none.
+    pub lock_timeout: Duration,
+}
+
+impl ServeSettings {
+    /// The pool settings of a store of `max_size` connections.
+    pub fn pool_config(&self, max_size: u32) -> PoolConfig {
+        PoolConfig {
+            max_size,
+            min_idle: Some(1.min(max_size)),
+            statement_timeout: Some(self.statement_timeout),
+            lock_timeout: Some(self.lock_timeout),
+            ..PoolConfig::default()
+        }
+    }
 }
 
 /// Everything, resolved.
@@ -361,6 +391,7 @@ impl Settings {
         if pool_size == 0 {
             bail!("pool_size must be at least 1");
         }
+        let pool_defaults = PoolConfig::default();
         Ok(Settings {
             database_url,
             log,
@@ -384,6 +415,18 @@ impl Settings {
                         .unwrap_or_else(|| scim_auth::VerifierConfig::default().cache_ttl),
                 },
                 pool_size,
+                statement_timeout: match serve.statement_timeout {
+                    Some(timeout) => timeout,
+                    None => file_duration(&file.statement_timeout, "statement_timeout")?
+                        .or(pool_defaults.statement_timeout)
+                        .unwrap_or_default(),
+                },
+                lock_timeout: match serve.lock_timeout {
+                    Some(timeout) => timeout,
+                    None => file_duration(&file.lock_timeout, "lock_timeout")?
+                        .or(pool_defaults.lock_timeout)
+                        .unwrap_or_default(),
+                },
             },
         })
     }
@@ -418,6 +461,10 @@ impl Settings {
             trust_forwarded_for: None,
             token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
             pool_size: Some(serve.pool_size),
+            statement_timeout: Some(
+                humantime::format_duration(serve.statement_timeout).to_string(),
+            ),
+            lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
             documentation_uri: server.documentation_uri.clone(),
         };
         toml::to_string(&file)

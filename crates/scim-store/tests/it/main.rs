@@ -5,6 +5,7 @@
     reason = "in a test helper as in a test, a failed step fails the test"
 )]
 
+mod contention;
 mod events;
 mod filter_sql;
 mod groups;

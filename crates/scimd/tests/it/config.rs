@@ -25,6 +25,8 @@ fn flags_beat_environment_beats_file_beats_defaults() {
     assert_eq!(value(&defaults, "listen"), "\"127.0.0.1:8080\"");
     assert_eq!(value(&defaults, "max_page_size"), "1000");
     assert_eq!(value(&defaults, "migrate"), "true");
+    assert_eq!(value(&defaults, "statement_timeout"), "\"10s\"");
+    assert_eq!(value(&defaults, "lock_timeout"), "\"5s\"");
 
     let from_file = scratch.ok(&["--config", file, "config"]);
     assert_eq!(value(&from_file, "listen"), "\"127.0.0.1:7001\"");
