@@ -22,6 +22,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::dialect::Dialect;
+use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
 /// A connection to either backend; every query function of this crate takes one.
@@ -250,7 +251,21 @@ const TRANSACTION_ATTEMPTS: u32 = 3;
 /// back whole, so running `f` again from the start is what PostgreSQL asks of the client. `f`
 /// must therefore be safe to run more than once (it only gets a rolled-back connection back).
 /// A nested call is not retried on its own: its outer transaction was aborted with it.
-pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, mut f: F) -> Result<T, E>
+pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: TransactionError,
+{
+    queued_write_transaction(conn, None, f)
+}
+
+/// [`write_transaction`], the outermost SQLite transaction waiting for its turn in `writers`
+/// first (see [`crate::writers`]).
+pub(crate) fn queued_write_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    writers: Option<&WriterQueue>,
+    mut f: F,
+) -> Result<T, E>
 where
     F: FnMut(&mut DbConnection) -> Result<T, E>,
     E: TransactionError,
@@ -261,7 +276,7 @@ where
     }
     let mut attempt = 1;
     loop {
-        match outermost_transaction(conn, &mut f) {
+        match outermost_transaction(conn, writers, &mut f) {
             Err(error)
                 if attempt < TRANSACTION_ATTEMPTS
                     && error
@@ -297,7 +312,11 @@ fn in_transaction(conn: &mut DbConnection) -> bool {
         .map_or(true, |depth| depth.is_some())
 }
 
-fn outermost_transaction<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
+fn outermost_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    writers: Option<&WriterQueue>,
+    f: &mut F,
+) -> Result<T, E>
 where
     F: FnMut(&mut DbConnection) -> Result<T, E>,
     E: TransactionError,
@@ -305,6 +324,8 @@ where
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
+    // Held until the transaction has committed or rolled back.
+    let _turn = writers.map(WriterQueue::wait_turn).transpose()?;
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     run_and_finish(conn, f)
 }

@@ -55,6 +55,7 @@ mod store;
 mod timestamp;
 pub mod tokens;
 pub mod users;
+mod writers;
 
 pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};
 pub use dialect::Dialect;

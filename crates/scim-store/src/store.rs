@@ -1,14 +1,16 @@
 //! [`Store`]: the connection pool, migrations and transactions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use r2d2::ManageConnection as _;
 
 use crate::connection::{
-    write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SessionSettings,
+    queued_write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SessionSettings,
 };
 use crate::dialect::{self, Dialect};
+use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -25,7 +27,8 @@ pub struct PoolConfig {
     /// Idle connections kept ready; `None` keeps `max_size`.
     pub min_idle: Option<u32>,
     /// How long [`Store::get`] waits for a connection before answering
-    /// [`StoreError::Unavailable`] (> 0).
+    /// [`StoreError::Unavailable`] (> 0); on an SQLite file, also how long a writer waits for
+    /// its turn among this store's writers (see [`Store::transaction`]).
     pub connection_timeout: Duration,
     /// Idle connections above `min_idle` are closed after this long.
     pub idle_timeout: Option<Duration>,
@@ -33,7 +36,9 @@ pub struct PoolConfig {
     /// reach every connection eventually.
     pub max_lifetime: Option<Duration>,
     /// SQLite only: how long a statement waits for another connection's write lock before
-    /// failing (as [`StoreError::Unavailable`]).
+    /// failing (as [`StoreError::Unavailable`]). Writers of this store do not meet each other
+    /// there (they queue in process first, see [`Store::transaction`]), so this is the wait for
+    /// writers in other processes.
     pub sqlite_busy_timeout: Duration,
     /// PostgreSQL only: the longest a statement may run before the server cancels it
     /// (`statement_timeout`), answered as [`StoreError::Unavailable`]. `None` leaves the
@@ -73,6 +78,9 @@ pub struct Store {
     pool: r2d2::Pool<ConnectionManager>,
     dialect: Dialect,
     url: DatabaseUrl,
+    /// The writers' queue of an SQLite file database (see [`crate::writers`]); an in-memory
+    /// database has one connection, and PostgreSQL locks rows, not the database.
+    writers: Option<Arc<WriterQueue>>,
 }
 
 impl Store {
@@ -121,8 +129,15 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        let writers = matches!(url, DatabaseUrl::SqliteFile(_))
+            .then(|| Arc::new(WriterQueue::new(config.connection_timeout)));
         let pool = builder.build(ConnectionManager::new(url.clone()))?;
-        Ok(Store { pool, dialect, url })
+        Ok(Store {
+            pool,
+            dialect,
+            url,
+            writers,
+        })
     }
 
     /// The SQL dialect of this store's backend.
@@ -149,17 +164,21 @@ impl Store {
     /// When PostgreSQL aborts the transaction to resolve a conflict with a concurrent one (a
     /// deadlock, a serialization failure: [`StoreError::is_transaction_conflict`]), `f` runs
     /// again in a new transaction, up to three times in all — so `f` must be safe to run more
-    /// than once: clone what it consumes.
+    /// than once: clone what it consumes. On an SQLite file, writers of this store take turns in
+    /// arrival order before they ask SQLite for its write lock (`BEGIN IMMEDIATE`), rather than
+    /// racing for it in SQLite's busy handler.
     ///
     /// # Errors
-    /// Whatever `f` returns, or a [`StoreError`] from checking out, beginning or committing.
+    /// Whatever `f` returns, or a [`StoreError`] from checking out, beginning or committing;
+    /// [`StoreError::Unavailable`] when no connection, or no turn among the writers, came within
+    /// `connection_timeout`.
     pub fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnMut(&mut DbConnection) -> Result<T, E>,
         E: TransactionError,
     {
         let mut conn = self.get()?;
-        write_transaction(&mut conn, f)
+        queued_write_transaction(&mut conn, self.writers.as_deref(), f)
     }
 
     /// Applies the migrations this build embeds that the database lacks, and returns their
