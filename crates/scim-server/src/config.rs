@@ -52,6 +52,15 @@ pub struct ServerConfig {
     /// How often tokens' last-use times, gathered in memory, are written to the store.
     /// Default: 30 s.
     pub last_used_flush_interval: Duration,
+    /// The most database jobs (a request's reads, or its transaction) one organisation runs at
+    /// once, so one tenant's expensive queries cannot hold every pooled connection; a request
+    /// beyond it waits up to [`ServerConfig::org_db_wait`] and is then answered 429 with
+    /// `Retry-After`. `None` (the default): half of the store's pool, at least 1. A deployment
+    /// with one organisation may set it to the pool size.
+    pub max_org_db_jobs: Option<usize>,
+    /// How long a request waits for one of its organisation's database jobs to end when they
+    /// are all busy (see [`ServerConfig::max_org_db_jobs`]). Default: 2 s.
+    pub org_db_wait: Duration,
     /// A link to human-readable documentation, advertised as `documentationUri` in
     /// `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
@@ -68,6 +77,8 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             max_member_values: 10_000,
             last_used_flush_interval: Duration::from_secs(30),
+            max_org_db_jobs: None,
+            org_db_wait: Duration::from_secs(2),
             documentation_uri: None,
         }
     }
@@ -98,6 +109,9 @@ pub enum ConfigError {
     /// `max_member_values` is zero.
     #[error("max_member_values must be at least 1")]
     ZeroMemberValues,
+    /// `max_org_db_jobs` is zero.
+    #[error("max_org_db_jobs must be at least 1")]
+    ZeroOrgDbJobs,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -133,6 +147,9 @@ impl ServerConfig {
         }
         if self.max_member_values == 0 {
             return Err(ConfigError::ZeroMemberValues);
+        }
+        if self.max_org_db_jobs == Some(0) {
+            return Err(ConfigError::ZeroOrgDbJobs);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));
@@ -378,6 +395,10 @@ mod tests {
         assert_eq!(
             bad(|c| c.max_member_values = 0),
             Err(ConfigError::ZeroMemberValues)
+        );
+        assert_eq!(
+            bad(|c| c.max_org_db_jobs = Some(0)),
+            Err(ConfigError::ZeroOrgDbJobs)
         );
     }
 

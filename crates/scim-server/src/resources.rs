@@ -534,7 +534,7 @@ async fn create(
     let org = auth.org;
     let reg = registry.clone();
     let (record, related) = state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let columns = Columns::derive(&document, rt, ep.kind);
             let new = columns.into_new(new_id(), Some(token.clone()), attributes.clone());
@@ -578,7 +578,7 @@ async fn get(
     let org = auth.org;
     let lookup = id.clone();
     let found = state
-        .with_conn(move |conn| {
+        .with_conn(org, move |conn| {
             let Some(record) = resources::get(conn, ep.kind, org, &lookup)? else {
                 return Ok(None);
             };
@@ -778,7 +778,7 @@ async fn find(
     .map_err(|e| ScimError::invalid_filter(e.to_string()))?;
     let fields = ep.relation_fields(rt, projection);
     let (page, related) = state
-        .with_conn(move |conn| {
+        .with_conn(org, move |conn| {
             let page = resources::list(conn, &query)?;
             let related = load_related(conn, ep, org, &page.items, fields)?;
             Ok((page, related))
@@ -999,7 +999,7 @@ where
     let verifier = state.verifier().clone();
     let reg = registry.clone();
     let (record, related) = state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let existing = match resources::lock(conn, ep.kind, org, &id, expected) {
                 Err(StoreError::NotFound) => return Err(ep.not_found(&id)),
@@ -1074,7 +1074,7 @@ async fn delete(
     let mode = state.config().delete_mode;
     let id = id.into_inner();
     state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             match resources::delete(conn, ep.kind, org, &id, mode, expected, Some(&token)) {
                 Err(StoreError::NotFound) => Err(ep.not_found(&id)),
                 other => Ok(other?),

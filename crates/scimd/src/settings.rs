@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// Database connections per process [default: 10]
     #[arg(long, env = "SCIM_POOL_SIZE", value_name = "N")]
     pub pool_size: Option<u32>,
+    /// Most database jobs one organisation runs at once; more wait, then get 429 [default:
+    /// half of pool_size, at least 1]
+    #[arg(long, env = "SCIM_MAX_ORG_DB_JOBS", value_name = "N")]
+    pub max_org_db_jobs: Option<usize>,
     /// PostgreSQL: the longest one SQL statement may run before the database cancels it and
     /// the request gets 503; 0s for no limit [default: 10s]
     #[arg(long, env = "SCIM_STATEMENT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
@@ -215,6 +219,8 @@ pub struct FileConfig {
     token_cache_ttl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pool_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_org_db_jobs: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     statement_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -372,6 +378,7 @@ impl Settings {
                 .delete_mode
                 .or(file.delete_mode)
                 .map_or(defaults.delete_mode, DeleteMode::from),
+            max_org_db_jobs: serve.max_org_db_jobs.or(file.max_org_db_jobs),
             trusted_proxies,
             documentation_uri: serve
                 .documentation_uri
@@ -461,6 +468,7 @@ impl Settings {
             trust_forwarded_for: None,
             token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
             pool_size: Some(serve.pool_size),
+            max_org_db_jobs: server.max_org_db_jobs,
             statement_timeout: Some(
                 humantime::format_duration(serve.statement_timeout).to_string(),
             ),

@@ -15,6 +15,7 @@ mod idp_jumpcloud;
 mod idp_okta;
 mod idp_onelogin;
 mod idp_ping;
+mod limits;
 mod negotiation;
 mod users;
 
