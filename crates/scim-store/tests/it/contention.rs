@@ -58,20 +58,21 @@ fn every_pooled_postgres_connection_gets_the_timeouts() {
         assert_eq!(setting(conn, "idle_in_transaction_session_timeout"), "30s");
     }
     drop(conns);
-    // A timeout under a millisecond is not rounded to 0, which PostgreSQL reads as "none"; None
-    // leaves the server's setting.
+    // A timeout under a millisecond is not rounded to 0, which PostgreSQL reads as "none" (shown
+    // on lock_timeout, which only bounds lock waits, so it cannot cancel the checks themselves);
+    // None leaves the server's setting.
     let store = pool(
         &db,
         PoolConfig {
-            statement_timeout: Some(Duration::from_micros(10)),
-            lock_timeout: None,
+            statement_timeout: None,
+            lock_timeout: Some(Duration::from_micros(10)),
             idle_in_transaction_timeout: Some(Duration::ZERO),
             ..PoolConfig::default()
         },
     );
     let mut conn = store.get().unwrap();
-    assert_eq!(setting(&mut conn, "statement_timeout"), "1ms");
-    assert_eq!(setting(&mut conn, "lock_timeout"), "0");
+    assert_eq!(setting(&mut conn, "statement_timeout"), "0");
+    assert_eq!(setting(&mut conn, "lock_timeout"), "1ms");
     assert_eq!(
         setting(&mut conn, "idle_in_transaction_session_timeout"),
         "0"
