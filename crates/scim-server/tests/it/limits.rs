@@ -1,6 +1,7 @@
 //! One organisation cannot take the database from the others (issue 9): the database jobs an
 //! organisation runs at once are bounded (`ServerConfig::max_org_db_jobs`), on both backends.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -12,17 +13,20 @@ use scim_server::{resource, scope_with, ApiError, Authenticated, ScimState, Serv
 use scim_store::{PoolConfig, Store};
 use scim_test_db::store_test;
 
-use crate::{call, get, run, test_verifier, with_token, Harness};
+use crate::{call, eventually, get, run, test_verifier, with_token, Harness};
 
 /// Holds the database jobs of the test route `/slow` until it is opened.
 #[derive(Default)]
 struct Gate {
     open: Mutex<bool>,
     opened: Condvar,
+    /// Jobs that reached the gate.
+    entered: AtomicUsize,
 }
 
 impl Gate {
     fn wait(&self) {
+        self.entered.fetch_add(1, Ordering::SeqCst);
         let open = self.open.lock().unwrap();
         // Bounded, so a failing test cannot hang.
         let _ = self
@@ -98,12 +102,16 @@ store_test!(
             let slow_request =
                 || with_token(test::TestRequest::post().uri("/scim/v2/slow"), &a_token);
             let first = call(&app, slow_request());
+            // Sent once the first holds its connection, and B once the second had time to take
+            // the other (as it did without the bound).
+            let first_in = || gate.entered.load(Ordering::SeqCst) >= 1;
             let second = async {
-                sleep(Duration::from_millis(100)).await;
+                assert!(eventually(Duration::from_secs(10), first_in).await);
                 call(&app, slow_request()).await
             };
             let other = async {
-                sleep(Duration::from_millis(300)).await;
+                assert!(eventually(Duration::from_secs(10), first_in).await);
+                sleep(Duration::from_millis(200)).await;
                 call(&app, get("/scim/v2/Users", &b_token)).await
             };
             // The first request ends once both others have their answer.
