@@ -4,11 +4,12 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpMessage, HttpRequest};
 use scim_auth::{StoredToken, TokenId, TokenSource, Verifier, VerifierConfig};
 use scim_model::schema::SchemaRegistry;
-use scim_store::{tokens, DbConnection, OrgId, Store, StoreError};
+use scim_store::{resources, tokens, DbConnection, OrgId, Store, StoreError};
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
@@ -68,7 +69,7 @@ struct Inner {
     verifier: Arc<StoreVerifier>,
     config: ServerConfig,
     org_jobs: Arc<OrgJobs>,
-    flusher_started: AtomicBool,
+    background_started: AtomicBool,
 }
 
 impl fmt::Debug for ScimState {
@@ -109,7 +110,7 @@ impl ScimState {
                 verifier: Arc::new(verifier),
                 org_jobs: Arc::new(org_jobs),
                 config,
-                flusher_started: AtomicBool::new(false),
+                background_started: AtomicBool::new(false),
             }),
         })
     }
@@ -217,12 +218,56 @@ impl ScimState {
             .await
     }
 
-    /// Starts the periodic last-use flush on the current runtime, once per state. The
-    /// authentication middleware calls it, so a mounted service needs no setup step.
-    pub(crate) fn ensure_flusher(&self) {
-        if self.inner.flusher_started.swap(true, Ordering::AcqRel) {
+    /// Scrubs the tombstones deleted more than [`ServerConfig::tombstone_retention`] ago (see
+    /// `scim_store::resources::scrub_tombstones`), in every organisation; returns how many. The
+    /// service does this on its first authenticated request and every
+    /// [`ServerConfig::tombstone_scrub_interval`] on its own.
+    ///
+    /// # Errors
+    /// When the store fails; what was scrubbed before stays scrubbed.
+    pub async fn scrub_tombstones(&self) -> Result<usize, ApiError> {
+        let Some(retention) = self.config().tombstone_retention else {
+            return Ok(0);
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(UNIX_EPOCH);
+        self.blocking_with_conn(move |conn| Ok(resources::scrub_tombstones(conn, cutoff)?))
+            .await
+    }
+
+    /// Starts the service's periodic work on the current runtime, once per state: the
+    /// last-use flush and the tombstone scrub. The authentication middleware calls it, so a
+    /// mounted service needs no setup step.
+    pub(crate) fn ensure_background_tasks(&self) {
+        if self.inner.background_started.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.spawn_flusher();
+        if self.config().tombstone_retention.is_some() {
+            self.spawn_scrubber();
+        }
+    }
+
+    fn spawn_scrubber(&self) {
+        let state = self.clone();
+        let every = self.config().tombstone_scrub_interval;
+        actix_web::rt::spawn(async move {
+            // The first tick is immediate: a server restarted more often than the interval
+            // still scrubs.
+            let mut ticks = actix_web::rt::time::interval(every);
+            loop {
+                ticks.tick().await;
+                match state.scrub_tombstones().await {
+                    Ok(0) => {}
+                    Ok(scrubbed) => tracing::info!(scrubbed, "tombstones past retention scrubbed"),
+                    Err(error) => tracing::warn!(%error, "could not scrub tombstones"),
+                }
+            }
+        });
+    }
+
+    fn spawn_flusher(&self) {
         let state = self.clone();
         let every = self.config().last_used_flush_interval;
         actix_web::rt::spawn(async move {

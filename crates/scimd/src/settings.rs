@@ -130,6 +130,10 @@ pub struct ServeArgs {
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
+    /// How long a tombstone keeps the deleted user's or group's data; then it is scrubbed (id,
+    /// dates and events stay). `off` keeps it for ever [default: 30d]
+    #[arg(long, env = "SCIM_TOMBSTONE_RETENTION", value_name = "DURATION|off", value_parser = parse_retention)]
+    pub tombstone_retention: Option<Retention>,
     /// A reverse proxy (address or CIDR network) whose Forwarded / X-Forwarded-For /
     /// X-Forwarded-Host / X-Forwarded-Proto headers are believed; repeat the flag or separate
     /// with commas (an empty value lists none). From other peers those headers are ignored
@@ -210,6 +214,8 @@ pub struct FileConfig {
     max_member_values: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tombstone_retention: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     trusted_proxies: Option<Vec<String>>,
     /// Replaced by `trusted_proxies`; only `false` is accepted, and it is never printed.
@@ -378,6 +384,17 @@ impl Settings {
                 .delete_mode
                 .or(file.delete_mode)
                 .map_or(defaults.delete_mode, DeleteMode::from),
+            tombstone_retention: match serve.tombstone_retention {
+                Some(Retention(retention)) => retention,
+                None => match file.tombstone_retention.as_deref() {
+                    Some(text) => {
+                        parse_retention(text)
+                            .map_err(|e| anyhow::anyhow!("tombstone_retention: {e}"))?
+                            .0
+                    }
+                    None => defaults.tombstone_retention,
+                },
+            },
             max_org_db_jobs: serve.max_org_db_jobs.or(file.max_org_db_jobs),
             trusted_proxies,
             documentation_uri: serve
@@ -458,6 +475,7 @@ impl Settings {
             max_page_size: Some(server.max_page_size),
             max_member_values: Some(server.max_member_values),
             delete_mode: Some(server.delete_mode.into()),
+            tombstone_retention: Some(Retention(server.tombstone_retention).to_string()),
             trusted_proxies: Some(
                 server
                     .trusted_proxies
@@ -487,6 +505,32 @@ impl Settings {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+}
+
+/// How long tombstones keep their data: a duration, or `off` (`None`) for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<Duration>);
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(duration) => humantime::format_duration(duration).fmt(f),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+/// Parses a retention: `off`, or a duration as [`parse_duration`] takes it.
+///
+/// # Errors
+/// A message saying what is wrong, for clap or a configuration error.
+pub fn parse_retention(text: &str) -> Result<Retention, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(Retention(None));
+    }
+    parse_duration(text)
+        .map(|duration| Retention(Some(duration)))
+        .map_err(|e| format!("{e}, or off"))
 }
 
 /// Checks one trusted proxy as given on the command line or in `SCIM_TRUSTED_PROXIES`: an
@@ -549,6 +593,28 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn retentions_are_durations_or_off() {
+        let days = |n: u64| Retention(Some(Duration::from_secs(n * 86_400)));
+        assert_eq!(parse_retention("30d"), Ok(days(30)));
+        assert_eq!(parse_retention(" OFF "), Ok(Retention(None)));
+        assert!(parse_retention("never").is_err());
+        // What `config` prints reads back as the same value.
+        for retention in [days(30), Retention(None)] {
+            assert_eq!(parse_retention(&retention.to_string()), Ok(retention));
+        }
+        let defaults = Settings::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs::default(),
+            &FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            defaults.serve.server.tombstone_retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
     }
 
     #[test]

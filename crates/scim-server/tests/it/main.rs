@@ -17,6 +17,7 @@ mod idp_onelogin;
 mod idp_ping;
 mod limits;
 mod negotiation;
+mod tombstones;
 mod users;
 
 use std::future::Future;

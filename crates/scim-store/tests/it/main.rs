@@ -13,6 +13,7 @@ mod orgs;
 mod schema;
 mod store;
 mod tokens;
+mod tombstones;
 mod users;
 
 use scim_store::users::{EmailKey, NewUser, UserColumns, UserRecord, UserUpdate};
