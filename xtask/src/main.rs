@@ -23,8 +23,10 @@ commands:
           conformance run below on both backends
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
-  bench   prints the speed of filter parsing and evaluation and of store writes and lookups
-          on SQLite and PostgreSQL (a release build; figures, never pass/fail)
+  bench   prints the speed of filter parsing and evaluation, of store writes and lookups and
+          of 16 concurrent writers, on SQLite and PostgreSQL (a release build; figures, never
+          pass/fail); `cargo xtask bench writers` runs only the named sections (filters,
+          store, groups, writers)
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("faults") => faults::run(&args[1..]),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -129,9 +131,10 @@ fn ci() -> Result<(), String> {
     conformance::run(&[])
 }
 
-fn bench() -> Result<(), String> {
+fn bench(sections: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", "scim-bench"]);
+    cmd.args(["run", "--release", "--package", "scim-bench", "--"])
+        .args(sections);
     run(cmd)
 }
 

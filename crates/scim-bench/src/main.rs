@@ -18,6 +18,7 @@ use scim_test_db::TestDb;
 use serde_json::Value;
 
 mod groups;
+mod writers;
 
 pub(crate) const ROUNDS: usize = 5;
 
@@ -198,13 +199,30 @@ fn store(name: &str, store: &Store) {
     report("page of 100 sorted by userName, startIndex 2001", per_op);
 }
 
+/// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
+/// `writers`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
-    filters();
-    let sqlite = TestDb::sqlite();
-    store("SQLite (file, WAL)", sqlite.store());
-    groups::run("SQLite (file, WAL)", sqlite.store());
-    drop(sqlite);
-    let postgres = TestDb::postgres();
-    store("PostgreSQL", postgres.store());
-    groups::run("PostgreSQL", postgres.store());
+    let named: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
+    if wanted("filters") {
+        filters();
+    }
+    for (name, db) in [
+        ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),
+        ("PostgreSQL", TestDb::postgres),
+    ] {
+        if !["store", "groups", "writers"].into_iter().any(wanted) {
+            break;
+        }
+        let db = db();
+        if wanted("store") {
+            store(name, db.store());
+        }
+        if wanted("groups") {
+            groups::run(name, db.store());
+        }
+        if wanted("writers") {
+            writers::run(name, db.url());
+        }
+    }
 }

@@ -86,7 +86,7 @@ pub(crate) async fn authenticate<B: MessageBody + 'static>(
         Ok(auth) => {
             tracing::Span::current().record("org", auth.org.0);
             req.extensions_mut().insert(auth);
-            state.ensure_flusher();
+            state.ensure_background_tasks();
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(error) => Ok(req.error_response(error).map_into_right_body()),

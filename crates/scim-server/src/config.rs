@@ -64,6 +64,24 @@ pub struct ServerConfig {
     /// How often tokens' last-use times, gathered in memory, are written to the store.
     /// Default: 30 s.
     pub last_used_flush_interval: Duration,
+    /// The most database jobs (a request's reads, or its transaction) one organisation runs at
+    /// once, so one tenant's expensive queries cannot hold every pooled connection; a request
+    /// beyond it waits up to [`ServerConfig::org_db_wait`] and is then answered 429 with
+    /// `Retry-After`. `None` (the default): half of the store's pool, at least 1. A deployment
+    /// with one organisation may set it to the pool size.
+    pub max_org_db_jobs: Option<usize>,
+    /// How long a request waits for one of its organisation's database jobs to end when they
+    /// are all busy (see [`ServerConfig::max_org_db_jobs`]). Default: 2 s.
+    pub org_db_wait: Duration,
+    /// How long a tombstone (a resource deleted under [`DeleteMode::Tombstone`]) keeps what it
+    /// said about the resource. Past it the service scrubs the tombstone: its document (a user's
+    /// password hash included), search document, unique name and externalId are erased; its id,
+    /// timestamps and events stay, so the host application can still tell that, and when, it
+    /// was deleted. `None` keeps them for ever. Default: 30 days.
+    pub tombstone_retention: Option<Duration>,
+    /// How often the service looks for tombstones past [`ServerConfig::tombstone_retention`]:
+    /// on its first authenticated request, then at this interval. Default: 1 hour.
+    pub tombstone_scrub_interval: Duration,
     /// A link to human-readable documentation, advertised as `documentationUri` in
     /// `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
@@ -82,6 +100,10 @@ impl Default for ServerConfig {
             max_list_bytes: 16 * 1024 * 1024,
             limits: Limits::default(),
             last_used_flush_interval: Duration::from_secs(30),
+            max_org_db_jobs: None,
+            org_db_wait: Duration::from_secs(2),
+            tombstone_retention: Some(Duration::from_secs(30 * 24 * 60 * 60)),
+            tombstone_scrub_interval: Duration::from_secs(60 * 60),
             documentation_uri: None,
         }
     }
@@ -118,6 +140,12 @@ pub enum ConfigError {
     /// A limit in `limits` is unusable.
     #[error(transparent)]
     Limits(#[from] LimitError),
+    /// `max_org_db_jobs` is zero.
+    #[error("max_org_db_jobs must be at least 1")]
+    ZeroOrgDbJobs,
+    /// `tombstone_scrub_interval` is zero.
+    #[error("tombstone_scrub_interval must be positive")]
+    ScrubInterval,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -158,6 +186,12 @@ impl ServerConfig {
             return Err(ConfigError::ZeroListBytes);
         }
         self.limits.validate()?;
+        if self.max_org_db_jobs == Some(0) {
+            return Err(ConfigError::ZeroOrgDbJobs);
+        }
+        if self.tombstone_scrub_interval.is_zero() {
+            return Err(ConfigError::ScrubInterval);
+        }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));
         }
@@ -410,6 +444,14 @@ mod tests {
         assert_eq!(
             bad(|c| c.limits.max_document_bytes = 0),
             Err(ConfigError::Limits(LimitError::Zero("max_document_bytes")))
+        );
+        assert_eq!(
+            bad(|c| c.max_org_db_jobs = Some(0)),
+            Err(ConfigError::ZeroOrgDbJobs)
+        );
+        assert_eq!(
+            bad(|c| c.tombstone_scrub_interval = Duration::ZERO),
+            Err(ConfigError::ScrubInterval)
         );
     }
 

@@ -19,7 +19,7 @@ use actix_web::{HttpResponse, ResponseError};
 use scim_auth::AuthError;
 use scim_model::error::ScimError;
 use scim_model::message::{ErrorResponse, ScimType};
-use scim_store::StoreError;
+use scim_store::{StoreError, TransactionError};
 
 use crate::media::SCIM_JSON;
 
@@ -40,12 +40,16 @@ const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How long a client is asked to wait when every token-hashing slot is busy.
 const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a client is asked to wait when its organisation's database jobs are all busy: they
+/// are single requests, so one ends soon.
+const ORG_BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// Any failure of a request; its [`ResponseError`] impl renders the §3.12 body.
 ///
 /// ```
 /// use actix_web::ResponseError;
 /// use scim_server::ApiError;
-/// use scim_store::StoreError;
+/// use scim_store::{StoreError, TransactionError};
 ///
 /// let error = ApiError::from(StoreError::NotFound);
 /// assert_eq!(error.status_code().as_u16(), 404);
@@ -69,6 +73,11 @@ pub enum ApiError {
     /// A blocking task (a store call or a token hash) could not run or panicked.
     #[error("blocking task failed")]
     Blocking,
+    /// The organisation already runs as many database jobs at once as it may
+    /// ([`crate::ServerConfig::max_org_db_jobs`]) and none ended within
+    /// [`crate::ServerConfig::org_db_wait`]: 429 with `Retry-After`.
+    #[error("the organisation's database jobs are all busy")]
+    OrgBusy,
 }
 
 /// What a client is told: status, `scimType`, detail and the extra header, if any.
@@ -121,6 +130,16 @@ impl ApiError {
                 tracing::error!("a blocking task was cancelled or panicked");
                 Answer::internal()
             }
+            // 429, not 503: the service is up and serves other organisations; this client's
+            // organisation is over its share. RFC 6585 §4: 429 "indicates that the user has sent
+            // too many requests", and "MAY include a Retry-After header indicating how long to
+            // wait before making a new request". Identity providers back off on it.
+            ApiError::OrgBusy => Answer::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "too many concurrent requests for this organisation, retry later",
+            )
+            .retry_after(ORG_BUSY_RETRY_AFTER),
         }
     }
 
@@ -142,6 +161,7 @@ impl ApiError {
                 _ => StatusCode::UNAUTHORIZED,
             },
             ApiError::Blocking => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::OrgBusy => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -289,6 +309,17 @@ impl From<BlockingError> for ApiError {
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         ApiError::Store(StoreError::from(error))
+    }
+}
+
+/// Lets `Store::transaction` see a store error through a handler's, to run again a transaction
+/// PostgreSQL aborted for a deadlock or serialization failure.
+impl TransactionError for ApiError {
+    fn as_store_error(&self) -> Option<&StoreError> {
+        match self {
+            ApiError::Store(error) => Some(error),
+            _ => None,
+        }
     }
 }
 

@@ -53,7 +53,8 @@
 //! A handler takes [`Authenticated`] (the caller's organisation), `web::Data<ScimState>`, a
 //! [`ScimJson<T>`] body when it has one, and returns `Result<HttpResponse, ApiError>` built with
 //! [`respond`] or [`scim_response`]. Store calls go through [`ScimState::with_conn`] or
-//! [`ScimState::transaction`], which run on a blocking thread. Routes are registered in
+//! [`ScimState::transaction`], which take the caller's organisation (its share of the database
+//! is bounded: [`ServerConfig::max_org_db_jobs`]) and run on a blocking thread. Routes are registered in
 //! `routes.rs` with [`resource`], which answers other methods with a SCIM 405.
 #![deny(missing_docs)]
 
@@ -65,6 +66,7 @@ mod forwarded;
 mod media;
 mod members;
 mod observe;
+mod org_jobs;
 mod resources;
 mod routes;
 mod state;

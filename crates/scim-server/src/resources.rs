@@ -660,13 +660,14 @@ async fn create(
     let token = auth.token_id.as_str().to_owned();
     let reg = registry.clone();
     let (record, related) = state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let columns = Columns::derive(&document, rt, ep.kind);
-            let new = columns.into_new(new_id(), Some(token), attributes);
+            let new = columns.into_new(new_id(), Some(token.clone()), attributes.clone());
             let record = resources::create(conn, ep.kind, org, &new)?;
-            if let Some(ids) = members {
-                members::apply(conn, org, &record.id, vec![MemberChange::Add(ids)], rt)?;
+            if let Some(ids) = &members {
+                let add = vec![MemberChange::Add(ids.clone())];
+                members::apply(conn, org, &record.id, add, rt)?;
             }
             let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
             Ok((record, related))
@@ -703,7 +704,7 @@ async fn get(
     let org = auth.org;
     let lookup = id.clone();
     let found = state
-        .with_conn(move |conn| {
+        .with_conn(org, move |conn| {
             let Some(record) = resources::get(conn, ep.kind, org, &lookup)? else {
                 return Ok(None);
             };
@@ -968,7 +969,7 @@ async fn find(
     let base = state.base_url(req);
     let reg = registry.clone();
     state
-        .with_conn(move |conn| {
+        .with_conn(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let projection = shown.projection(rt)?;
             let fields = ep.relation_fields(rt, &projection);
@@ -1174,13 +1175,13 @@ async fn modify(
             let mut rewritten = Rewrite {
                 document: None,
                 attributes: Vec::new(),
-                members: changes,
+                members: changes.clone(),
             };
             // A request with no operation at all still goes to the engine, which refuses it.
             if !request.operations.is_empty() || rewritten.members.is_empty() {
                 // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
                 let patched = patch::apply_numbered(
-                    &with_id_and_meta(ep, stored.clone(), existing, location),
+                    &with_id_and_meta(ep, stored.clone(), existing, location.clone()),
                     &request,
                     rt,
                     &patch_options,
@@ -1217,10 +1218,10 @@ async fn rewrite<F>(
     req: &HttpRequest,
     id: String,
     write: Write,
-    change: F,
+    mut change: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
+    F: FnMut(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
 {
     let registry = state.registry().clone();
     let params = Params::of(req)?;
@@ -1248,12 +1249,11 @@ where
     };
     let verifier = state.verifier().clone();
     let reg = registry.clone();
-    let not_found = ep.not_found(&id);
     let (record, related) = state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let existing = match resources::lock(conn, ep.kind, org, &id, expected) {
-                Err(StoreError::NotFound) => return Err(not_found),
+                Err(StoreError::NotFound) => return Err(ep.not_found(&id)),
                 other => other?,
             };
             let stored = stored_document(&existing)?;
@@ -1275,7 +1275,7 @@ where
                     limits.check_document(&document)?;
                     // An unassigned `active` never reactivates (`Columns::derive_keeping`).
                     let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
-                        .into_update(Some(token), attributes);
+                        .into_update(Some(token.clone()), attributes);
                     resources::replace(conn, ep.kind, org, &id, None, &update)?
                 }
             };
@@ -1327,7 +1327,7 @@ async fn delete(
     let mode = state.config().delete_mode;
     let id = ep.path_id(id.into_inner())?;
     state
-        .transaction(move |conn| {
+        .transaction(org, move |conn| {
             match resources::delete(conn, ep.kind, org, &id, mode, expected, Some(&token)) {
                 Err(StoreError::NotFound) => Err(ep.not_found(&id)),
                 other => Ok(other?),

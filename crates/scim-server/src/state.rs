@@ -4,16 +4,18 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpMessage, HttpRequest};
 use scim_auth::{StoredToken, TokenId, TokenSource, Verifier, VerifierConfig};
 use scim_model::schema::SchemaRegistry;
-use scim_store::{tokens, DbConnection, Store, StoreError};
+use scim_store::{resources, tokens, DbConnection, OrgId, Store, StoreError};
 
 use crate::config::{ConfigError, ServerConfig};
 use crate::error::ApiError;
 use crate::forwarded::{self, Origin};
 use crate::observe::MountPath;
+use crate::org_jobs::OrgJobs;
 
 /// The resource types this service has endpoints for. Discovery advertises exactly these and
 /// the schemas they reference; a change that serves another resource type adds it here.
@@ -66,7 +68,8 @@ struct Inner {
     registry: Arc<SchemaRegistry>,
     verifier: Arc<StoreVerifier>,
     config: ServerConfig,
-    flusher_started: AtomicBool,
+    org_jobs: Arc<OrgJobs>,
+    background_started: AtomicBool,
 }
 
 impl fmt::Debug for ScimState {
@@ -75,13 +78,16 @@ impl fmt::Debug for ScimState {
             .field("store", &self.inner.store)
             .field("verifier", &self.inner.verifier)
             .field("config", &self.inner.config)
+            .field("org_db_jobs", &self.inner.org_jobs.per_org())
             .finish_non_exhaustive()
     }
 }
 
 impl ScimState {
     /// The state for a service on `store`, verifying tokens with `verifier` settings (its
-    /// `cache_ttl` bounds how late a revocation made elsewhere takes effect).
+    /// `cache_ttl` bounds how late a revocation made elsewhere takes effect). Without
+    /// [`ServerConfig::max_org_db_jobs`], an organisation may run half of the store's
+    /// connections at once (at least one).
     ///
     /// # Errors
     /// [`ConfigError`] when `config` does not [validate](ServerConfig::validate).
@@ -92,13 +98,19 @@ impl ScimState {
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
+        let half_the_pool = usize::try_from(store.pool_size() / 2).unwrap_or(usize::MAX);
+        let org_jobs = OrgJobs::new(
+            config.max_org_db_jobs.unwrap_or(half_the_pool).max(1),
+            config.org_db_wait,
+        );
         Ok(ScimState {
             inner: Arc::new(Inner {
                 store,
                 registry: Arc::new(served_registry()),
                 verifier: Arc::new(verifier),
+                org_jobs: Arc::new(org_jobs),
                 config,
-                flusher_started: AtomicBool::new(false),
+                background_started: AtomicBool::new(false),
             }),
         })
     }
@@ -124,13 +136,33 @@ impl ScimState {
         &self.inner.config
     }
 
-    /// Runs `f` with a pooled connection on a blocking thread: the way handlers reach the
-    /// store, so no connection is held across an `.await`.
+    /// Runs `f` for organisation `org` with a pooled connection on a blocking thread: the way
+    /// handlers reach the store, so no connection is held across an `.await`.
+    ///
+    /// `org` may run [`ServerConfig::max_org_db_jobs`] such jobs at once; beyond that this waits
+    /// (holding no connection) for one of them to end, at most [`ServerConfig::org_db_wait`].
+    /// So one organisation cannot take every connection of the pool from the others.
     ///
     /// # Errors
-    /// Whatever `f` returns; [`StoreError::Unavailable`] when no connection frees up in time;
+    /// Whatever `f` returns; [`ApiError::OrgBusy`] when `org`'s jobs stay busy for the wait;
+    /// [`StoreError::Unavailable`] when no connection frees up in time;
     /// [`ApiError::Blocking`] when the thread pool fails.
-    pub async fn with_conn<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn with_conn<T, F>(&self, org: OrgId, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self.inner.org_jobs.acquire(org).await?;
+        self.blocking_with_conn(move |conn| {
+            // Held until the job is done, even if the request is dropped meanwhile.
+            let _permit = permit;
+            f(conn)
+        })
+        .await
+    }
+
+    /// [`ScimState::with_conn`] outside any organisation's share, for the service's own work.
+    async fn blocking_with_conn<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -144,17 +176,26 @@ impl ScimState {
     }
 
     /// Runs `f` in one transaction on a blocking thread: committed if it returns `Ok`, rolled
-    /// back otherwise (one request, one transaction).
+    /// back otherwise (one request, one transaction). A transaction PostgreSQL aborts for a
+    /// deadlock or a serialization failure runs again from the start ([`Store::transaction`]),
+    /// so `f` may run more than once: it clones what it consumes.
+    ///
+    /// It counts as one of `org`'s database jobs, as [`ScimState::with_conn`] explains.
     ///
     /// # Errors
     /// As [`ScimState::with_conn`].
-    pub async fn transaction<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn transaction<T, F>(&self, org: OrgId, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let permit = self.inner.org_jobs.acquire(org).await?;
         let store = self.store().clone();
-        web::block(move || store.transaction(f)).await?
+        web::block(move || {
+            let _permit = permit;
+            store.transaction(f)
+        })
+        .await?
     }
 
     /// Writes the token last-use times gathered since the last flush; returns how many tokens
@@ -173,16 +214,60 @@ impl ScimState {
         if batch.is_empty() {
             return Ok(0);
         }
-        self.with_conn(move |conn| Ok(tokens::touch_last_used(conn, &batch)?))
+        self.blocking_with_conn(move |conn| Ok(tokens::touch_last_used(conn, &batch)?))
             .await
     }
 
-    /// Starts the periodic last-use flush on the current runtime, once per state. The
-    /// authentication middleware calls it, so a mounted service needs no setup step.
-    pub(crate) fn ensure_flusher(&self) {
-        if self.inner.flusher_started.swap(true, Ordering::AcqRel) {
+    /// Scrubs the tombstones deleted more than [`ServerConfig::tombstone_retention`] ago (see
+    /// `scim_store::resources::scrub_tombstones`), in every organisation; returns how many. The
+    /// service does this on its first authenticated request and every
+    /// [`ServerConfig::tombstone_scrub_interval`] on its own.
+    ///
+    /// # Errors
+    /// When the store fails; what was scrubbed before stays scrubbed.
+    pub async fn scrub_tombstones(&self) -> Result<usize, ApiError> {
+        let Some(retention) = self.config().tombstone_retention else {
+            return Ok(0);
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(UNIX_EPOCH);
+        self.blocking_with_conn(move |conn| Ok(resources::scrub_tombstones(conn, cutoff)?))
+            .await
+    }
+
+    /// Starts the service's periodic work on the current runtime, once per state: the
+    /// last-use flush and the tombstone scrub. The authentication middleware calls it, so a
+    /// mounted service needs no setup step.
+    pub(crate) fn ensure_background_tasks(&self) {
+        if self.inner.background_started.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.spawn_flusher();
+        if self.config().tombstone_retention.is_some() {
+            self.spawn_scrubber();
+        }
+    }
+
+    fn spawn_scrubber(&self) {
+        let state = self.clone();
+        let every = self.config().tombstone_scrub_interval;
+        actix_web::rt::spawn(async move {
+            // The first tick is immediate: a server restarted more often than the interval
+            // still scrubs.
+            let mut ticks = actix_web::rt::time::interval(every);
+            loop {
+                ticks.tick().await;
+                match state.scrub_tombstones().await {
+                    Ok(0) => {}
+                    Ok(scrubbed) => tracing::info!(scrubbed, "tombstones past retention scrubbed"),
+                    Err(error) => tracing::warn!(%error, "could not scrub tombstones"),
+                }
+            }
+        });
+    }
+
+    fn spawn_flusher(&self) {
         let state = self.clone();
         let every = self.config().last_used_flush_interval;
         actix_web::rt::spawn(async move {

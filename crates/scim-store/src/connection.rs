@@ -15,14 +15,15 @@
 //! [`DatabaseUrl`] parses the scheme first and [`ConnectionManager`] opens exactly that backend.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::dialect::Dialect;
-use crate::StoreError;
+use crate::writers::WriterQueue;
+use crate::{StoreError, TransactionError};
 
 /// A connection to either backend; every query function of this crate takes one.
 ///
@@ -165,28 +166,78 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
-/// Per-connection SQLite settings, applied to every connection the pool opens: SQLite keeps
-/// `foreign_keys` and `busy_timeout` per connection, so setting them once is not enough.
+/// Per-connection settings, applied to every connection the pool opens: SQLite keeps
+/// `foreign_keys` and `busy_timeout` per connection, and the PostgreSQL timeouts are session
+/// settings, so setting them once is not enough.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SqlitePragmas {
-    pub(crate) busy_timeout: Duration,
+pub(crate) struct SessionSettings {
+    pub(crate) sqlite_busy_timeout: Duration,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) idle_in_transaction_timeout: Option<Duration>,
 }
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl SessionSettings {
+    /// The `SET` statements of the PostgreSQL timeouts that are configured.
+    fn postgres_sql(&self) -> String {
+        [
+            ("statement_timeout", self.statement_timeout),
+            ("lock_timeout", self.lock_timeout),
+            (
+                "idle_in_transaction_session_timeout",
+                self.idle_in_transaction_timeout,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value.map(|value| format!("SET {name} = {};", postgres_millis(value)))
+        })
+        .collect()
+    }
+}
+
+/// `duration` in whole milliseconds for a PostgreSQL timeout setting, rounded up: PostgreSQL
+/// reads 0 as "no timeout", so a timeout under a millisecond must not become 0.
+fn postgres_millis(duration: Duration) -> u128 {
+    let millis =
+        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
+    // The settings are 32-bit integers of milliseconds; past that is "never" in practice.
+    millis.min(i32::MAX as u128)
+}
+
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        let DbConnection::Sqlite(conn) = conn else {
-            return Ok(());
-        };
-        // busy_timeout first, so that switching to WAL waits for a concurrent opener instead of
-        // failing with SQLITE_BUSY. WAL lets readers run beside the single writer; on an
-        // in-memory database SQLite keeps its own journal mode and ignores the request.
-        let millis = self.busy_timeout.as_millis().min(i32::MAX as u128);
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {millis}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-        ))
+        match conn {
+            DbConnection::Sqlite(conn) => {
+                // busy_timeout first, so that switching to WAL waits for a concurrent opener
+                // instead of failing with SQLITE_BUSY. WAL lets readers run beside the single
+                // writer; on an in-memory database SQLite keeps its own journal mode and
+                // ignores the request.
+                let millis = self.sqlite_busy_timeout.as_millis().min(i32::MAX as u128);
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {millis}; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON;"
+                ))
+            }
+            // A statement that runs away, a lock wait behind someone else's long transaction, or
+            // a transaction left open by a stuck request would otherwise hold a pooled
+            // connection (and its locks) for as long as it takes: PostgreSQL has no such limits
+            // by default.
+            DbConnection::Pg(conn) => {
+                let sql = self.postgres_sql();
+                if sql.is_empty() {
+                    return Ok(());
+                }
+                conn.batch_execute(&sql)
+            }
+        }
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
+
+/// How many times a transaction runs at most when PostgreSQL aborts it to resolve a conflict
+/// with a concurrent one (a deadlock, a serialization failure): the first run and two more.
+const TRANSACTION_ATTEMPTS: u32 = 3;
 
 /// Runs `f` in a transaction meant for writing, committing if it returns `Ok`.
 ///
@@ -194,27 +245,96 @@ impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePrag
 /// (waiting up to `busy_timeout`), whereas a deferred transaction that reads and then writes
 /// fails at once with SQLITE_BUSY when another connection wrote in between. Nested calls use a
 /// savepoint, as `Connection::transaction` does.
+///
+/// The outermost transaction is run again, up to [`TRANSACTION_ATTEMPTS`] in all, when it fails
+/// with a [transaction conflict](StoreError::is_transaction_conflict): PostgreSQL rolled it
+/// back whole, so running `f` again from the start is what PostgreSQL asks of the client. `f`
+/// must therefore be safe to run more than once (it only gets a rolled-back connection back).
+/// A nested call is not retried on its own: its outer transaction was aborted with it.
 pub(crate) fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: TransactionError,
 {
-    if let DbConnection::Sqlite(sqlite) = conn {
-        match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
-            Ok(()) => return run_and_finish(conn, f),
-            // Already inside a transaction: fall through to a savepoint.
-            Err(diesel::result::Error::AlreadyInTransaction) => {}
-            Err(e) => return Err(e.into()),
+    queued_write_transaction(conn, None, f)
+}
+
+/// [`write_transaction`], the outermost SQLite transaction waiting for its turn in `writers`
+/// first (see [`crate::writers`]).
+pub(crate) fn queued_write_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    writers: Option<&WriterQueue>,
+    mut f: F,
+) -> Result<T, E>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: TransactionError,
+{
+    if in_transaction(conn) {
+        // Already inside a transaction: a savepoint, and the outer transaction owns retrying.
+        return conn.transaction(f);
+    }
+    let mut attempt = 1;
+    loop {
+        match outermost_transaction(conn, writers, &mut f) {
+            Err(error)
+                if attempt < TRANSACTION_ATTEMPTS
+                    && error
+                        .as_store_error()
+                        .is_some_and(StoreError::is_transaction_conflict) =>
+            {
+                retry_pause(attempt);
+                attempt += 1;
+            }
+            result => return result,
         }
     }
-    conn.transaction(f)
+}
+
+/// Waits a little before running a transaction again. Run at once, the victim of a deadlock
+/// can take its first lock back before the transaction that won has taken the lock it was
+/// waiting for (PostgreSQL does not queue row locks fairly), and the two deadlock again; a pause
+/// lets the winner finish. Jittered, so two victims do not come back in step.
+fn retry_pause(attempt: u32) {
+    let jitter = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| u64::from(since.subsec_nanos() % 20_000));
+    std::thread::sleep(
+        Duration::from_millis(10 * u64::from(attempt)) + Duration::from_micros(jitter),
+    );
+}
+
+/// Whether `conn` is inside a transaction. A transaction manager in error (a broken
+/// connection) counts as inside, so that diesel's own transaction call reports the error.
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_or(true, |depth| depth.is_some())
+}
+
+fn outermost_transaction<T, E, F>(
+    conn: &mut DbConnection,
+    writers: Option<&WriterQueue>,
+    f: &mut F,
+) -> Result<T, E>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: TransactionError,
+{
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(f);
+    };
+    // Held until the transaction has committed or rolled back.
+    let _turn = writers.map(WriterQueue::wait_turn).transpose()?;
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    run_and_finish(conn, f)
 }
 
 // The commit/rollback half of diesel's `TransactionManager::transaction`, for a transaction that
 // `write_transaction` began with its own SQL.
-fn run_and_finish<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+fn run_and_finish<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     match f(conn) {

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::result::DatabaseErrorInformation;
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text};
 use diesel::RunQueryDsl;
 
@@ -294,8 +294,8 @@ impl From<OrgId> for BindValue {
 ///
 /// A transaction that makes several writes holds the lock from its first event on, so writes
 /// after it wait for the organisation's other writers: such transactions can deadlock against
-/// each other on row locks (PostgreSQL then aborts one), so they should touch rows in a fixed
-/// order. A single write per transaction, the usual case, takes this lock last and cannot.
+/// each other on row locks (PostgreSQL then aborts one, which `Store::transaction` runs again),
+/// so they should touch rows in a fixed order. A single write per transaction, the usual case, takes this lock last and cannot.
 pub(crate) fn lock_outbox(conn: &mut DbConnection, org: OrgId) -> diesel::QueryResult<()> {
     // The two-key advisory lock space: the first key names this use, so no other advisory lock
     // (one-key locks live apart) can collide with it. Organisations past 2^31 share keys, which
@@ -317,7 +317,7 @@ pub(crate) fn lock_outbox(conn: &mut DbConnection, org: OrgId) -> diesel::QueryR
 /// `BEGIN IMMEDIATE` transaction on SQLite, whose write lock excludes other writers.
 pub(crate) fn with_migration_lock<T>(
     conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    mut f: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     // One-key advisory lock space, apart from the two-key outbox locks.
     const MIGRATION_LOCK: i64 = 0x5C1E_0000_0000_0001;
@@ -375,11 +375,35 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
     (field, message.to_owned())
 }
 
-/// Whether an error means the database could not take a lock in time: SQLite's busy timeout
-/// running out ("database is locked"). Retrying later may succeed, so it is no server fault.
-pub(crate) fn is_lock_timeout(info: &dyn DatabaseErrorInformation) -> bool {
+/// Whether an error means the database gave up waiting, not that the statement is wrong:
+/// retrying later may succeed, so it is no server fault.
+///
+/// - SQLite: its busy timeout ran out ("database is locked", "database table is locked").
+/// - PostgreSQL: `lock_timeout` (SQLSTATE 55P03 lock_not_available) or `statement_timeout`
+///   (57014 query_canceled) cancelled the statement.
+///
+/// diesel does not expose PostgreSQL's SQLSTATE beyond a few kinds, so these are recognised by
+/// the primary message PostgreSQL writes for them (`ProcessInterrupts` in `postgres.c`). Those
+/// messages are translated when the server's `lc_messages` is not English; in that case these
+/// errors stay [`StoreError::Other`] (a 500), as before.
+pub(crate) fn is_timeout(info: &dyn DatabaseErrorInformation) -> bool {
     let message = info.message();
-    message.starts_with("database is locked") || message.starts_with("database table is locked")
+    message.starts_with("database is locked")
+        || message.starts_with("database table is locked")
+        || message == "canceling statement due to lock timeout"
+        || message == "canceling statement due to statement timeout"
+}
+
+/// Whether PostgreSQL aborted the transaction to resolve a conflict with a concurrent one, so
+/// that running it again should succeed: a serialization failure (SQLSTATE 40001, which diesel
+/// reports as its own kind) or a deadlock (40P01 deadlock_detected, recognised by its message as
+/// [`is_timeout`] explains). PostgreSQL's manual, "Serialization Failure Handling": "It may also
+/// be advisable to retry deadlock failures."
+pub(crate) fn is_transaction_conflict(
+    kind: DatabaseErrorKind,
+    info: &dyn DatabaseErrorInformation,
+) -> bool {
+    kind == DatabaseErrorKind::SerializationFailure || info.message() == "deadlock detected"
 }
 
 #[cfg(test)]

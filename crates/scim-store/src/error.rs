@@ -30,8 +30,11 @@ pub enum StoreError {
         /// The row's current version.
         current: i64,
     },
-    /// No database connection could be had in time, or the database stopped answering (including
-    /// SQLite's lock wait running out): worth retrying later.
+    /// No database connection could be had in time, the database stopped answering, or it gave
+    /// up on a statement for reasons of load rather than of the statement itself — SQLite's lock
+    /// wait running out, PostgreSQL's `lock_timeout` or `statement_timeout` (SQLSTATE 55P03,
+    /// 57014), a deadlock or serialization failure (40P01, 40001; see
+    /// [`StoreError::is_transaction_conflict`]): worth retrying later.
     #[error("database unavailable")]
     Unavailable(#[source] BoxError),
     /// The store was set up wrongly (a database URL it does not accept, a pool size of 0).
@@ -53,6 +56,35 @@ impl StoreError {
     /// Wraps an unexpected error as [`StoreError::Other`].
     pub(crate) fn other(error: impl Into<BoxError>) -> Self {
         StoreError::Other(error.into())
+    }
+
+    /// Whether PostgreSQL aborted the transaction to resolve a conflict with a concurrent one —
+    /// a deadlock (SQLSTATE 40P01) or a serialization failure (40001) — so that running the
+    /// whole transaction again is expected to succeed. [`crate::Store::transaction`] does so
+    /// itself; such an error reaching its caller means the retries were used up too.
+    pub fn is_transaction_conflict(&self) -> bool {
+        let StoreError::Unavailable(source) = self else {
+            return false;
+        };
+        matches!(
+            source.downcast_ref::<DieselError>(),
+            Some(DieselError::DatabaseError(kind, info))
+                if dialect::is_transaction_conflict(*kind, info.as_ref())
+        )
+    }
+}
+
+/// The error type of a [`crate::Store::transaction`]: it takes in the store's and diesel's
+/// errors, and shows the store error it carries, if any, so the transaction can tell a
+/// [conflict](StoreError::is_transaction_conflict) worth running again from a failure.
+pub trait TransactionError: From<StoreError> + From<DieselError> {
+    /// The store error this error is, or wraps as its cause.
+    fn as_store_error(&self) -> Option<&StoreError>;
+}
+
+impl TransactionError for StoreError {
+    fn as_store_error(&self) -> Option<&StoreError> {
+        Some(self)
     }
 }
 
@@ -101,7 +133,10 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 StoreError::Unavailable(error.into())
             }
-            DieselError::DatabaseError(_, ref info) if dialect::is_lock_timeout(info.as_ref()) => {
+            DieselError::DatabaseError(kind, ref info)
+                if dialect::is_transaction_conflict(kind, info.as_ref())
+                    || dialect::is_timeout(info.as_ref()) =>
+            {
                 StoreError::Unavailable(error.into())
             }
             error => StoreError::Other(error.into()),

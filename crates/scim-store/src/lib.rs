@@ -55,10 +55,11 @@ mod store;
 mod timestamp;
 pub mod tokens;
 pub mod users;
+mod writers;
 
 pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};
 pub use dialect::Dialect;
-pub use error::{StoreError, UniqueField};
+pub use error::{StoreError, TransactionError, UniqueField};
 pub use filter_sql::UnsupportedFilter;
 pub use store::{PoolConfig, PooledConnection, Store};
 

@@ -23,7 +23,7 @@ use crate::dialect::{each_backend, Dialect, SqlFragment};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{FilterSql, UnsupportedFilter};
 use crate::schema::user_emails;
-use crate::timestamp::{from_micros, now_micros};
+use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::{members, OrgId, Page, StoreError, UniqueField};
 
 /// Where and how one resource type is stored.
@@ -565,6 +565,90 @@ pub fn delete(
             },
         )
     })
+}
+
+/// Tombstones per statement of [`scrub_tombstones`] and [`purge_tombstones`]: each batch is its
+/// own short statement, so a large backlog neither holds locks for long nor runs into
+/// `statement_timeout`.
+const TOMBSTONE_BATCH: i64 = 1_000;
+
+/// Erases what tombstones deleted before `deleted_before` still say about the resource, in
+/// every organisation and of every kind: the document and the search document become `{}` (a
+/// user's password hash goes with the document), the unique name and its key become empty and
+/// the externalId goes. What stays is what the outbox refers to — the id, the organisation, the
+/// version and the timestamps — so a tombstone still tells the host application that, and
+/// when, the resource was deleted, and nothing about whom it described. Email keys and
+/// memberships are already gone (see [`delete`]). Tombstones scrubbed before are left alone.
+/// Returns how many were scrubbed.
+///
+/// Runs in batches of short statements of their own (not in one transaction), so it can run
+/// beside the service and pick up where it stopped.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails; batches done
+/// before stay done.
+pub fn scrub_tombstones(
+    conn: &mut DbConnection,
+    deleted_before: SystemTime,
+) -> Result<usize, StoreError> {
+    let cutoff = to_micros(deleted_before);
+    let mut scrubbed = 0;
+    for kind in ResourceKind::ALL {
+        loop {
+            let mut sql = SqlFragment::sql(format!(
+                "UPDATE {table} SET document = '{{}}', search = '{{}}', {name} = '', {key} = '', \
+                 external_id = NULL WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
+                 WHERE deleted_at IS NOT NULL AND deleted_at < ",
+                table = kind.table,
+                name = kind.name_column,
+                key = kind.key_column,
+            ));
+            sql.push_bind(cutoff)
+                .push_sql(" AND document <> '{}' LIMIT ")
+                .push_bind(TOMBSTONE_BATCH)
+                .push_sql(")");
+            let batch = conn.dialect().query(&sql).execute(conn)?;
+            scrubbed += batch;
+            if i64::try_from(batch).map_or(true, |batch| batch < TOMBSTONE_BATCH) {
+                break;
+            }
+        }
+    }
+    Ok(scrubbed)
+}
+
+/// Deletes the tombstones deleted before `deleted_before`, in every organisation and of every
+/// kind, scrubbed or not; returns how many. Their events stay in the outbox. Batched as
+/// [`scrub_tombstones`] is.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails; batches done
+/// before stay done.
+pub fn purge_tombstones(
+    conn: &mut DbConnection,
+    deleted_before: SystemTime,
+) -> Result<usize, StoreError> {
+    let cutoff = to_micros(deleted_before);
+    let mut purged = 0;
+    for kind in ResourceKind::ALL {
+        loop {
+            let mut sql = SqlFragment::sql(format!(
+                "DELETE FROM {table} WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
+                 WHERE deleted_at IS NOT NULL AND deleted_at < ",
+                table = kind.table,
+            ));
+            sql.push_bind(cutoff)
+                .push_sql(" LIMIT ")
+                .push_bind(TOMBSTONE_BATCH)
+                .push_sql(")");
+            let batch = conn.dialect().query(&sql).execute(conn)?;
+            purged += batch;
+            if i64::try_from(batch).map_or(true, |batch| batch < TOMBSTONE_BATCH) {
+                break;
+            }
+        }
+    }
+    Ok(purged)
 }
 
 /// A search as the caller means it: a compiled filter, a sort key, a page. [`ListQuery::new`]

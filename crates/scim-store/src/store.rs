@@ -1,14 +1,17 @@
 //! [`Store`]: the connection pool, migrations and transactions.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use r2d2::ManageConnection as _;
 
 use crate::connection::{
-    write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SqlitePragmas,
+    queued_write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SessionSettings,
 };
 use crate::dialect::{self, Dialect};
-use crate::StoreError;
+use crate::writers::WriterQueue;
+use crate::{StoreError, TransactionError};
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -24,7 +27,8 @@ pub struct PoolConfig {
     /// Idle connections kept ready; `None` keeps `max_size`.
     pub min_idle: Option<u32>,
     /// How long [`Store::get`] waits for a connection before answering
-    /// [`StoreError::Unavailable`] (> 0).
+    /// [`StoreError::Unavailable`] (> 0); on an SQLite file, also how long a writer waits for
+    /// its turn among this store's writers (see [`Store::transaction`]).
     pub connection_timeout: Duration,
     /// Idle connections above `min_idle` are closed after this long.
     pub idle_timeout: Option<Duration>,
@@ -32,8 +36,24 @@ pub struct PoolConfig {
     /// reach every connection eventually.
     pub max_lifetime: Option<Duration>,
     /// SQLite only: how long a statement waits for another connection's write lock before
-    /// failing (as [`StoreError::Unavailable`]).
+    /// failing (as [`StoreError::Unavailable`]). Writers of this store do not meet each other
+    /// there (they queue in process first, see [`Store::transaction`]), so this is the wait for
+    /// writers in other processes.
     pub sqlite_busy_timeout: Duration,
+    /// PostgreSQL only: the longest a statement may run before the server cancels it
+    /// (`statement_timeout`), answered as [`StoreError::Unavailable`]. `None` leaves the
+    /// server's own setting (postgresql.conf, `ALTER ROLE … SET`); `Some(Duration::ZERO)`
+    /// turns the limit off. Default: 10 s.
+    pub statement_timeout: Option<Duration>,
+    /// PostgreSQL only: the longest a statement waits for a lock — a row another transaction is
+    /// writing, an organisation's outbox lock — before the server cancels it (`lock_timeout`),
+    /// answered as [`StoreError::Unavailable`]. `None` and zero as for `statement_timeout`.
+    /// Default: 5 s.
+    pub lock_timeout: Option<Duration>,
+    /// PostgreSQL only: a session that stays idle inside an open transaction this long is ended
+    /// by the server (`idle_in_transaction_session_timeout`), releasing its locks. `None` and
+    /// zero as for `statement_timeout`. Default: 30 s.
+    pub idle_in_transaction_timeout: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -45,6 +65,9 @@ impl Default for PoolConfig {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             max_lifetime: Some(Duration::from_secs(30 * 60)),
             sqlite_busy_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(10)),
+            lock_timeout: Some(Duration::from_secs(5)),
+            idle_in_transaction_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -54,6 +77,10 @@ impl Default for PoolConfig {
 pub struct Store {
     pool: r2d2::Pool<ConnectionManager>,
     dialect: Dialect,
+    url: DatabaseUrl,
+    /// The writers' queue of an SQLite file database (see [`crate::writers`]); an in-memory
+    /// database has one connection, and PostgreSQL locks rows, not the database.
+    writers: Option<Arc<WriterQueue>>,
 }
 
 impl Store {
@@ -88,8 +115,11 @@ impl Store {
             .connection_timeout(config.connection_timeout)
             .idle_timeout(config.idle_timeout)
             .max_lifetime(config.max_lifetime)
-            .connection_customizer(Box::new(SqlitePragmas {
-                busy_timeout: config.sqlite_busy_timeout,
+            .connection_customizer(Box::new(SessionSettings {
+                sqlite_busy_timeout: config.sqlite_busy_timeout,
+                statement_timeout: config.statement_timeout,
+                lock_timeout: config.lock_timeout,
+                idle_in_transaction_timeout: config.idle_in_transaction_timeout,
             }));
         if url == DatabaseUrl::SqliteMemory {
             // The database lives exactly as long as its one connection: never close it.
@@ -99,13 +129,25 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
-        let pool = builder.build(ConnectionManager::new(url))?;
-        Ok(Store { pool, dialect })
+        let writers = matches!(url, DatabaseUrl::SqliteFile(_))
+            .then(|| Arc::new(WriterQueue::new(config.connection_timeout)));
+        let pool = builder.build(ConnectionManager::new(url.clone()))?;
+        Ok(Store {
+            pool,
+            dialect,
+            url,
+            writers,
+        })
     }
 
     /// The SQL dialect of this store's backend.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The most connections the pool holds at once.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
     }
 
     /// A connection from the pool.
@@ -119,15 +161,24 @@ impl Store {
     /// Runs `f` in one transaction on a pooled connection: committed if `f` returns `Ok`, rolled
     /// back otherwise. The store's own functions called inside join it (as savepoints).
     ///
+    /// When PostgreSQL aborts the transaction to resolve a conflict with a concurrent one (a
+    /// deadlock, a serialization failure: [`StoreError::is_transaction_conflict`]), `f` runs
+    /// again in a new transaction, up to three times in all — so `f` must be safe to run more
+    /// than once: clone what it consumes. On an SQLite file, writers of this store take turns in
+    /// arrival order before they ask SQLite for its write lock (`BEGIN IMMEDIATE`), rather than
+    /// racing for it in SQLite's busy handler.
+    ///
     /// # Errors
-    /// Whatever `f` returns, or a [`StoreError`] from checking out, beginning or committing.
+    /// Whatever `f` returns, or a [`StoreError`] from checking out, beginning or committing;
+    /// [`StoreError::Unavailable`] when no connection, or no turn among the writers, came within
+    /// `connection_timeout`.
     pub fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
-        E: From<StoreError> + From<diesel::result::Error>,
+        F: FnMut(&mut DbConnection) -> Result<T, E>,
+        E: TransactionError,
     {
         let mut conn = self.get()?;
-        write_transaction(&mut conn, f)
+        queued_write_transaction(&mut conn, self.writers.as_deref(), f)
     }
 
     /// Applies the migrations this build embeds that the database lacks, and returns their
@@ -137,8 +188,21 @@ impl Store {
     /// [`StoreError::Unavailable`] without a connection, [`StoreError::Other`] when a migration
     /// fails (it is rolled back).
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.get()?;
-        dialect::with_migration_lock(&mut conn, |conn| {
+        // On PostgreSQL, a connection of its own, without the pool's timeouts: a migration may
+        // rewrite a large table, and waiting for another replica's migrations is the point of
+        // the migration lock. An in-memory SQLite database exists only on its pooled connection.
+        let mut own;
+        let mut pooled;
+        let conn: &mut DbConnection = if let DatabaseUrl::Postgres(_) = self.url {
+            own = ConnectionManager::new(self.url.clone())
+                .connect()
+                .map_err(|error| StoreError::Unavailable(error.into()))?;
+            &mut own
+        } else {
+            pooled = self.get()?;
+            &mut pooled
+        };
+        dialect::with_migration_lock(conn, |conn| {
             let applied = match conn {
                 DbConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
                 DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),

@@ -7,13 +7,13 @@ use scim_store::{DatabaseUrl, PoolConfig, Store};
 
 use crate::settings::redact_database_url;
 
-/// Opens the database at `url` with `pool_size` connections, creating an SQLite file's
+/// Opens the database at `url` with the pool settings `config`, creating an SQLite file's
 /// directory if it is missing, and migrates it when `migrate` is set.
 ///
 /// # Errors
 /// When the URL is not accepted, the directory cannot be created, the database does not
 /// answer, or a migration fails.
-pub fn open(url: &str, pool_size: u32, migrate: bool) -> anyhow::Result<Store> {
+pub fn open(url: &str, config: PoolConfig, migrate: bool) -> anyhow::Result<Store> {
     let shown = redact_database_url(url);
     if let DatabaseUrl::SqliteFile(path) = DatabaseUrl::parse(url)? {
         if let Some(dir) = Path::new(&path)
@@ -24,11 +24,6 @@ pub fn open(url: &str, pool_size: u32, migrate: bool) -> anyhow::Result<Store> {
                 .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         }
     }
-    let config = PoolConfig {
-        max_size: pool_size,
-        min_idle: Some(1.min(pool_size)),
-        ..PoolConfig::default()
-    };
     let store =
         Store::connect(url, config).with_context(|| format!("cannot open the database {shown}"))?;
     if migrate {

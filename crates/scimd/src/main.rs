@@ -8,6 +8,7 @@ mod org;
 mod serve;
 mod settings;
 mod token;
+mod tombstones;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -46,6 +47,13 @@ enum Command {
     /// Manage API tokens: each belongs to one organisation and sees only its resources.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Delete the tombstones of deleted users and groups now, in every organisation, and print
+    /// how many (their events stay).
+    PurgeTombstones {
+        /// Only tombstones deleted at least this long ago, e.g. 30d [default: all]
+        #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+        older_than: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +145,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
-    let admin_store = || db::open(&settings.database_url, 1, true);
+    let admin_store = || db::open(&settings.database_url, settings.serve.pool_config(1), true);
     match command {
         Command::Serve(_) => serve::run(settings),
         Command::Config(_) => {
@@ -159,6 +167,9 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::Token(TokenCommand::List { org }) => token::list(&admin_store()?, &org),
         Command::Token(TokenCommand::Revoke { id }) => {
             token::revoke(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        }
+        Command::PurgeTombstones { older_than } => {
+            tombstones::purge(&admin_store()?, older_than.unwrap_or(Duration::ZERO))
         }
     }
 }

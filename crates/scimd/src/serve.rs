@@ -9,7 +9,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
 use anyhow::Context as _;
 use scim_auth::VerifierConfig;
 use scim_server::{ApiError, ScimState};
-use scim_store::{orgs, Store, StoreError, UniqueField};
+use scim_store::{orgs, tokens, Store, StoreError, UniqueField};
 
 use crate::settings::{Settings, SCIM_PATH};
 
@@ -25,7 +25,11 @@ const FIRST_TOKEN: &str = "initial";
 /// configuration is invalid.
 pub fn run(settings: &Settings) -> anyhow::Result<()> {
     let serve = &settings.serve;
-    let store = crate::db::open(&settings.database_url, serve.pool_size, serve.migrate)?;
+    let store = crate::db::open(
+        &settings.database_url,
+        serve.pool_config(serve.pool_size),
+        serve.migrate,
+    )?;
     if let Some(token) = bootstrap(&store)? {
         print_first_token(&token, &curl_base(settings));
     }
@@ -145,17 +149,22 @@ fn bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
     if any_org {
         return Ok(None);
     }
-    let created = store.transaction(|conn| -> anyhow::Result<Option<String>> {
+    // Hashed before the transaction, which holds SQLite's write lock while it runs (and may run
+    // more than once on PostgreSQL).
+    let issued = crate::token::generate()?;
+    let row = crate::token::row(&issued, FIRST_TOKEN, None);
+    let created = store.transaction(|conn| -> Result<bool, StoreError> {
         // Checked again inside the transaction: another replica may have just done it.
         if !orgs::list(conn)?.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let org = orgs::create(conn, FIRST_ORG)?;
-        let issued = crate::token::issue(conn, &org, FIRST_TOKEN, None)?;
-        Ok(Some(issued.expose_token().to_owned()))
+        tokens::insert(conn, org.id, &row)?;
+        Ok(true)
     });
     match created {
-        Ok(token) => {
+        Ok(created) => {
+            let token = created.then(|| issued.expose_token().to_owned());
             if token.is_some() {
                 tracing::info!(
                     org = FIRST_ORG,
@@ -165,18 +174,13 @@ fn bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
             }
             Ok(token)
         }
-        Err(error)
-            if matches!(
-                error.downcast_ref::<StoreError>(),
-                Some(StoreError::UniqueViolation {
-                    field: UniqueField::OrganizationName,
-                    ..
-                })
-            ) =>
-        {
-            Ok(None)
+        Err(StoreError::UniqueViolation {
+            field: UniqueField::OrganizationName,
+            ..
+        }) => Ok(None),
+        Err(error) => {
+            Err(anyhow::Error::new(error).context("cannot create the first organisation and token"))
         }
-        Err(error) => Err(error.context("cannot create the first organisation and token")),
     }
 }
 

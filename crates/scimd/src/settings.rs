@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use scim_server::{DeleteMode, IpCidr, Limits, ServerConfig};
+use scim_store::PoolConfig;
 use serde::{Deserialize, Serialize};
 
 /// Where the SCIM service is mounted.
@@ -141,6 +142,10 @@ pub struct ServeArgs {
     /// What DELETE does to a user [default: tombstone]
     #[arg(long, env = "SCIM_DELETE_MODE", value_enum)]
     pub delete_mode: Option<DeleteModeSetting>,
+    /// How long a tombstone keeps the deleted user's or group's data; then it is scrubbed (id,
+    /// dates and events stay). `off` keeps it for ever [default: 30d]
+    #[arg(long, env = "SCIM_TOMBSTONE_RETENTION", value_name = "DURATION|off", value_parser = parse_retention)]
+    pub tombstone_retention: Option<Retention>,
     /// A reverse proxy (address or CIDR network) whose Forwarded / X-Forwarded-For /
     /// X-Forwarded-Host / X-Forwarded-Proto headers are believed; repeat the flag or separate
     /// with commas (an empty value lists none). From other peers those headers are ignored
@@ -172,6 +177,18 @@ pub struct ServeArgs {
     /// Database connections per process [default: 10]
     #[arg(long, env = "SCIM_POOL_SIZE", value_name = "N")]
     pub pool_size: Option<u32>,
+    /// Most database jobs one organisation runs at once; more wait, then get 429 [default:
+    /// half of pool_size, at least 1]
+    #[arg(long, env = "SCIM_MAX_ORG_DB_JOBS", value_name = "N")]
+    pub max_org_db_jobs: Option<usize>,
+    /// PostgreSQL: the longest one SQL statement may run before the database cancels it and
+    /// the request gets 503; 0s for no limit [default: 10s]
+    #[arg(long, env = "SCIM_STATEMENT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+    /// PostgreSQL: the longest a statement waits for a lock held by another transaction
+    /// before the request gets 503; 0s for no limit [default: 5s]
+    #[arg(long, env = "SCIM_LOCK_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
     /// Link advertised as documentationUri in /ServiceProviderConfig
     #[arg(long, env = "SCIM_DOCUMENTATION_URI", value_name = "URL")]
     pub documentation_uri: Option<String>,
@@ -217,6 +234,8 @@ pub struct FileConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     delete_mode: Option<DeleteModeSetting>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    tombstone_retention: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     trusted_proxies: Option<Vec<String>>,
     /// Replaced by `trusted_proxies`; only `false` is accepted, and it is never printed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +244,12 @@ pub struct FileConfig {
     token_cache_ttl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pool_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_org_db_jobs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation_uri: Option<String>,
 }
@@ -268,6 +293,23 @@ pub struct ServeSettings {
     pub token_cache_ttl: Duration,
     /// Connections in the pool.
     pub pool_size: u32,
+    /// PostgreSQL's `statement_timeout` on every connection; zero for none.
+    pub statement_timeout: Duration,
+    /// PostgreSQL's `lock_timeout` on every connection; zero for none.
+    pub lock_timeout: Duration,
+}
+
+impl ServeSettings {
+    /// The pool settings of a store of `max_size` connections.
+    pub fn pool_config(&self, max_size: u32) -> PoolConfig {
+        PoolConfig {
+            max_size,
+            min_idle: Some(1.min(max_size)),
+            statement_timeout: Some(self.statement_timeout),
+            lock_timeout: Some(self.lock_timeout),
+            ..PoolConfig::default()
+        }
+    }
 }
 
 /// Everything, resolved.
@@ -380,6 +422,18 @@ impl Settings {
                 .delete_mode
                 .or(file.delete_mode)
                 .map_or(defaults.delete_mode, DeleteMode::from),
+            tombstone_retention: match serve.tombstone_retention {
+                Some(Retention(retention)) => retention,
+                None => match file.tombstone_retention.as_deref() {
+                    Some(text) => {
+                        parse_retention(text)
+                            .map_err(|e| anyhow::anyhow!("tombstone_retention: {e}"))?
+                            .0
+                    }
+                    None => defaults.tombstone_retention,
+                },
+            },
+            max_org_db_jobs: serve.max_org_db_jobs.or(file.max_org_db_jobs),
             trusted_proxies,
             documentation_uri: serve
                 .documentation_uri
@@ -399,6 +453,7 @@ impl Settings {
         if pool_size == 0 {
             bail!("pool_size must be at least 1");
         }
+        let pool_defaults = PoolConfig::default();
         Ok(Settings {
             database_url,
             log,
@@ -422,6 +477,18 @@ impl Settings {
                         .unwrap_or_else(|| scim_auth::VerifierConfig::default().cache_ttl),
                 },
                 pool_size,
+                statement_timeout: match serve.statement_timeout {
+                    Some(timeout) => timeout,
+                    None => file_duration(&file.statement_timeout, "statement_timeout")?
+                        .or(pool_defaults.statement_timeout)
+                        .unwrap_or_default(),
+                },
+                lock_timeout: match serve.lock_timeout {
+                    Some(timeout) => timeout,
+                    None => file_duration(&file.lock_timeout, "lock_timeout")?
+                        .or(pool_defaults.lock_timeout)
+                        .unwrap_or_default(),
+                },
             },
         })
     }
@@ -450,6 +517,7 @@ impl Settings {
             max_string_bytes: Some(server.limits.max_string_bytes),
             max_attribute_values: Some(server.limits.max_values),
             delete_mode: Some(server.delete_mode.into()),
+            tombstone_retention: Some(Retention(server.tombstone_retention).to_string()),
             trusted_proxies: Some(
                 server
                     .trusted_proxies
@@ -460,6 +528,11 @@ impl Settings {
             trust_forwarded_for: None,
             token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
             pool_size: Some(serve.pool_size),
+            max_org_db_jobs: server.max_org_db_jobs,
+            statement_timeout: Some(
+                humantime::format_duration(serve.statement_timeout).to_string(),
+            ),
+            lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
             documentation_uri: server.documentation_uri.clone(),
         };
         toml::to_string(&file)
@@ -474,6 +547,32 @@ impl Settings {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+}
+
+/// How long tombstones keep their data: a duration, or `off` (`None`) for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<Duration>);
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(duration) => humantime::format_duration(duration).fmt(f),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+/// Parses a retention: `off`, or a duration as [`parse_duration`] takes it.
+///
+/// # Errors
+/// A message saying what is wrong, for clap or a configuration error.
+pub fn parse_retention(text: &str) -> Result<Retention, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(Retention(None));
+    }
+    parse_duration(text)
+        .map(|duration| Retention(Some(duration)))
+        .map_err(|e| format!("{e}, or off"))
 }
 
 /// Checks one trusted proxy as given on the command line or in `SCIM_TRUSTED_PROXIES`: an
@@ -536,6 +635,28 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn retentions_are_durations_or_off() {
+        let days = |n: u64| Retention(Some(Duration::from_secs(n * 86_400)));
+        assert_eq!(parse_retention("30d"), Ok(days(30)));
+        assert_eq!(parse_retention(" OFF "), Ok(Retention(None)));
+        assert!(parse_retention("never").is_err());
+        // What `config` prints reads back as the same value.
+        for retention in [days(30), Retention(None)] {
+            assert_eq!(parse_retention(&retention.to_string()), Ok(retention));
+        }
+        let defaults = Settings::resolve(
+            &GlobalArgs::default(),
+            &ServeArgs::default(),
+            &FileConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            defaults.serve.server.tombstone_retention,
+            Some(Duration::from_secs(30 * 86_400))
+        );
     }
 
     #[test]

@@ -50,14 +50,8 @@ pub fn issue(
     name: &str,
     expires_at: Option<SystemTime>,
 ) -> anyhow::Result<IssuedToken> {
-    let issued = IssuedToken::generate(&owasp_params()).context("cannot generate a token")?;
-    let new = tokens::NewToken {
-        id: issued.id().to_string(),
-        name: name.to_owned(),
-        secret_hash: issued.phc_hash().to_owned(),
-        expires_at,
-    };
-    match tokens::insert(conn, org.id, &new) {
+    let issued = generate()?;
+    match tokens::insert(conn, org.id, &row(&issued, name, expires_at)) {
         Ok(_) => Ok(issued),
         Err(StoreError::UniqueViolation {
             field: UniqueField::TokenName,
@@ -67,6 +61,24 @@ pub fn issue(
             org.name
         ),
         Err(error) => Err(error).context("cannot store the token"),
+    }
+}
+
+/// A new token, hashed with the production argon2 parameters.
+///
+/// # Errors
+/// When the system's random source fails.
+pub fn generate() -> anyhow::Result<IssuedToken> {
+    IssuedToken::generate(&owasp_params()).context("cannot generate a token")
+}
+
+/// The row that stores `issued` as the token `name`.
+pub fn row(issued: &IssuedToken, name: &str, expires_at: Option<SystemTime>) -> tokens::NewToken {
+    tokens::NewToken {
+        id: issued.id().to_string(),
+        name: name.to_owned(),
+        secret_hash: issued.phc_hash().to_owned(),
+        expires_at,
     }
 }
 

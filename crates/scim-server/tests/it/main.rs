@@ -16,7 +16,9 @@ mod idp_jumpcloud;
 mod idp_okta;
 mod idp_onelogin;
 mod idp_ping;
+mod limits;
 mod negotiation;
+mod tombstones;
 mod users;
 
 use std::future::Future;

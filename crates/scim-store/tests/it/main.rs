@@ -5,6 +5,7 @@
     reason = "in a test helper as in a test, a failed step fails the test"
 )]
 
+mod contention;
 mod events;
 mod filter_sql;
 mod groups;
@@ -12,6 +13,7 @@ mod orgs;
 mod schema;
 mod store;
 mod tokens;
+mod tombstones;
 mod users;
 
 use scim_store::users::{EmailKey, NewUser, UserColumns, UserRecord, UserUpdate};

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::{is_token, Scratch};
+use crate::{is_token, request, Scratch, Server};
 
 #[test]
 fn every_command_has_help() {
@@ -21,6 +21,7 @@ fn every_command_has_help() {
         &["token", "create", "--help"],
         &["token", "list", "--help"],
         &["token", "revoke", "--help"],
+        &["purge-tombstones", "--help"],
     ] {
         let out = scratch.ok(args);
         assert!(out.contains("Usage: scimd"), "{args:?}: {out}");
@@ -145,4 +146,51 @@ fn tokens_are_created_listed_without_secrets_and_revoked() {
     assert!(error.contains("no token"), "{error}");
     let error = scratch.fails(&["token", "list", "--org", "nope"]);
     assert!(error.contains("no organisation"), "{error}");
+}
+
+// Tombstones keep a deleted user's data until the retention scrubs it (issue 9); an operator
+// who must erase them now runs `scimd purge-tombstones`, beside the running server.
+#[test]
+fn purge_tombstones_deletes_them_and_says_how_many() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch, &[]);
+    let token = server.printed_token().unwrap();
+    let mut ids = Vec::new();
+    for name in ["bjensen", "jsmith"] {
+        let body = format!(
+            r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}","password":"t1meMa$heen"}}"#
+        );
+        let (status, created) = request(
+            server.port,
+            "POST",
+            "/scim/v2/Users",
+            Some(&token),
+            Some(&body),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{created}");
+        let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = request(
+        server.port,
+        "DELETE",
+        &format!("/scim/v2/Users/{}", ids[0]),
+        Some(&token),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+
+    let out = scratch.ok(&["purge-tombstones", "--older-than", "1h"]);
+    assert_eq!(out.trim(), "purged 0 tombstones");
+    let out = scratch.ok(&["purge-tombstones"]);
+    assert_eq!(out.trim(), "purged 1 tombstone");
+    let out = scratch.ok(&["purge-tombstones"]);
+    assert_eq!(out.trim(), "purged 0 tombstones");
+    // The live user is untouched.
+    let (status, _) = server.get(&format!("/scim/v2/Users/{}", ids[1]), Some(&token));
+    assert_eq!(status, 200);
+    let error = scratch.fails(&["purge-tombstones", "--older-than", "soon"]);
+    assert!(error.contains("invalid duration"), "{error}");
 }

@@ -16,7 +16,7 @@ fn flags_beat_environment_beats_file_beats_defaults() {
     std::fs::write(
         &file,
         "listen = \"127.0.0.1:7001\"\nmax_page_size = 500\ntoken_cache_ttl = \"10s\"\n\
-         log_format = \"json\"\n",
+         log_format = \"json\"\ntombstone_retention = \"off\"\n",
     )
     .unwrap();
     let file = file.to_str().unwrap();
@@ -25,12 +25,16 @@ fn flags_beat_environment_beats_file_beats_defaults() {
     assert_eq!(value(&defaults, "listen"), "\"127.0.0.1:8080\"");
     assert_eq!(value(&defaults, "max_page_size"), "1000");
     assert_eq!(value(&defaults, "migrate"), "true");
+    assert_eq!(value(&defaults, "statement_timeout"), "\"10s\"");
+    assert_eq!(value(&defaults, "lock_timeout"), "\"5s\"");
+    assert_eq!(value(&defaults, "tombstone_retention"), "\"30days\"");
 
     let from_file = scratch.ok(&["--config", file, "config"]);
     assert_eq!(value(&from_file, "listen"), "\"127.0.0.1:7001\"");
     assert_eq!(value(&from_file, "max_page_size"), "500");
     assert_eq!(value(&from_file, "token_cache_ttl"), "\"10s\"");
     assert_eq!(value(&from_file, "log_format"), "\"json\"");
+    assert_eq!(value(&from_file, "tombstone_retention"), "\"off\"");
 
     let from_env = scratch
         .scimd()

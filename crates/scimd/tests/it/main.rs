@@ -257,6 +257,18 @@ impl Drop for Server {
 
 /// `GET path` on 127.0.0.1:`port` over HTTP/1.1; `None` if nothing answers.
 pub(crate) fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    request(port, "GET", path, token, None)
+}
+
+/// `method path` on 127.0.0.1:`port` over HTTP/1.1, with a SCIM JSON body if given; `None` if
+/// nothing answers.
+pub(crate) fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
     stream
@@ -266,9 +278,17 @@ pub(crate) fn get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, St
         .set_write_timeout(Some(Duration::from_secs(5)))
         .ok()?;
     let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    let content = body.map_or_else(String::new, |body| {
+        format!(
+            "Content-Type: application/scim+json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    });
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}{content}\
+         Connection: close\r\n\r\n{}",
+        body.unwrap_or_default()
     )
     .ok()?;
     let mut response = String::new();
