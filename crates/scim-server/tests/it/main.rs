@@ -10,6 +10,7 @@ mod auth;
 mod discovery;
 mod errors;
 mod groups;
+mod hostile;
 mod idp_entra;
 mod idp_jumpcloud;
 mod idp_okta;
