@@ -192,6 +192,14 @@ static KNOWN_DEFECTS: &[KnownDefect] = &[
         applies: |request| request.long_indexed_string(2_600),
     },
     KnownDefect {
+        name: "sort-by-schemas-sqlite",
+        description: "sortBy=schemas (a multi-valued attribute without sub-attributes) is a \
+                      500 on SQLite, on every list and search, even of an empty organisation",
+        backends: &[Backend::Sqlite],
+        handling: Handling::Tolerate(is_500),
+        applies: Rendered::sorts_by_schemas,
+    },
+    KnownDefect {
         name: "patch-add-without-value",
         description: "a PATCH add operation without a value is applied (200) instead of \
                       refused with 400 (RFC 7644 §3.5.2.1)",
@@ -1722,6 +1730,29 @@ impl Rendered {
                         .and_then(Value::as_str)
                         .map(has_nul_escape)
                 })
+                .unwrap_or(false);
+        in_query || in_search
+    }
+
+    /// Whether the query or a `.search` body sorts by `schemas` (in any case, with or without
+    /// a URN prefix).
+    fn sorts_by_schemas(&self) -> bool {
+        let is_schemas = |text: &str| {
+            text.trim()
+                .rsplit(':')
+                .next()
+                .is_some_and(|name| name.eq_ignore_ascii_case("schemas"))
+        };
+        let query = self.uri.split_once('?').map_or("", |(_, query)| query);
+        let in_query = query.split('&').any(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            percent_decode(name).eq_ignore_ascii_case("sortBy")
+                && is_schemas(&percent_decode(value))
+        });
+        let in_search = self.path.ends_with(".search")
+            && serde_json::from_slice::<Value>(&self.body)
+                .ok()
+                .and_then(|body| body.get("sortBy").and_then(Value::as_str).map(is_schemas))
                 .unwrap_or(false);
         in_query || in_search
     }
@@ -3321,5 +3352,13 @@ fn known_defects_apply_only_to_their_requests() {
     assert!(get("/scim/v2/Users?filter=userName%20eq%20%22%5Cu0000%22").nul_in_filter());
     assert!(!get("/scim/v2/Users?attributes=%5Cu0000").nul_in_filter());
     assert!(patch("title", json!("\0")).nul_in_document());
+    assert!(get("/scim/v2/Users?sortBy=SCHEMAS").sorts_by_schemas());
+    assert!(request(
+        Method::POST,
+        "/scim/v2/.search",
+        json!({"sortBy": "schemas"})
+    )
+    .sorts_by_schemas());
+    assert!(!get("/scim/v2/Users?sortBy=userName&filter=schemas").sorts_by_schemas());
     assert!(!request(Method::POST, "/scim/v2/.search", json!({"filter": "\0"})).nul_in_document());
 }
