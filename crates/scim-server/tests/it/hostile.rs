@@ -3362,3 +3362,40 @@ fn known_defects_apply_only_to_their_requests() {
     assert!(!get("/scim/v2/Users?sortBy=userName&filter=schemas").sorts_by_schemas());
     assert!(!request(Method::POST, "/scim/v2/.search", json!({"filter": "\0"})).nul_in_document());
 }
+
+#[test]
+fn a_panicking_handler_is_reported_and_the_service_goes_on() {
+    // "No panic" is only asserted if a panic reaches the suite as one: a handler's panic must
+    // come back as a violation, and the service must still answer afterwards.
+    let db = scim_test_db::TestDb::sqlite();
+    let harness = Harness::new(db.store());
+    let (_, token) = harness.acme();
+    let system = actix_web::rt::System::new();
+    let app = Rc::new(system.block_on(test::init_service(App::new().service(
+        scim_server::scope_with("/scim/v2", harness.state.clone(), |cfg| {
+            cfg.route(
+                "/boom",
+                actix_web::web::get().to(|| async {
+                    let boom = true;
+                    if boom {
+                        panic!("boom");
+                    }
+                    actix_web::HttpResponse::Ok().finish()
+                }),
+            );
+        }),
+    ))));
+    let request = |path: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()
+    };
+    let answer = system.block_on(exchange(app.clone(), request("/scim/v2/boom")));
+    assert!(
+        matches!(&answer, Err(Violation::Panic(message)) if message.contains("boom")),
+        "{answer:?}"
+    );
+    let answer = system.block_on(exchange(app, request("/scim/v2/ServiceProviderConfig")));
+    assert_eq!(answer.unwrap().status, StatusCode::OK);
+}
