@@ -142,8 +142,8 @@ fn fuzz(args: &[String]) -> Result<(), String> {
 }
 
 /// The hostile-input suite of scim-server (`crates/scim-server/tests/it/hostile.rs`), long: the
-/// same test `cargo xtask ci` runs, with `cases` generated requests per backend instead of a
-/// few hundred. It needs no cargo-fuzz: the generator is proptest, inside the test.
+/// same test `cargo xtask ci` runs, with `cases` generated requests per backend instead of
+/// 800. It needs no cargo-fuzz: the generator is proptest, inside the test.
 fn fuzz_hostile(cases: &str) -> Result<(), String> {
     if cases.parse::<u32>().is_err() {
         return Err(format!("CASES must be a whole number, not `{cases}`"));
