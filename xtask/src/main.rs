@@ -22,7 +22,10 @@ commands:
   ci      format check, clippy with warnings denied, every test of the workspace, and the
           conformance run below on both backends
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
-          `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s)
+          `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s);
+          `cargo xtask fuzz hostile [CASES]` runs scim-server's hostile-input suite with
+          CASES generated requests per backend (default 100000; SCIM_HOSTILE_SEED=text for
+          another seed)
   bench   prints the speed of filter parsing and evaluation, of store writes and lookups and
           of 16 concurrent writers, on SQLite and PostgreSQL (a release build; figures, never
           pass/fail); `cargo xtask bench writers` runs only the named sections (filters,
@@ -138,7 +141,13 @@ fn bench(sections: &[String]) -> Result<(), String> {
     run(cmd)
 }
 
+/// How many requests `cargo xtask fuzz hostile` sends per backend unless told.
+const HOSTILE_CASES: &str = "100000";
+
 fn fuzz(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("hostile") {
+        return fuzz_hostile(args.get(1).map_or(HOSTILE_CASES, String::as_str));
+    }
     let has_cargo_fuzz = Command::new("cargo")
         .args(["fuzz", "--version"])
         .output()
@@ -165,6 +174,29 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         }
         Some(other) => return Err(format!("unknown fuzz command `{other}`")),
     }
+    run(cmd)
+}
+
+/// The hostile-input suite of scim-server (`crates/scim-server/tests/it/hostile_suite.rs`), long: the
+/// same test `cargo xtask ci` runs, with `cases` generated requests per backend instead of
+/// 800. It needs no cargo-fuzz: the generator is proptest, inside the test.
+fn fuzz_hostile(cases: &str) -> Result<(), String> {
+    if cases.parse::<u32>().is_err() {
+        return Err(format!("CASES must be a whole number, not `{cases}`"));
+    }
+    let mut cmd = cargo();
+    cmd.env("SCIM_HOSTILE_CASES", cases);
+    // --nocapture shows the progress lines and the summary of known defects seen.
+    cmd.args([
+        "test",
+        "--package",
+        "scim-server",
+        "--test",
+        "it",
+        "--",
+        "hostile_suite",
+        "--nocapture",
+    ]);
     run(cmd)
 }
 

@@ -11,6 +11,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod hostile;
+mod hostile_suite;
 mod idp_entra;
 mod idp_jumpcloud;
 mod idp_okta;
