@@ -592,29 +592,40 @@ pub fn scrub_tombstones(
     deleted_before: SystemTime,
 ) -> Result<usize, StoreError> {
     let cutoff = to_micros(deleted_before);
-    let mut scrubbed = 0;
+    each_kind_in_batches(conn, |kind| {
+        let mut sql = SqlFragment::sql(format!(
+            "UPDATE {table} SET document = '{{}}', search = '{{}}', {name} = '', {key} = '', \
+             external_id = NULL WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
+             WHERE deleted_at IS NOT NULL AND deleted_at < ",
+            table = kind.table,
+            name = kind.name_column,
+            key = kind.key_column,
+        ));
+        sql.push_bind(cutoff)
+            .push_sql(" AND document <> '{}' LIMIT ")
+            .push_bind(TOMBSTONE_BATCH)
+            .push_sql(")");
+        sql
+    })
+}
+
+/// Runs the statement `batch` gives for each kind until a run touches fewer than
+/// [`TOMBSTONE_BATCH`] rows; returns the rows touched in all.
+fn each_kind_in_batches(
+    conn: &mut DbConnection,
+    batch: impl Fn(&ResourceKind) -> SqlFragment,
+) -> Result<usize, StoreError> {
+    let mut touched = 0;
     for kind in ResourceKind::ALL {
         loop {
-            let mut sql = SqlFragment::sql(format!(
-                "UPDATE {table} SET document = '{{}}', search = '{{}}', {name} = '', {key} = '', \
-                 external_id = NULL WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
-                 WHERE deleted_at IS NOT NULL AND deleted_at < ",
-                table = kind.table,
-                name = kind.name_column,
-                key = kind.key_column,
-            ));
-            sql.push_bind(cutoff)
-                .push_sql(" AND document <> '{}' LIMIT ")
-                .push_bind(TOMBSTONE_BATCH)
-                .push_sql(")");
-            let batch = conn.dialect().query(&sql).execute(conn)?;
-            scrubbed += batch;
-            if i64::try_from(batch).map_or(true, |batch| batch < TOMBSTONE_BATCH) {
+            let rows = conn.dialect().query(&batch(kind)).execute(conn)?;
+            touched += rows;
+            if i64::try_from(rows).map_or(true, |rows| rows < TOMBSTONE_BATCH) {
                 break;
             }
         }
     }
-    Ok(scrubbed)
+    Ok(touched)
 }
 
 /// Deletes the tombstones deleted before `deleted_before`, in every organisation and of every
@@ -629,26 +640,18 @@ pub fn purge_tombstones(
     deleted_before: SystemTime,
 ) -> Result<usize, StoreError> {
     let cutoff = to_micros(deleted_before);
-    let mut purged = 0;
-    for kind in ResourceKind::ALL {
-        loop {
-            let mut sql = SqlFragment::sql(format!(
-                "DELETE FROM {table} WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
-                 WHERE deleted_at IS NOT NULL AND deleted_at < ",
-                table = kind.table,
-            ));
-            sql.push_bind(cutoff)
-                .push_sql(" LIMIT ")
-                .push_bind(TOMBSTONE_BATCH)
-                .push_sql(")");
-            let batch = conn.dialect().query(&sql).execute(conn)?;
-            purged += batch;
-            if i64::try_from(batch).map_or(true, |batch| batch < TOMBSTONE_BATCH) {
-                break;
-            }
-        }
-    }
-    Ok(purged)
+    each_kind_in_batches(conn, |kind| {
+        let mut sql = SqlFragment::sql(format!(
+            "DELETE FROM {table} WHERE (org_id, id) IN (SELECT org_id, id FROM {table} \
+             WHERE deleted_at IS NOT NULL AND deleted_at < ",
+            table = kind.table,
+        ));
+        sql.push_bind(cutoff)
+            .push_sql(" LIMIT ")
+            .push_bind(TOMBSTONE_BATCH)
+            .push_sql(")");
+        sql
+    })
 }
 
 /// A search as the caller means it: a compiled filter, a sort key, a page. [`ListQuery::new`]
