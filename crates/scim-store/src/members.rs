@@ -179,12 +179,22 @@ pub fn add(
     group_id: &str,
     members: &[NewMember],
 ) -> Result<usize, StoreError> {
-    for member in members {
-        if member.member_type == MemberType::Group && would_cycle(conn, org, group_id, &member.id)?
-        {
-            return Err(StoreError::MembershipCycle {
-                member: member.id.clone(),
-            });
+    let nested: Vec<&str> = members
+        .iter()
+        .filter(|member| member.member_type == MemberType::Group)
+        .map(|member| member.id.as_str())
+        .collect();
+    // One walk from every nested group at once; only when it finds the group (a refusal) are
+    // the candidates walked one by one, to name the culprit.
+    for batch in nested.chunks(BATCH) {
+        if reaches(conn, org, batch, group_id)? {
+            for candidate in batch {
+                if reaches(conn, org, &[candidate], group_id)? {
+                    return Err(StoreError::MembershipCycle {
+                        member: (*candidate).to_owned(),
+                    });
+                }
+            }
         }
     }
     let mut added = 0;
@@ -214,27 +224,32 @@ pub fn add(
     Ok(added)
 }
 
-/// Whether making `candidate` (a group) a member of `group_id` closes a cycle: `candidate` is
-/// the group itself, or the group is among `candidate`'s nested groups. Walks nested groups
-/// only, through their own index, never a group's user members.
-fn would_cycle(
+/// Whether making the groups `candidates` members of `group_id` closes a cycle: one of them
+/// is the group itself, or the group is among their nested groups. Walks nested groups only,
+/// through their own index, never a group's user members.
+fn reaches(
     conn: &mut DbConnection,
     org: OrgId,
+    candidates: &[&str],
     group_id: &str,
-    candidate: &str,
 ) -> Result<bool, StoreError> {
-    if candidate == group_id {
+    if candidates.contains(&group_id) {
         return Ok(true);
     }
-    let mut sql = SqlFragment::sql("WITH RECURSIVE down(id) AS (SELECT ");
-    sql.push_bind(candidate)
-        .push_sql(
-            " UNION SELECT gm.member_id FROM group_members gm JOIN down ON gm.group_id = down.id \
-             WHERE gm.org_id = ",
-        )
-        .push_bind(org)
-        .push_sql(" AND gm.member_type = 'Group') SELECT id FROM down WHERE id = ")
-        .push_bind(group_id);
+    let mut sql = SqlFragment::sql("WITH RECURSIVE start(id) AS (VALUES ");
+    for (i, candidate) in candidates.iter().enumerate() {
+        if i > 0 {
+            sql.push_sql(", ");
+        }
+        sql.push_sql("(").push_bind(*candidate).push_sql(")");
+    }
+    sql.push_sql(
+        "), down(id) AS (SELECT id FROM start UNION SELECT gm.member_id FROM group_members gm \
+         JOIN down ON gm.group_id = down.id WHERE gm.org_id = ",
+    )
+    .push_bind(org)
+    .push_sql(" AND gm.member_type = 'Group') SELECT id FROM down WHERE id = ")
+    .push_bind(group_id);
     Ok(!conn.dialect().query(&sql).load::<Id>(conn)?.is_empty())
 }
 

@@ -169,6 +169,16 @@ store_test!(membership_cycles_are_refused, |store| {
             "{parent} ← {child}: {err:?}"
         );
     }
+    // Several nested groups in one request are walked at once; the refusal still names the
+    // one that closes the cycle, and adds none of them.
+    resources::create(&mut conn, &GROUPS, org, &new_group("d", "D")).unwrap();
+    let both = [m("d", MemberType::Group), m("a", MemberType::Group)];
+    let err = members::add(&mut conn, org, "c", &both).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MembershipCycle { member } if member == "a"),
+        "{err:?}"
+    );
+    assert!(member_ids(&store, org, "c").is_empty());
     // A diamond is no cycle.
     members::add(&mut conn, org, "a", &group("c")).unwrap();
 });
