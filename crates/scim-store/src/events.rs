@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use diesel::prelude::*;
 
 use crate::connection::DbConnection;
-use crate::dialect::lock_outbox;
+use crate::dialect::{each_backend, lock_outbox};
 use crate::schema::events;
 use crate::timestamp::from_micros;
 use crate::{OrgId, StoreError};
@@ -219,18 +219,39 @@ pub(crate) fn record(
     org: OrgId,
     event: &NewEvent<'_>,
 ) -> Result<(), StoreError> {
-    let attributes = serde_json::to_string(event.attributes).map_err(StoreError::other)?;
+    record_all(conn, org, std::slice::from_ref(event))
+}
+
+/// Appends `events` to `org`'s outbox in order, a batch per statement (a user leaving 1,000
+/// groups is a few statements, not 1,000). As [`record`], call it last in the transaction.
+pub(crate) fn record_all(
+    conn: &mut DbConnection,
+    org: OrgId,
+    events: &[NewEvent<'_>],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
     lock_outbox(conn, org)?;
-    diesel::insert_into(events::table)
-        .values((
-            events::org_id.eq(org.0),
-            events::resource_type.eq(event.resource_type),
-            events::resource_id.eq(event.resource_id),
-            events::kind.eq(event.kind.as_str()),
-            events::token_id.eq(event.token_id),
-            events::attributes.eq(attributes),
-            events::occurred_at.eq(event.occurred_at),
-        ))
-        .execute(conn)?;
+    for batch in events.chunks(500) {
+        let rows = batch
+            .iter()
+            .map(|event| {
+                let attributes =
+                    serde_json::to_string(event.attributes).map_err(StoreError::other)?;
+                Ok((
+                    events::org_id.eq(org.0),
+                    events::resource_type.eq(event.resource_type),
+                    events::resource_id.eq(event.resource_id),
+                    events::kind.eq(event.kind.as_str()),
+                    events::token_id.eq(event.token_id),
+                    events::attributes.eq(attributes),
+                    events::occurred_at.eq(event.occurred_at),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let insert = diesel::insert_into(events::table).values(rows);
+        each_backend!(&mut *conn, |c| insert.execute(c))?;
+    }
     Ok(())
 }

@@ -538,20 +538,18 @@ pub fn delete(
             .push_sql(" AND deleted_at IS NULL");
         conn.dialect().query(&sql).execute(conn)?;
         let members_attribute = ["members".to_owned()];
-        for parent in &parents {
-            events::record(
-                conn,
-                org,
-                &NewEvent {
-                    resource_type: GROUPS.name,
-                    resource_id: parent,
-                    kind: EventKind::Updated,
-                    token_id,
-                    attributes: &members_attribute,
-                    occurred_at: now,
-                },
-            )?;
-        }
+        let left: Vec<NewEvent<'_>> = parents
+            .iter()
+            .map(|parent| NewEvent {
+                resource_type: GROUPS.name,
+                resource_id: parent,
+                kind: EventKind::Updated,
+                token_id,
+                attributes: &members_attribute,
+                occurred_at: now,
+            })
+            .collect();
+        events::record_all(conn, org, &left)?;
         events::record(
             conn,
             org,
