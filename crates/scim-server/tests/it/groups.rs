@@ -290,9 +290,21 @@ store_test!(membership_patch_errors, |store| {
         let cases = [
             // RFC 7644 §3.5.2.1: an add must carry a value.
             (json!([{"op": "add", "path": "members"}]), "invalidValue"),
-            // A member needs a `value`.
+            // A member needs a `value`, a non-empty string; `display` is a string too.
             (
                 json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": "add", "path": "members", "value": [{"value": ""}]}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": "add", "path": "members", "value": [{"value": u, "display": 7}]}]),
+                "invalidValue",
+            ),
+            (
+                json!([{"op": "add", "path": "members", "value": [42]}]),
                 "invalidValue",
             ),
             (

@@ -661,6 +661,18 @@ store_test!(passwords_are_hashed_and_never_searchable, |store| {
         let new_hash = stored["password"].as_str().unwrap().to_owned();
         assert!(new_hash.starts_with("$argon2id$") && new_hash != hash);
 
+        // Each distinct password costs an argon2 hash: a request carries at most 4.
+        let many: Vec<serde_json::Value> = (0..5)
+            .map(|i| json!({"op": "replace", "path": "password", "value": format!("pw-{i}")}))
+            .collect();
+        let reply = call(
+            &app,
+            patch(&format!("/scim/v2/Users/{id}"), &token, json!(many)),
+        )
+        .await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue");
+
         // A client cannot plant a hash of its choosing (its parameters would set the cost of
         // the host application's next login check): a PHC string other than the stored hash
         // is a password like any other, and is hashed.
