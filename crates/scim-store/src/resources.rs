@@ -353,6 +353,9 @@ pub fn get(
     org: OrgId,
     id: &str,
 ) -> Result<Option<Record>, StoreError> {
+    if !storable_id(id) {
+        return Ok(None);
+    }
     let sql = select_live(kind, org, id, "");
     let row = conn
         .dialect()
@@ -376,6 +379,9 @@ pub fn lock(
     id: &str,
     expected_version: Option<i64>,
 ) -> Result<Record, StoreError> {
+    if !storable_id(id) {
+        return Err(StoreError::NotFound);
+    }
     let dialect = conn.dialect();
     let sql = select_live(kind, org, id, dialect.lock_rows_clause());
     let record: Record = dialect
@@ -390,6 +396,12 @@ pub fn lock(
         }),
         _ => Ok(record),
     }
+}
+
+/// Whether some resource could have `id`: PostgreSQL text cannot hold a NUL, so an id with
+/// one names nothing, on either backend alike, and is never sent to the database.
+fn storable_id(id: &str) -> bool {
+    !id.contains('\0')
 }
 
 fn select_live(kind: &ResourceKind, org: OrgId, id: &str, lock: &str) -> SqlFragment {
