@@ -62,7 +62,6 @@ fn new_group(id: &str, name: &str) -> NewResource {
             r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"{name}"}}"#
         ),
         search: format!(r#"{{"displayName":"{}"}}"#, name.to_lowercase()),
-        emails: vec![],
     }
     .into_new(id.to_owned(), None, vec![])
 }

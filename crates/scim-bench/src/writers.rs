@@ -104,7 +104,6 @@ fn new_user(name: &str) -> NewUser {
             r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}"}}"#
         ),
         search: format!(r#"{{"userName":"{name}"}}"#),
-        emails: vec![],
     }
     .into_new(name.to_owned(), None, vec!["userName".into()])
 }

@@ -1,5 +1,5 @@
 //! Deriving a resource's columns from its SCIM document, in one place: the unique name and its
-//! folded key, externalId, `active`, the search document and the email keys.
+//! folded key, externalId, `active` and the search document.
 //!
 //! The folding and the search document come from `scim-model`, the same code the in-memory
 //! filter evaluator uses, so the columns and the evaluator can never disagree.
@@ -9,7 +9,7 @@ use scim_model::search::search_document;
 use scim_model::value::{fold_case, member};
 use serde_json::Value;
 
-use crate::resources::{Columns, EmailKey, NewResource, ResourceKind, Update};
+use crate::resources::{Columns, NewResource, ResourceKind, Update};
 
 impl Columns {
     /// Derives the columns of `document`, a resource of `kind` already validated against
@@ -52,11 +52,6 @@ impl Columns {
                 search.insert("active".into(), Value::Bool(false));
             }
         }
-        let emails = if kind.has_emails {
-            email_keys(&search)
-        } else {
-            Vec::new()
-        };
         Columns {
             name_key: fold_case(&name).into_owned(),
             name,
@@ -64,7 +59,6 @@ impl Columns {
             active,
             document: document.to_string(),
             search: search.to_string(),
-            emails,
         }
     }
 
@@ -91,23 +85,4 @@ impl Columns {
             attributes,
         }
     }
-}
-
-fn email_keys(search: &Value) -> Vec<EmailKey> {
-    let Some(emails) = search.get("emails").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    emails
-        .iter()
-        .filter_map(|email| {
-            Some(EmailKey {
-                value_key: email.get("value")?.as_str()?.to_owned(),
-                email_type: email.get("type").and_then(Value::as_str).map(str::to_owned),
-                primary: email
-                    .get("primary")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            })
-        })
-        .collect()
 }

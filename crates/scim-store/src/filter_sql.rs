@@ -70,13 +70,25 @@ impl FilterSql {
         format!("{}.{column}", self.kind.table)
     }
 
-    /// The SQL condition for `filter`.
+    /// The SQL condition for `filter`: the exact condition, behind an index lookup of the
+    /// candidates when the filter has one (see [`FilterSql::candidates`]).
     pub(crate) fn condition(
         &self,
         filter: &CompiledFilter<'_>,
     ) -> Result<SqlFragment, UnsupportedFilter> {
-        let mut out = SqlFragment::new();
-        self.node(filter.root(), false, &mut out)?;
+        let mut exact = SqlFragment::new();
+        self.node(filter.root(), false, &mut exact)?;
+        let Some(candidates) = self.candidates(filter.root()) else {
+            return Ok(exact);
+        };
+        let mut out = SqlFragment::sql(format!("{} IN (", self.column("id")));
+        for (i, arm) in candidates.arms.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            out.push_fragment(arm);
+        }
+        out.push_sql(") AND ").push_fragment(&exact);
         Ok(out)
     }
 
@@ -148,6 +160,18 @@ impl FilterSql {
         node: &Node<'_>,
         out: &mut SqlFragment,
     ) -> Result<bool, UnsupportedFilter> {
+        let Some(select) = self.membership_select(node)? else {
+            return Ok(false);
+        };
+        out.push_sql(&format!("{} IN (", self.column("id")))
+            .push_fragment(&select)
+            .push_sql(")");
+        Ok(true)
+    }
+
+    /// The ids of the resources a membership condition holds for, as one `SELECT`: exactly the
+    /// condition, and served by `group_members`' indexes.
+    fn membership_select(&self, node: &Node<'_>) -> Result<Option<SqlFragment>, UnsupportedFilter> {
         let (attr, comparison) = match node {
             Node::Present(attr) => (attr, None),
             Node::Compare(comparison) => (&comparison.attr, Some(comparison)),
@@ -158,19 +182,19 @@ impl FilterSql {
                 Node::Compare(inner) if inner.attr.name() == "value" => (attr, Some(inner)),
                 _ => (attr, None),
             },
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
         let relation = match (attr.extension_urn(), attr.name()) {
             (None, "members") if self.kind.has_members => "members",
             (None, "groups") if self.kind.name == "User" => "groups",
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
         let unsupported = || {
             UnsupportedFilter(format!(
                 "`{relation}` can be filtered only with `{relation}.value eq \"…\"`,                  `{relation}[value eq \"…\"]` or `{relation} pr`"
             ))
         };
-        let id = self.column("id");
+        let mut out = SqlFragment::new();
         match (node, comparison) {
             (Node::Present(_), _) if attr.sub_name().is_none() => {
                 let column = if relation == "members" {
@@ -179,11 +203,10 @@ impl FilterSql {
                     "member_id"
                 };
                 out.push_sql(&format!(
-                    "{id} IN (SELECT {column} FROM group_members WHERE org_id = "
+                    "SELECT {column} FROM group_members WHERE org_id = "
                 ))
-                .push_bind(self.org)
-                .push_sql(")");
-                Ok(true)
+                .push_bind(self.org);
+                Ok(Some(out))
             }
             (Node::Compare(_) | Node::Any { .. }, Some(c))
                 if c.op == CompareOp::Eq
@@ -193,18 +216,13 @@ impl FilterSql {
                     return Err(unsupported());
                 };
                 if relation == "members" {
-                    out.push_sql(&format!(
-                        "{id} IN (SELECT group_id FROM group_members WHERE org_id = "
-                    ))
-                    .push_bind(self.org)
-                    .push_sql(" AND member_id = ")
-                    .push_bind(value.as_str())
-                    .push_sql(")");
+                    out.push_sql("SELECT group_id FROM group_members WHERE org_id = ")
+                        .push_bind(self.org)
+                        .push_sql(" AND member_id = ")
+                        .push_bind(value.as_str());
                 } else {
                     // The users in the group or in any group nested in it.
-                    out.push_sql(&format!(
-                        "{id} IN (WITH RECURSIVE down(id) AS (SELECT "
-                    ))
+                    out.push_sql("WITH RECURSIVE down(id) AS (SELECT ")
                     .push_bind(value.as_str())
                     .push_sql(
                         " UNION SELECT gm.member_id FROM group_members gm JOIN down                          ON gm.group_id = down.id WHERE gm.org_id = ",
@@ -215,10 +233,10 @@ impl FilterSql {
                     )
                     .push_bind(self.org)
                     .push_sql(
-                        " AND gm.member_type = 'User' AND gm.group_id IN (SELECT id FROM down))",
+                        " AND gm.member_type = 'User' AND gm.group_id IN (SELECT id FROM down)",
                     );
                 }
-                Ok(true)
+                Ok(Some(out))
             }
             _ => Err(unsupported()),
         }
@@ -462,23 +480,6 @@ impl FilterSql {
                 }
                 _ => false,
             },
-            ("emails", Some("value"), Some(c)) if self.kind.has_emails && c.op == CompareOp::Eq => {
-                match &c.operand {
-                    Operand::String(text) if !text.is_empty() => {
-                        // Uncorrelated, so the (org_id, value_key) index finds the few users first.
-                        out.push_sql(&format!(
-                            "{} IN (SELECT ue.user_id FROM user_emails ue WHERE ue.org_id = ",
-                            self.column("id")
-                        ))
-                        .push_bind(self.org.0)
-                        .push_sql(" AND ue.value_key = ")
-                        .push_bind(text.as_str())
-                        .push_sql(")");
-                        true
-                    }
-                    _ => false,
-                }
-            }
             ("id", None, None) => {
                 out.push_sql("(1 = 1)");
                 true
@@ -903,4 +904,247 @@ fn sqlite_path(path: &[String]) -> String {
         json_path.push('"');
     }
     json_path
+}
+
+/// How many rows a probe is expected to find: an equality a handful, a range possibly more.
+/// Of the conjuncts of an `and`, the narrowest is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reach {
+    Exact,
+    Range,
+}
+
+/// A superset of the resources a filter matches, as `SELECT`s of ids that indexes answer: the
+/// union of `arms`.
+struct Candidates {
+    arms: Vec<SqlFragment>,
+    reach: Reach,
+}
+
+/// The most arms a union of candidates may have; an `or` of more is read by scanning, which at
+/// that point costs about as much.
+const MAX_ARMS: usize = 64;
+
+impl FilterSql {
+    /// The candidates of `node`, or `None` when no index narrows it (a `not`, a `pr`, a
+    /// comparison on an attribute that is not indexed, an `or` with such a branch).
+    ///
+    /// Every predicate an index answers counts, wherever it sits: a comparison on its own, one
+    /// conjunct of an `and` (the narrowest), every branch of an `or` (a union), a comparison
+    /// inside a value filter (`emails[type eq "work" and value eq "…"]`, which Entra ID's
+    /// `emails[type eq "work"].value eq "…"` compiles to). The candidates are only a superset:
+    /// the exact condition still runs on each, so a sibling such as `type eq "work"` is checked
+    /// there, in the one element the value filter is looking at.
+    ///
+    /// Each lookup is shaped so that the planner has one sensible choice even before it has
+    /// statistics for a freshly loaded table: equalities on the leading key columns, ranges
+    /// written with both bounds (PostgreSQL assumes a two-sided range is narrow, a one-sided one
+    /// a third of the table).
+    fn candidates(&self, node: &Node<'_>) -> Option<Candidates> {
+        match node {
+            Node::Compare(comparison) => {
+                if let Ok(Some(select)) = self.membership_select(node) {
+                    return Some(Candidates {
+                        arms: vec![select],
+                        reach: Reach::Exact,
+                    });
+                }
+                let (arm, reach) = self.probe(comparison)?;
+                Some(Candidates {
+                    arms: vec![arm],
+                    reach,
+                })
+            }
+            Node::Any { filter, .. } => match self.membership_select(node) {
+                Ok(Some(select)) => Some(Candidates {
+                    arms: vec![select],
+                    reach: Reach::Exact,
+                }),
+                _ => self.candidates(filter),
+            },
+            Node::And(items) => items
+                .iter()
+                .filter_map(|item| self.candidates(item))
+                .min_by_key(|candidates| (candidates.reach, candidates.arms.len())),
+            Node::Or(items) => {
+                let mut arms = Vec::new();
+                let mut reach = Reach::Exact;
+                for item in items {
+                    let candidates = self.candidates(item)?;
+                    reach = reach.max(candidates.reach);
+                    arms.extend(candidates.arms);
+                    if arms.len() > MAX_ARMS {
+                        return None;
+                    }
+                }
+                Some(Candidates { arms, reach })
+            }
+            Node::Not(_) | Node::Present(_) => None,
+        }
+    }
+
+    /// The index lookup for one comparison, if an index answers it.
+    fn probe(&self, comparison: &Comparison<'_>) -> Option<(SqlFragment, Reach)> {
+        let attr = &comparison.attr;
+        let table = self.kind.table;
+        let rows = |out: &mut SqlFragment| {
+            out.push_sql(&format!("SELECT p.id FROM {table} p WHERE p.org_id = "))
+                .push_bind(self.org);
+        };
+        if attr.extension_urn().is_none() {
+            match (
+                attr.name(),
+                attr.sub_name(),
+                comparison.op,
+                &comparison.operand,
+            ) {
+                ("id", None, CompareOp::Eq, Operand::String(id)) => {
+                    let mut out = SqlFragment::new();
+                    rows(&mut out);
+                    out.push_sql(" AND p.id = ").push_bind(id.as_str());
+                    return Some((out, Reach::Exact));
+                }
+                // The unique key: its partial index is the narrowest there is.
+                (name, None, CompareOp::Eq, Operand::String(key))
+                    if name == self.kind.unique_attribute && !key.is_empty() =>
+                {
+                    let mut out = SqlFragment::new();
+                    rows(&mut out);
+                    out.push_sql(&format!(" AND p.{} = ", self.kind.key_column))
+                        .push_bind(key.as_str())
+                        .push_sql(" AND p.deleted_at IS NULL");
+                    return Some((out, Reach::Exact));
+                }
+                ("meta", Some(field @ ("created" | "lastModified")), op, Operand::DateTime(at)) => {
+                    let column = if field == "created" {
+                        "created_at"
+                    } else {
+                        "last_modified"
+                    };
+                    // Stored times are whole microseconds and `timestamp_micros` rounds down,
+                    // so these bounds hold every stored time the comparison can match.
+                    let micros = at.timestamp_micros();
+                    let (low, high, reach) = match op {
+                        CompareOp::Eq => (micros, micros, Reach::Exact),
+                        CompareOp::Gt | CompareOp::Ge => (micros, i64::MAX, Reach::Range),
+                        CompareOp::Lt | CompareOp::Le => (i64::MIN, micros, Reach::Range),
+                        _ => return None,
+                    };
+                    let mut out = SqlFragment::new();
+                    rows(&mut out);
+                    out.push_sql(&format!(" AND p.{column} >= "))
+                        .push_bind(low)
+                        .push_sql(&format!(" AND p.{column} <= "))
+                        .push_bind(high);
+                    return Some((out, reach));
+                }
+                ("active", None, CompareOp::Eq, Operand::Bool(false)) if self.kind.has_active => {
+                    let mut out = SqlFragment::new();
+                    rows(&mut out);
+                    out.push_sql(" AND NOT p.active AND p.deleted_at IS NULL");
+                    return Some((out, Reach::Range));
+                }
+                _ => {}
+            }
+        }
+        let path = row_path(attr, true);
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        let indexed = self.kind.indexed.iter().find(|a| a.is(&path))?;
+        // Values as the search document holds them (already folded where the attribute is
+        // case-insensitive), cut as the index cuts them.
+        let (low, high, reach) = match (comparison.op, &comparison.operand) {
+            (CompareOp::Eq, Operand::String(text)) if !text.is_empty() => {
+                let value = crate::values::cut(text).to_owned();
+                (value.clone(), Some(value), Reach::Exact)
+            }
+            (CompareOp::Eq, Operand::Bool(flag)) => {
+                (flag.to_string(), Some(flag.to_string()), Reach::Exact)
+            }
+            (CompareOp::Sw, Operand::String(prefix)) if !prefix.is_empty() => {
+                let prefix = crate::values::cut(prefix);
+                // Everything that starts with the prefix sorts in [prefix, successor): a range
+                // of the index, by code point on both backends.
+                match successor(prefix) {
+                    Some(end) => (prefix.to_owned(), Some(end), Reach::Range),
+                    None => (prefix.to_owned(), None, Reach::Range),
+                }
+            }
+            (op, Operand::DateTime(at)) => {
+                let text = scim_model::value::sortable_date_time(at);
+                match op {
+                    CompareOp::Eq => (text.clone(), Some(text), Reach::Exact),
+                    CompareOp::Gt | CompareOp::Ge => {
+                        (text, Some(MAX_TEXT.to_owned()), Reach::Range)
+                    }
+                    CompareOp::Lt | CompareOp::Le => (String::new(), Some(text), Reach::Range),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let mut out =
+            SqlFragment::sql("SELECT v.resource_id FROM resource_values v WHERE v.org_id = ");
+        out.push_bind(self.org)
+            .push_sql(" AND v.resource_type = ")
+            .push_bind(self.kind.name)
+            .push_sql(" AND v.attr = ")
+            .push_bind(indexed.key());
+        match high {
+            Some(high) if high == low => {
+                out.push_sql(" AND v.value = ").push_bind(low);
+            }
+            Some(high) => {
+                let upper = if comparison.op == CompareOp::Sw {
+                    " AND v.value < "
+                } else {
+                    " AND v.value <= "
+                };
+                out.push_sql(" AND v.value >= ")
+                    .push_bind(low)
+                    .push_sql(upper)
+                    .push_bind(high);
+            }
+            // A prefix of nothing but U+10FFFF has no successor: a one-sided range.
+            None => {
+                out.push_sql(" AND v.value >= ").push_bind(low);
+            }
+        }
+        Some((out, reach))
+    }
+}
+
+/// The upper bound of a range on dateTimes, whose sortable form starts with a digit or a
+/// sign: U+10FFFF sorts after both.
+const MAX_TEXT: &str = "\u{10FFFF}";
+
+/// The least string greater than every string that starts with `prefix`, by code point: the
+/// prefix with its last character incremented, after dropping trailing U+10FFFF; `None` when
+/// no such string exists.
+fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::successor;
+
+    #[test]
+    fn a_prefix_range_ends_at_the_successor() {
+        assert_eq!(successor("abc").as_deref(), Some("abd"));
+        assert_eq!(successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(successor("\u{10FFFF}"), None);
+        assert_eq!(successor(""), None);
+    }
 }

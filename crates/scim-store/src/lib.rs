@@ -2,7 +2,7 @@
 //! embedded SQLite file, behind one API.
 //!
 //! This crate knows nothing of HTTP, and nothing of SCIM documents beyond the plain values the
-//! caller derives from them (keys, the stored JSON text, the `search` JSON, email keys).
+//! caller derives from them (keys, the stored JSON text, the `search` JSON).
 //!
 //! Every function takes the organisation explicitly and a connection from [`Store::get`] (or the
 //! one [`Store::transaction`] hands its closure); every write also records its event in the
@@ -28,7 +28,6 @@
 //!             active: true,
 //!             document: r#"{"userName":"Bjensen"}"#.into(),
 //!             search: r#"{"userName":"bjensen"}"#.into(),
-//!             emails: vec![],
 //!         },
 //!         token_id: None,
 //!         attributes: vec!["userName".into()],
@@ -55,6 +54,7 @@ mod store;
 mod timestamp;
 pub mod tokens;
 pub mod users;
+mod values;
 mod writers;
 
 pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};

@@ -19,11 +19,12 @@ use scim_model::filter::CompiledFilter;
 use scim_model::schema::ResolvedAttribute;
 
 use crate::connection::{write_transaction, DbConnection};
-use crate::dialect::{each_backend, Dialect, SqlFragment};
+use crate::dialect::{Dialect, SqlFragment};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{FilterSql, UnsupportedFilter};
-use crate::schema::user_emails;
 use crate::timestamp::{from_micros, now_micros, to_micros};
+use crate::values;
+pub use crate::values::IndexedAttribute;
 use crate::{members, OrgId, Page, StoreError, UniqueField};
 
 /// Where and how one resource type is stored.
@@ -39,8 +40,10 @@ pub struct ResourceKind {
     pub(crate) unique_field: UniqueField,
     /// `active` and `session_version` columns (users).
     pub(crate) has_active: bool,
-    /// The `user_emails` side table (users).
-    pub(crate) has_emails: bool,
+    /// The attributes kept in the attribute–value index, which filters on them look up
+    /// through (see `values`). Data, not code: adding one here indexes it, existing rows
+    /// included, at the next start.
+    pub(crate) indexed: &'static [IndexedAttribute],
     /// Members in `group_members` (groups).
     pub(crate) has_members: bool,
 }
@@ -54,7 +57,39 @@ pub static USERS: ResourceKind = ResourceKind {
     key_column: "user_name_key",
     unique_field: UniqueField::UserName,
     has_active: true,
-    has_emails: true,
+    indexed: &[
+        IndexedAttribute {
+            key: "userName",
+            path: &["userName"],
+        },
+        IndexedAttribute {
+            key: "externalId",
+            path: &["externalId"],
+        },
+        IndexedAttribute {
+            key: "displayName",
+            path: &["displayName"],
+        },
+        IndexedAttribute {
+            key: "name.familyName",
+            path: &["name", "familyName"],
+        },
+        IndexedAttribute {
+            key: "name.givenName",
+            path: &["name", "givenName"],
+        },
+        IndexedAttribute {
+            key: "emails.value",
+            path: &["emails", "value"],
+        },
+        IndexedAttribute {
+            key: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+            path: &[
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "employeeNumber",
+            ],
+        },
+    ],
     has_members: false,
 };
 
@@ -67,7 +102,16 @@ pub static GROUPS: ResourceKind = ResourceKind {
     key_column: "display_name_key",
     unique_field: UniqueField::DisplayName,
     has_active: false,
-    has_emails: false,
+    indexed: &[
+        IndexedAttribute {
+            key: "displayName",
+            path: &["displayName"],
+        },
+        IndexedAttribute {
+            key: "externalId",
+            path: &["externalId"],
+        },
+    ],
     has_members: true,
 };
 
@@ -92,6 +136,11 @@ impl ResourceKind {
         self.has_active
     }
 
+    /// The attributes kept in the attribute–value index.
+    pub fn indexed(&self) -> &'static [IndexedAttribute] {
+        self.indexed
+    }
+
     /// Whether resources of this kind have members (stored apart from their document).
     pub fn has_members(&self) -> bool {
         self.has_members
@@ -113,17 +162,6 @@ impl ResourceKind {
     }
 }
 
-/// An email address of a user, as the `emails.value` lookups need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailKey {
-    /// The address, folded by the caller the way comparisons need it.
-    pub value_key: String,
-    /// Its `type` ("work", "home", …), if it has one.
-    pub email_type: Option<String>,
-    /// Whether it is the user's primary address.
-    pub primary: bool,
-}
-
 /// What a resource's row holds besides the store's own bookkeeping (id, version, timestamps),
 /// all derived from the SCIM document by the caller (see [`Columns::derive`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,11 +178,9 @@ pub struct Columns {
     pub active: bool,
     /// The SCIM resource, as JSON text, stored as given (a group's without its members).
     pub document: String,
-    /// The JSON document filters run against, stored as given.
+    /// The JSON document filters run against, stored as given; the attribute–value index is
+    /// derived from it.
     pub search: String,
-    /// The email keys, in the order of its `emails`; a write replaces the stored ones. Ignored
-    /// by kinds without emails.
-    pub emails: Vec<EmailKey>,
 }
 
 /// A resource to create.
@@ -264,18 +300,8 @@ struct Total {
     total: i64,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = user_emails)]
-struct EmailRow<'a> {
-    org_id: i64,
-    user_id: &'a str,
-    position: i32,
-    value_key: &'a str,
-    email_type: Option<&'a str>,
-    is_primary: bool,
-}
-
-/// Creates a resource (with its email keys) and a `created` event, in one transaction.
+/// Creates a resource (with its attribute–value index entries) and a `created` event, in one
+/// transaction.
 ///
 /// # Errors
 /// [`StoreError::UniqueViolation`] when a live resource of the kind in the organisation has the
@@ -323,9 +349,7 @@ pub fn create(
         }
         sql.push_sql(") RETURNING ").push_sql(&kind.select_list());
         let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
-        if kind.has_emails {
-            insert_emails(conn, org, &new.id, &c.emails)?;
-        }
+        values::insert_new(conn, kind, org, &new.id, &c.search)?;
         events::record(
             conn,
             org,
@@ -419,7 +443,8 @@ fn select_live(kind: &ResourceKind, org: OrgId, id: &str, lock: &str) -> SqlFrag
 }
 
 /// Replaces the live resource `id` of `org` with `update`: bumps `version` and `last_modified`,
-/// bumps `session_version` when `active` goes from true to false, rewrites the email keys and
+/// bumps `session_version` when `active` goes from true to false, updates the attribute–value
+/// index and
 /// records an `updated`, `deactivated` or `reactivated` event, in one transaction. Memberships
 /// are not touched: change them with [`members`] in the same transaction.
 ///
@@ -477,10 +502,7 @@ pub fn replace(
             .push_sql(" AND deleted_at IS NULL RETURNING ")
             .push_sql(&kind.select_list());
         let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
-        if kind.has_emails {
-            delete_emails(conn, org, id)?;
-            insert_emails(conn, org, id, &c.emails)?;
-        }
+        values::update(conn, kind, org, id, &current.search, &c.search)?;
         events::record(
             conn,
             org,
@@ -518,15 +540,13 @@ pub fn delete(
     token_id: Option<&str>,
 ) -> Result<(), StoreError> {
     write_transaction(conn, |conn| {
-        lock(conn, kind, org, id, expected_version)?;
+        let current = lock(conn, kind, org, id, expected_version)?;
         let now = now_micros();
         let parents = members::remove_everywhere(conn, org, id, now)?;
         if kind.has_members {
             members::clear(conn, org, id)?;
         }
-        if kind.has_emails {
-            delete_emails(conn, org, id)?;
-        }
+        values::remove_all(conn, kind, org, id, &current.search)?;
         let mut sql = match mode {
             DeleteMode::Purge => SqlFragment::sql(format!("DELETE FROM {}", kind.table)),
             DeleteMode::Tombstone => {
@@ -804,42 +824,4 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
             .collect()
     };
     Ok(Page { total, items })
-}
-
-fn delete_emails(conn: &mut DbConnection, org: OrgId, user_id: &str) -> Result<(), StoreError> {
-    diesel::delete(
-        user_emails::table
-            .filter(user_emails::org_id.eq(org.0))
-            .filter(user_emails::user_id.eq(user_id)),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
-fn insert_emails(
-    conn: &mut DbConnection,
-    org: OrgId,
-    user_id: &str,
-    emails: &[EmailKey],
-) -> Result<(), StoreError> {
-    // Bounded batches keep each statement under PostgreSQL's limit on bound parameters.
-    for (batch_index, batch) in emails.chunks(1_000).enumerate() {
-        let rows = batch
-            .iter()
-            .enumerate()
-            .map(|(i, email)| {
-                Ok(EmailRow {
-                    org_id: org.0,
-                    user_id,
-                    position: i32::try_from(batch_index * 1_000 + i).map_err(StoreError::other)?,
-                    value_key: &email.value_key,
-                    email_type: email.email_type.as_deref(),
-                    is_primary: email.primary,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let insert = diesel::insert_into(user_emails::table).values(&rows);
-        each_backend!(&mut *conn, |c| insert.execute(c))?;
-    }
-    Ok(())
 }

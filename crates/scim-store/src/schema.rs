@@ -42,18 +42,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    user_emails (org_id, user_id, position) {
-        org_id -> BigInt,
-        user_id -> Text,
-        position -> Integer,
-        value_key -> Text,
-        #[sql_name = "type"]
-        email_type -> Nullable<Text>,
-        is_primary -> Bool,
-    }
-}
-
-diesel::table! {
     events (org_id, seq) {
         org_id -> BigInt,
         seq -> BigInt,
@@ -70,4 +58,4 @@ diesel::joinable!(tokens -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(events -> organizations (org_id));
 
-diesel::allow_tables_to_appear_in_same_query!(organizations, tokens, users, user_emails, events);
+diesel::allow_tables_to_appear_in_same_query!(organizations, tokens, users, events);

@@ -10,6 +10,7 @@ use crate::connection::{
     queued_write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SessionSettings,
 };
 use crate::dialect::{self, Dialect};
+use crate::values;
 use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
@@ -208,7 +209,13 @@ impl Store {
                 DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
             }
             .map_err(StoreError::Other)?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+            let mut done: Vec<String> = applied.iter().map(ToString::to_string).collect();
+            done.extend(
+                values::reindex(conn)?
+                    .into_iter()
+                    .map(|kind| format!("reindex {kind}")),
+            );
+            Ok(done)
         })
     }
 }

@@ -4,12 +4,12 @@
 use crate::connection::DbConnection;
 use crate::resources::{self, USERS};
 pub use crate::resources::{
-    Columns as UserColumns, DeleteMode, EmailKey, NewResource as NewUser, Record as UserRecord,
+    Columns as UserColumns, DeleteMode, NewResource as NewUser, Record as UserRecord,
     Update as UserUpdate,
 };
 use crate::{OrgId, StoreError};
 
-/// Creates a user, its email keys and a `created` event ([`resources::create`]).
+/// Creates a user, its index entries and a `created` event ([`resources::create`]).
 ///
 /// # Errors
 /// [`StoreError::UniqueViolation`] with [`crate::UniqueField::UserName`] when a live user of the

@@ -20,7 +20,6 @@ fn new_group(id: &str, display_name: &str) -> NewResource {
             active: true,
             document: format!(r#"{{"displayName":"{display_name}"}}"#),
             search: format!(r#"{{"displayName":"{}"}}"#, display_name.to_lowercase()),
-            emails: vec![],
         },
         token_id: Some("tok1".into()),
         attributes: vec!["displayName".into()],

@@ -16,7 +16,7 @@ mod tokens;
 mod tombstones;
 mod users;
 
-use scim_store::users::{EmailKey, NewUser, UserColumns, UserRecord, UserUpdate};
+use scim_store::users::{NewUser, UserColumns, UserRecord, UserUpdate};
 use scim_store::{orgs as org_store, OrgId, Store};
 
 /// A new organisation named `name` in `store`.
@@ -37,14 +37,9 @@ fn new_user(id: &str, user_name: &str) -> NewUser {
             active: true,
             document: format!(r#"{{"id":"{id}","userName":"{user_name}"}}"#),
             search: format!(
-                r#"{{"userName":"{}","name":{{"familyName":"F{id}"}}}}"#,
-                user_name.to_lowercase()
+                r#"{{"userName":"{key}","name":{{"familyName":"F{id}"}},"emails":[{{"value":"{key}@example.com","type":"work","primary":true}}]}}"#,
+                key = user_name.to_lowercase()
             ),
-            emails: vec![EmailKey {
-                value_key: format!("{}@example.com", user_name.to_lowercase()),
-                email_type: Some("work".into()),
-                primary: true,
-            }],
         },
         token_id: Some("tok1".into()),
         attributes: vec!["userName".into(), "emails".into()],
@@ -61,7 +56,6 @@ fn update_of(record: &UserRecord, change: impl FnOnce(&mut UserUpdate)) -> UserU
             active: record.active,
             document: record.document.clone(),
             search: record.search.clone(),
-            emails: vec![],
         },
         token_id: Some("tok1".into()),
         attributes: vec![],

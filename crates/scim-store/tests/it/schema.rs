@@ -5,6 +5,8 @@
 //! exceptions, each checked to be exactly what it is:
 //! - `tokens_id_idx` on `tokens (id)`: authentication finds a token by id before it knows the
 //!   organisation (and it is not unique, which a distributed table could not enforce);
+//! - `value_index_state`, one row per resource type saying which attributes its entries in
+//!   `resource_values` were built for: global, like `organizations`;
 //! - on SQLite only, `events` is keyed by its rowid alias `seq` (SQLite cannot auto-increment a
 //!   composite key); its `(org_id, seq)` index serves the reads.
 
@@ -19,8 +21,8 @@ const TENANT_TABLES: [&str; 6] = [
     "events",
     "group_members",
     "groups",
+    "resource_values",
     "tokens",
-    "user_emails",
     "users",
 ];
 
@@ -99,7 +101,9 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
     let is_postgres = store.dialect() == scim_store::Dialect::Postgres;
 
     for index in &indexes {
-        if index.table_name == "organizations" {
+        // Global tables: organisations themselves, and which attributes each resource type's
+        // index entries were built for.
+        if index.table_name == "organizations" || index.table_name == "value_index_state" {
             continue;
         }
         assert!(
@@ -140,7 +144,9 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
     for expected in [
         "users_org_id_user_name_key_key",
         "users_org_id_external_id_idx",
-        "user_emails_org_id_value_key_idx",
+        "users_org_id_last_modified_idx",
+        "users_org_id_inactive_idx",
+        "groups_org_id_last_modified_idx",
         "tokens_org_id_name_key",
         "tokens_id_idx",
         "groups_org_id_display_name_key_key",

@@ -60,7 +60,6 @@ fn new_group(id: &str, name: &str) -> NewResource {
         active: true,
         document: format!(r#"{{"displayName":"{name}"}}"#),
         search: format!(r#"{{"displayName":"{}"}}"#, name.to_lowercase()),
-        emails: vec![],
     }
     .into_new(id.to_owned(), None, vec![])
 }

@@ -6,7 +6,7 @@ use scim_model::filter::CompiledFilter;
 use scim_model::schema::SchemaRegistry;
 use scim_store::events::{self, EventKind};
 use scim_store::resources::{self, ListQuery, Search, USERS};
-use scim_store::users::{self, DeleteMode, EmailKey};
+use scim_store::users::{self, DeleteMode};
 use scim_store::{Store, StoreError, UniqueField};
 use scim_test_db::store_test;
 
@@ -166,18 +166,18 @@ store_test!(a_tombstone_is_invisible, |store| {
         users::delete(&mut conn, org, "u1", DeleteMode::Purge, None, None),
         Err(StoreError::NotFound)
     ));
-    // Its email keys went with it, so lookups need not know about tombstones.
+    // Its index entries went with it, so lookups need not know about tombstones.
     assert_eq!(
         crate::count(
             &store,
-            "SELECT COUNT(*) AS n FROM user_emails WHERE user_id = 'u1'"
+            "SELECT COUNT(*) AS n FROM resource_values WHERE resource_id = 'u1'"
         ),
         0
     );
     assert_eq!(
         crate::count(
             &store,
-            "SELECT COUNT(*) AS n FROM user_emails WHERE user_id = 'u2'"
+            "SELECT COUNT(*) AS n FROM resource_values WHERE resource_id = 'u2' AND attr = 'emails.value'"
         ),
         1
     );
@@ -425,8 +425,9 @@ store_test!(list_takes_a_compiled_filter_and_sort_key, |store| {
     );
 });
 
-// The email side table follows every write: a replaced user's old addresses no longer match.
-store_test!(email_keys_are_rewritten_with_each_write, |store| {
+// The attribute–value index follows every write: a replaced user's old addresses no longer
+// match.
+store_test!(index_entries_are_rewritten_with_each_write, |store| {
     let org = org(&store, "acme");
     let mut conn = store.get().unwrap();
     let user = users::create(&mut conn, org, &new_user("u1", "bjensen")).unwrap();
@@ -438,18 +439,7 @@ store_test!(email_keys_are_rewritten_with_each_write, |store| {
         "u1",
         None,
         &update_of(&user, |u| {
-            u.columns.emails = vec![
-                EmailKey {
-                    value_key: "babs@example.org".into(),
-                    email_type: None,
-                    primary: false,
-                },
-                EmailKey {
-                    value_key: "bj@example.net".into(),
-                    email_type: Some("home".into()),
-                    primary: true,
-                },
-            ];
+            u.columns.search = r#"{"userName":"bjensen","emails":[{"value":"babs@example.org"},{"value":"bj@example.net","type":"home","primary":true}]}"#.into();
         }),
     )
     .unwrap();
@@ -467,8 +457,8 @@ store_test!(email_keys_are_rewritten_with_each_write, |store| {
     );
 });
 
-/// The ids of `org`'s live users with an email key `value_key` (`emails.value eq`, served by
-/// the side table).
+/// The ids of `org`'s live users with an email `value_key` (`emails.value eq`, served by the
+/// attribute–value index).
 fn users_with_email(store: &Store, org: scim_store::OrgId, value_key: &str) -> Vec<String> {
     let registry = SchemaRegistry::standard();
     let rt = registry.resource_type("User").unwrap();
