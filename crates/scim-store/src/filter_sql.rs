@@ -28,6 +28,15 @@ use crate::OrgId;
 #[error("{0}")]
 pub struct UnsupportedFilter(String);
 
+/// A filter in SQL: see [`FilterSql::condition`].
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    /// `SELECT DISTINCT id …` of a superset of the matches, read through indexes.
+    pub(crate) candidates: Option<SqlFragment>,
+    /// The exact condition on a row of the kind's table.
+    pub(crate) exact: SqlFragment,
+}
+
 /// Where a JSON value sits: at a path of the row's search document, or in the array element a
 /// value filter is looking at (`None`: the element itself, for simple multi-valued attributes).
 #[derive(Clone)]
@@ -70,26 +79,27 @@ impl FilterSql {
         format!("{}.{column}", self.kind.table)
     }
 
-    /// The SQL condition for `filter`: the exact condition, behind an index lookup of the
-    /// candidates when the filter has one (see [`FilterSql::candidates`]).
+    /// The SQL for `filter`: the exact condition on a row of this kind's table, and, when an
+    /// index narrows the filter (see [`FilterSql::candidates`]), a `SELECT DISTINCT id` of the
+    /// candidates, a superset of the matches that a listing should start from.
     pub(crate) fn condition(
         &self,
         filter: &CompiledFilter<'_>,
-    ) -> Result<SqlFragment, UnsupportedFilter> {
+    ) -> Result<Condition, UnsupportedFilter> {
         let mut exact = SqlFragment::new();
         self.node(filter.root(), false, &mut exact)?;
-        let Some(candidates) = self.candidates(filter.root()) else {
-            return Ok(exact);
-        };
-        let mut out = SqlFragment::sql(format!("{} IN (", self.column("id")));
-        for (i, arm) in candidates.arms.iter().enumerate() {
-            if i > 0 {
-                out.push_sql(" UNION ALL ");
+        let candidates = self.candidates(filter.root()).map(|candidates| {
+            let mut select = SqlFragment::sql("SELECT DISTINCT id FROM (");
+            for (i, arm) in candidates.arms.iter().enumerate() {
+                if i > 0 {
+                    select.push_sql(" UNION ALL ");
+                }
+                select.push_fragment(arm);
             }
-            out.push_fragment(arm);
-        }
-        out.push_sql(") AND ").push_fragment(&exact);
-        Ok(out)
+            select.push_sql(") AS candidate_ids");
+            select
+        });
+        Ok(Condition { candidates, exact })
     }
 
     fn node(
@@ -203,7 +213,7 @@ impl FilterSql {
                     "member_id"
                 };
                 out.push_sql(&format!(
-                    "SELECT {column} FROM group_members WHERE org_id = "
+                    "SELECT {column} AS id FROM group_members WHERE org_id = "
                 ))
                 .push_bind(self.org);
                 Ok(Some(out))
@@ -216,25 +226,46 @@ impl FilterSql {
                     return Err(unsupported());
                 };
                 if relation == "members" {
-                    out.push_sql("SELECT group_id FROM group_members WHERE org_id = ")
+                    out.push_sql("SELECT group_id AS id FROM group_members WHERE org_id = ")
                         .push_bind(self.org)
                         .push_sql(" AND member_id = ")
                         .push_bind(value.as_str());
                 } else {
-                    // The users in the group or in any group nested in it.
-                    out.push_sql("WITH RECURSIVE down(id) AS (SELECT ")
-                    .push_bind(value.as_str())
-                    .push_sql(
-                        " UNION SELECT gm.member_id FROM group_members gm JOIN down                          ON gm.group_id = down.id WHERE gm.org_id = ",
-                    )
-                    .push_bind(self.org)
-                    .push_sql(
-                        " AND gm.member_type = 'Group') SELECT gm.member_id FROM group_members gm                          WHERE gm.org_id = ",
-                    )
-                    .push_bind(self.org)
-                    .push_sql(
-                        " AND gm.member_type = 'User' AND gm.group_id IN (SELECT id FROM down)",
-                    );
+                    // The users in the group or in any group nested in it. Wrapped in a
+                    // subquery so that it can be one arm of a UNION. Each step reads the
+                    // groups found so far first and their members by key, in an order the
+                    // planner cannot turn around (see `ListQuery`): a PostgreSQL LATERAL
+                    // subquery kept whole by OFFSET 0, an SQLite CROSS JOIN.
+                    let step = |out: &mut SqlFragment, member_type: &str| match self.dialect {
+                        Dialect::Postgres => {
+                            out.push_sql(
+                                "SELECT gm.member_id AS id FROM down CROSS JOIN LATERAL \
+                                 (SELECT member_id FROM group_members WHERE org_id = ",
+                            )
+                            .push_bind(self.org)
+                            .push_sql(&format!(
+                                " AND group_id = down.id AND member_type = '{member_type}' \
+                                 OFFSET 0) AS gm"
+                            ));
+                        }
+                        Dialect::Sqlite => {
+                            out.push_sql(
+                                "SELECT gm.member_id AS id FROM down CROSS JOIN group_members gm \
+                                 ON gm.org_id = ",
+                            )
+                            .push_bind(self.org)
+                            .push_sql(&format!(
+                                " AND gm.group_id = down.id WHERE gm.member_type = '{member_type}'"
+                            ));
+                        }
+                    };
+                    out.push_sql("SELECT id FROM (WITH RECURSIVE down(id) AS (SELECT ")
+                        .push_bind(value.as_str())
+                        .push_sql(" UNION ");
+                    step(&mut out, "Group");
+                    out.push_sql(") ");
+                    step(&mut out, "User");
+                    out.push_sql(") AS in_group");
                 }
                 Ok(Some(out))
             }
@@ -988,8 +1019,10 @@ impl FilterSql {
         let attr = &comparison.attr;
         let table = self.kind.table;
         let rows = |out: &mut SqlFragment| {
-            out.push_sql(&format!("SELECT p.id FROM {table} p WHERE p.org_id = "))
-                .push_bind(self.org);
+            out.push_sql(&format!(
+                "SELECT p.id AS id FROM {table} p WHERE p.org_id = "
+            ))
+            .push_bind(self.org);
         };
         if attr.extension_urn().is_none() {
             match (
@@ -1083,7 +1116,7 @@ impl FilterSql {
             _ => return None,
         };
         let mut out =
-            SqlFragment::sql("SELECT v.resource_id FROM resource_values v WHERE v.org_id = ");
+            SqlFragment::sql("SELECT v.resource_id AS id FROM resource_values v WHERE v.org_id = ");
         out.push_bind(self.org)
             .push_sql(" AND v.resource_type = ")
             .push_bind(self.kind.name)

@@ -21,10 +21,10 @@ use scim_model::schema::ResolvedAttribute;
 use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::{Dialect, SqlFragment};
 use crate::events::{self, EventKind, NewEvent};
-use crate::filter_sql::{FilterSql, UnsupportedFilter};
+use crate::filter_sql::{Condition, FilterSql, UnsupportedFilter};
 use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::values;
-pub use crate::values::IndexedAttribute;
+pub use crate::values::{index_entries, IndexedAttribute};
 use crate::{members, OrgId, Page, StoreError, UniqueField};
 
 /// Where and how one resource type is stored.
@@ -144,6 +144,30 @@ impl ResourceKind {
     /// Whether resources of this kind have members (stored apart from their document).
     pub fn has_members(&self) -> bool {
         self.has_members
+    }
+
+    /// [`ResourceKind::select_list`] with every column named through the table, for queries
+    /// that join it.
+    fn qualified_select_list(&self) -> String {
+        let table = self.table;
+        let (active, session_version) = if self.has_active {
+            (
+                format!("{table}.active"),
+                format!("{table}.session_version"),
+            )
+        } else {
+            (
+                "TRUE AS active".to_owned(),
+                "CAST(1 AS BIGINT) AS session_version".to_owned(),
+            )
+        };
+        format!(
+            "{table}.org_id, {table}.id, {table}.{name} AS name, {table}.{key} AS name_key, \
+             {table}.external_id, {active}, {table}.version, {session_version}, \
+             {table}.created_at, {table}.last_modified, {table}.document, {table}.search",
+            name = self.name_column,
+            key = self.key_column,
+        )
     }
 
     /// The select list of a [`RecordRow`], with constants where this kind lacks a column.
@@ -702,13 +726,29 @@ pub struct Search<'a> {
     pub location_prefix: Option<&'a str>,
 }
 
+/// Which rows a [`ListQuery`] reads.
+#[derive(Debug, Clone)]
+enum Rows {
+    /// Every live resource of the kind in the organisation.
+    All,
+    /// Those for which `exact` holds, found by reading the organisation's rows.
+    Matching { exact: SqlFragment },
+    /// Those for which `exact` holds among `candidates` (`SELECT DISTINCT id …`), which
+    /// indexes find.
+    Candidates {
+        dialect: Dialect,
+        candidates: SqlFragment,
+        exact: SqlFragment,
+    },
+}
+
 /// A [`Search`] translated for one kind, organisation and dialect: owned, so it can be built
 /// where the filter is compiled and run on a blocking thread.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     kind: &'static ResourceKind,
     org: OrgId,
-    filter: Option<SqlFragment>,
+    rows: Rows,
     order_by: Option<SqlFragment>,
     offset: i64,
     limit: i64,
@@ -732,10 +772,25 @@ impl ListQuery {
             kind,
             search.location_prefix.map(str::to_owned),
         );
-        let filter = search
+        let rows = match search
             .filter
             .map(|filter| translator.condition(filter))
-            .transpose()?;
+            .transpose()?
+        {
+            None => Rows::All,
+            Some(Condition {
+                candidates: None,
+                exact,
+            }) => Rows::Matching { exact },
+            Some(Condition {
+                candidates: Some(candidates),
+                exact,
+            }) => Rows::Candidates {
+                dialect,
+                candidates,
+                exact,
+            },
+        };
         let order_by = search
             .sort
             .map(|(attr, descending)| translator.order_by(attr, descending))
@@ -743,7 +798,7 @@ impl ListQuery {
         Ok(ListQuery {
             kind,
             org,
-            filter,
+            rows,
             order_by,
             offset: search.offset,
             limit: search.limit,
@@ -755,7 +810,7 @@ impl ListQuery {
         ListQuery {
             kind,
             org,
-            filter: None,
+            rows: Rows::All,
             order_by: None,
             offset,
             limit,
@@ -770,11 +825,82 @@ impl ListQuery {
         self
     }
 
+    fn count_sql(&self) -> SqlFragment {
+        let mut count = SqlFragment::sql("SELECT COUNT(*) AS total");
+        count.push_fragment(&self.filtered_rows());
+        count
+    }
+
+    fn page_sql(&self) -> SqlFragment {
+        let table = self.kind.table;
+        let mut page = SqlFragment::sql(format!("SELECT {}", self.kind.qualified_select_list()));
+        page.push_fragment(&self.filtered_rows())
+            .push_sql(" ORDER BY ");
+        if let Some(order_by) = self.order_by.as_ref().filter(|f| !f.is_empty()) {
+            page.push_fragment(order_by).push_sql(", ");
+        }
+        page.push_sql(&format!("{table}.created_at, {table}.id LIMIT "))
+            .push_bind(self.limit.max(0))
+            .push_sql(" OFFSET ")
+            .push_bind(self.offset.max(0));
+        page
+    }
+
+    /// `FROM … WHERE …` of the matching live rows. With candidates, the rows are reached from
+    /// them, one primary-key lookup each, in a join order the planner cannot change: a
+    /// PostgreSQL `LATERAL` subquery that `OFFSET 0` keeps from being flattened, an SQLite
+    /// `CROSS JOIN`, whose left side SQLite always reads first. Left to itself, a planner that
+    /// has no statistics yet believes an organisation is a small part of its table and walks
+    /// all of it in listing order instead.
     fn filtered_rows(&self) -> SqlFragment {
-        let mut from = SqlFragment::sql(format!(" FROM {} WHERE org_id = ", self.kind.table));
-        from.push_bind(self.org).push_sql(" AND deleted_at IS NULL");
-        if let Some(filter) = self.filter.as_ref().filter(|f| !f.is_empty()) {
-            from.push_sql(" AND (").push_fragment(filter).push_sql(")");
+        let table = self.kind.table;
+        let mut from = SqlFragment::new();
+        match &self.rows {
+            Rows::All | Rows::Matching { .. } => {
+                from.push_sql(&format!(" FROM {table} WHERE {table}.org_id = "))
+                    .push_bind(self.org)
+                    .push_sql(&format!(" AND {table}.deleted_at IS NULL"));
+            }
+            Rows::Candidates {
+                dialect: Dialect::Postgres,
+                candidates,
+                ..
+            } => {
+                from.push_sql(" FROM (")
+                    .push_fragment(candidates)
+                    .push_sql(&format!(
+                        ") AS candidates CROSS JOIN LATERAL (SELECT * FROM {table} WHERE \
+                         {table}.org_id = "
+                    ))
+                    .push_bind(self.org)
+                    // `deleted_at` is tested outside: inside, it would let the planner read
+                    // the partial unique index by organisation alone instead of the primary
+                    // key by (organisation, id).
+                    .push_sql(&format!(
+                        " AND {table}.id = candidates.id OFFSET 0) AS {table} \
+                         WHERE {table}.deleted_at IS NULL"
+                    ));
+            }
+            Rows::Candidates {
+                dialect: Dialect::Sqlite,
+                candidates,
+                ..
+            } => {
+                from.push_sql(" FROM (")
+                    .push_fragment(candidates)
+                    .push_sql(&format!(
+                        ") AS candidates CROSS JOIN {table} ON {table}.org_id = "
+                    ))
+                    .push_bind(self.org)
+                    .push_sql(&format!(
+                        " AND {table}.id = candidates.id WHERE {table}.deleted_at IS NULL"
+                    ));
+            }
+        }
+        if let Rows::Matching { exact } | Rows::Candidates { exact, .. } = &self.rows {
+            if !exact.is_empty() {
+                from.push_sql(" AND (").push_fragment(exact).push_sql(")");
+            }
         }
         from
     }
@@ -785,11 +911,9 @@ impl ListQuery {
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn count(conn: &mut DbConnection, query: &ListQuery) -> Result<i64, StoreError> {
-    let mut count = SqlFragment::sql("SELECT COUNT(*) AS total");
-    count.push_fragment(&query.filtered_rows());
     Ok(conn
         .dialect()
-        .query(&count)
+        .query(&query.count_sql())
         .get_result::<Total>(conn)?
         .total)
 }
@@ -806,22 +930,68 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
     let items = if query.limit <= 0 {
         Vec::new()
     } else {
-        let mut page = SqlFragment::sql(format!("SELECT {}", query.kind.select_list()));
-        page.push_fragment(&query.filtered_rows())
-            .push_sql(" ORDER BY ");
-        if let Some(order_by) = query.order_by.as_ref().filter(|f| !f.is_empty()) {
-            page.push_fragment(order_by).push_sql(", ");
-        }
-        page.push_sql("created_at, id LIMIT ")
-            .push_bind(query.limit.max(0))
-            .push_sql(" OFFSET ")
-            .push_bind(query.offset.max(0));
         conn.dialect()
-            .query(&page)
+            .query(&query.page_sql())
             .load::<RecordRow>(conn)?
             .into_iter()
             .map(Record::from)
             .collect()
     };
     Ok(Page { total, items })
+}
+
+/// How the database would run `query`: the plans of its count and of its page, one line per
+/// plan node (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`), without running either.
+/// For tests that pin which index a filter uses, and for an operator asking why one is slow.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn explain(conn: &mut DbConnection, query: &ListQuery) -> Result<QueryPlans, StoreError> {
+    let dialect = conn.dialect();
+    let mut plan = |statement: SqlFragment| -> Result<Vec<String>, StoreError> {
+        let mut sql = SqlFragment::sql(match dialect {
+            Dialect::Postgres => "EXPLAIN ",
+            Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
+        });
+        sql.push_fragment(&statement);
+        let query = dialect.query(&sql);
+        Ok(match dialect {
+            Dialect::Postgres => query
+                .load::<PgPlanLine>(conn)?
+                .into_iter()
+                .map(|line| line.plan)
+                .collect(),
+            Dialect::Sqlite => query
+                .load::<SqlitePlanLine>(conn)?
+                .into_iter()
+                .map(|line| line.detail)
+                .collect(),
+        })
+    };
+    Ok(QueryPlans {
+        count: plan(query.count_sql())?,
+        page: plan(query.page_sql())?,
+    })
+}
+
+/// The plans [`explain`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPlans {
+    /// The plan of the statement counting the matches.
+    pub count: Vec<String>,
+    /// The plan of the statement reading the page.
+    pub page: Vec<String>,
+}
+
+#[derive(QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = Text)]
+    detail: String,
 }

@@ -97,6 +97,12 @@ fn collect(value: &Value, path: &[&str], out: &mut impl FnMut(String)) {
     }
 }
 
+/// The attribute–value index entries of a resource of `kind` whose search document is `search`,
+/// as `(attr, value)`: what every write stores, for tools that load rows directly.
+pub fn index_entries(kind: &ResourceKind, search: &str) -> Vec<(&'static str, String)> {
+    entries(kind, &parse(search)).into_iter().collect()
+}
+
 fn parse(search: &str) -> Value {
     // The store wrote every search document itself, from a serde_json value; one that does not
     // parse has no values to index.

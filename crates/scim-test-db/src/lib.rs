@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use scim_store::{PoolConfig, Store};
 use tempfile::TempDir;
 
+pub mod fixtures;
 mod postgres;
 
 #[doc(hidden)]

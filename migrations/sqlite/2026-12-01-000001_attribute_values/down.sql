@@ -1,3 +1,5 @@
+DROP INDEX group_members_org_id_member_id_idx;
+CREATE INDEX group_members_org_id_member_id_idx ON group_members (org_id, member_id);
 DROP INDEX users_org_id_inactive_idx;
 DROP INDEX groups_org_id_last_modified_idx;
 DROP INDEX users_org_id_last_modified_idx;

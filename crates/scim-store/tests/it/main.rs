@@ -10,6 +10,7 @@ mod events;
 mod filter_sql;
 mod groups;
 mod orgs;
+mod plans;
 mod schema;
 mod store;
 mod tokens;
@@ -78,4 +79,11 @@ fn count(store: &Store, sql: &str) -> i64 {
         .get_result::<Count>(&mut *conn)
         .unwrap()
         .n
+}
+
+/// Runs `sql` on `store`, which must succeed.
+fn execute(store: &Store, sql: &str) {
+    use diesel::RunQueryDsl;
+    let mut conn = store.get().unwrap();
+    diesel::sql_query(sql).execute(&mut *conn).unwrap();
 }
