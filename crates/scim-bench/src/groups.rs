@@ -11,10 +11,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, App};
 use diesel::RunQueryDsl;
-use scim_auth::VerifierConfig;
-use scim_server::{scope, ScimState, ServerConfig};
+use scim_server::scope;
 use scim_store::resources::{self, Columns, NewResource, GROUPS};
-use scim_store::{orgs, tokens, Dialect, OrgId, Store};
+use scim_store::{Dialect, OrgId, Store};
 
 use crate::{report, ROUNDS};
 
@@ -180,29 +179,7 @@ where
 }
 
 async fn bench(store: &Store) -> Result<(), String> {
-    let verifier = VerifierConfig {
-        argon2: scim_auth::argon2::Params::new(8, 1, 1, None).map_err(|e| e.to_string())?,
-        ..VerifierConfig::default()
-    };
-    let state = ScimState::new(store.clone(), ServerConfig::default(), verifier)
-        .map_err(|e| e.to_string())?;
-    let mut conn = store.get().map_err(|e| e.to_string())?;
-    let org = orgs::create(&mut conn, "groups")
-        .map_err(|e| e.to_string())?
-        .id;
-    let issued = state.verifier().issue().map_err(|e| e.to_string())?;
-    tokens::insert(
-        &mut conn,
-        org,
-        &tokens::NewToken {
-            id: issued.id().to_string(),
-            name: "bench".into(),
-            secret_hash: issued.phc_hash().into(),
-            expires_at: None,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    drop(conn);
+    let (state, org, bearer) = crate::service(store, "groups")?;
     let start = Instant::now();
     load(store, org)?;
     println!(
@@ -210,7 +187,6 @@ async fn bench(store: &Store) -> Result<(), String> {
         LARGE + 1,
         start.elapsed().as_secs_f64()
     );
-    let bearer = format!("Bearer {}", issued.expose_token());
     let app = test::init_service(App::new().service(scope("/scim/v2", state))).await;
     let extra = format!("gu{}", LARGE + 1);
     let patch = |group: &str, i: usize| {

@@ -8,16 +8,19 @@ use std::time::{Duration, Instant};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
+use scim_auth::VerifierConfig;
 use scim_model::filter::CompiledFilter;
 use scim_model::schema::SchemaRegistry;
 use scim_model::testing::arb_user;
+use scim_server::{ScimState, ServerConfig};
 use scim_store::resources::{self, ListQuery, Search, USERS};
 use scim_store::users::{self, UserColumns};
-use scim_store::{orgs, Store};
+use scim_store::{orgs, tokens, OrgId, Store};
 use scim_test_db::TestDb;
 use serde_json::Value;
 
 mod groups;
+mod lookups;
 mod writers;
 
 pub(crate) const ROUNDS: usize = 5;
@@ -199,13 +202,44 @@ fn store(name: &str, store: &Store) {
     report("page of 100 sorted by userName, startIndex 2001", per_op);
 }
 
+/// The service over `store` with a new organisation `name` and a token for it: the state, the
+/// organisation and the `Authorization` header value.
+pub(crate) fn service(store: &Store, name: &str) -> Result<(ScimState, OrgId, String), String> {
+    // Cheap hashing: the figures are about the service, not about Argon2.
+    let verifier = VerifierConfig {
+        argon2: scim_auth::argon2::Params::new(8, 1, 1, None).map_err(|e| e.to_string())?,
+        ..VerifierConfig::default()
+    };
+    let state = ScimState::new(store.clone(), ServerConfig::default(), verifier)
+        .map_err(|e| e.to_string())?;
+    let mut conn = store.get().map_err(|e| e.to_string())?;
+    let org = orgs::create(&mut conn, name).map_err(|e| e.to_string())?.id;
+    let issued = state.verifier().issue().map_err(|e| e.to_string())?;
+    tokens::insert(
+        &mut conn,
+        org,
+        &tokens::NewToken {
+            id: issued.id().to_string(),
+            name: "bench".into(),
+            secret_hash: issued.phc_hash().into(),
+            expires_at: None,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((state, org, format!("Bearer {}", issued.expose_token())))
+}
+
 /// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
-/// `writers`), e.g. `cargo run --release -p scim-bench -- writers`.
+/// `writers`, `lookups`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
     let named: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
     if wanted("filters") {
         filters();
+    }
+    if wanted("lookups") {
+        lookups::run("SQLite (file, WAL)", TestDb::sqlite);
+        lookups::run("PostgreSQL", TestDb::postgres);
     }
     for (name, db) in [
         ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),

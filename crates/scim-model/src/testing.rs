@@ -234,7 +234,31 @@ fn leaf() -> impl Strategy<Value = Filter> {
         2 => date,
         2 => present,
         2 => email_value_path(),
+        2 => email_lookup(),
     ]
+}
+
+/// The spellings of one email lookup that identity providers and the interoperability profiles
+/// send, which must all mean the same thing: `emails.value eq`, `emails[value eq]`,
+/// `emails[type eq … and value eq …]` (IPSIE) and `emails[type eq …].value eq …` (Entra ID).
+fn email_lookup() -> impl Strategy<Value = Filter> {
+    (0..4usize, arb_text(), arb_text()).prop_map(|(spelling, kind, value)| {
+        let json = |text: &str| Value::String(text.to_owned()).to_string();
+        let (kind_literal, value_literal) = (json(&kind), json(&value));
+        let text = match spelling {
+            0 => format!("emails.value eq {value_literal}"),
+            1 => format!("emails[value eq {value_literal}]"),
+            2 => format!("emails[type eq {kind_literal} and value eq {value_literal}]"),
+            _ => format!("emails[type eq {kind_literal}].value eq {value_literal}"),
+        };
+        scim_filter::parse(&text).unwrap_or_else(|_| {
+            Filter::compare(
+                path("emails.value"),
+                CompareOp::Eq,
+                CompValue::String(value),
+            )
+        })
+    })
 }
 
 fn email_value_path() -> impl Strategy<Value = Filter> {

@@ -7,10 +7,11 @@
 //! differential tests check that on generated users and filters, on both backends. No `LIKE`
 //! is used, so `%`, `_` and `\` in values are ordinary characters.
 //!
-//! The lookups identity providers make all day use indexed columns instead: `userName eq` and
-//! a group's `displayName eq` (the folded unique key), `externalId eq`, `id eq`, `emails.value
-//! eq` (the `user_emails` table), and `meta.created` / `meta.lastModified` (microsecond
-//! columns). Memberships are not in any document: a group's `members.value eq` and a user's
+//! The lookups identity providers make all day start from indexes: every predicate an index
+//! answers (`eq` and `sw` on the kind's indexed attributes in `resource_values`, the unique key,
+//! `id`, the `meta` dates, `active eq false`, memberships) yields candidates, and the exact
+//! condition runs on those alone (see [`FilterSql::candidates`] and `docs/filters.md`).
+//! Memberships are not in any document: a group's `members.value eq` and a user's
 //! `groups.value eq` (direct or nested) read the `group_members` table.
 //!
 //! Every condition produced is TRUE or FALSE, never NULL, so `NOT` means what it says.

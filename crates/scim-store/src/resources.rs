@@ -3,9 +3,10 @@
 //!
 //! A [`ResourceKind`] says where a resource type lives: its table, the column that holds its
 //! unique name (userName, displayName) and its folded key, whether it has `active` and a session
-//! version (users), email keys (users) or members (groups). Every function here takes one, so
-//! Users and Groups share one read-change-write path, one listing and one filter → SQL
-//! translation; a new resource type is a descriptor and a migration.
+//! version (users) or members (groups), and which attributes the attribute–value index keeps.
+//! Every function here takes one, so Users and Groups share one read-change-write path, one
+//! listing and one filter → SQL translation; a new resource type is a descriptor and a
+//! migration.
 //!
 //! The caller derives every column from the SCIM document (see [`Columns::derive`]); this module
 //! stores them as given and keeps `version`, the timestamps, `session_version`, memberships and

@@ -44,11 +44,14 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
         ..Config::default()
     });
     let case = std::sync::atomic::AtomicU32::new(0);
+    // Every other user is then rewritten with a second generated document, so the index
+    // entries a replace leaves behind are tested as well as those a create writes.
     let strategy = (
         prop::collection::vec(arb_user(), 1..8),
+        prop::collection::vec(arb_user(), 8),
         prop::collection::vec(arb_user_filter(), 1..12),
     );
-    let result = runner.run(&strategy, |(generated, filters)| {
+    let result = runner.run(&strategy, |(generated, rewrites, filters)| {
         let case = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conn = store.get().unwrap();
         // A fresh organisation per case isolates the cases as a fresh database would.
@@ -61,6 +64,15 @@ store_test!(sql_filters_answer_like_the_evaluator, |store| {
             match users::create(&mut conn, org, &new) {
                 Ok(record) => stored.push(record),
                 // Generated userNames can collide case-insensitively; that user is just absent.
+                Err(StoreError::UniqueViolation { .. }) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        for (record, mut rewrite) in stored.iter_mut().zip(rewrites).step_by(2) {
+            rewrite.as_object_mut().unwrap().remove("meta");
+            let update = UserColumns::derive(&rewrite, rt, &USERS).into_update(None, vec![]);
+            match users::replace(&mut conn, org, &record.id, None, &update) {
+                Ok(rewritten) => *record = rewritten,
                 Err(StoreError::UniqueViolation { .. }) => {}
                 Err(other) => panic!("{other}"),
             }
