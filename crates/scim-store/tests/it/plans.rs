@@ -67,7 +67,8 @@ const LARGE: &[&str] = &[
     "gm",
 ];
 
-fn plans(store: &Store, org: OrgId, kind: &'static ResourceKind, filter: &str) -> Vec<String> {
+/// The first 100 of `org`'s resources of `kind` that match `filter`, as a query.
+fn query(store: &Store, org: OrgId, kind: &'static ResourceKind, filter: &str) -> ListQuery {
     let registry = SchemaRegistry::standard();
     let resource_type = registry.resource_type(kind.name).unwrap();
     let parsed = scim_filter::parse(filter).unwrap();
@@ -79,7 +80,11 @@ fn plans(store: &Store, org: OrgId, kind: &'static ResourceKind, filter: &str) -
         limit: 100,
         location_prefix: None,
     };
-    let query = ListQuery::new(kind, store.dialect(), org, &search).unwrap();
+    ListQuery::new(kind, store.dialect(), org, &search).unwrap()
+}
+
+fn plans(store: &Store, org: OrgId, kind: &'static ResourceKind, filter: &str) -> Vec<String> {
+    let query = query(store, org, kind, filter);
     let mut conn = store.get().unwrap();
     let plans = resources::explain(&mut conn, &query).unwrap();
     let mut lines = plans.count;
@@ -240,8 +245,6 @@ store_test!(loaded_users_look_like_written_ones, |store| {
         "SELECT COUNT(*) AS n FROM resource_values WHERE resource_type = 'User'",
     );
     assert_eq!(after, before);
-    let registry = SchemaRegistry::standard();
-    let users = registry.resource_type("User").unwrap();
     for (filter, expected) in [
         (r#"userName eq "user42@example.com""#, vec!["lu-42"]),
         (
@@ -261,16 +264,7 @@ store_test!(loaded_users_look_like_written_ones, |store| {
             ],
         ),
     ] {
-        let parsed = scim_filter::parse(filter).unwrap();
-        let compiled = CompiledFilter::compile(&parsed, users).unwrap();
-        let search = Search {
-            filter: Some(&compiled),
-            sort: None,
-            offset: 0,
-            limit: 100,
-            location_prefix: None,
-        };
-        let query = ListQuery::new(&USERS, store.dialect(), org, &search).unwrap();
+        let query = query(&store, org, &USERS, filter);
         let mut conn = store.get().unwrap();
         let page = resources::list(&mut conn, &query).unwrap();
         let ids: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
