@@ -17,6 +17,7 @@ use scim_store::{orgs, Store};
 use scim_test_db::TestDb;
 use serde_json::Value;
 
+mod bulk;
 mod groups;
 mod writers;
 
@@ -200,7 +201,7 @@ fn store(name: &str, store: &Store) {
 }
 
 /// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
-/// `writers`), e.g. `cargo run --release -p scim-bench -- writers`.
+/// `writers`, `bulk`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
     let named: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
@@ -211,7 +212,10 @@ fn main() {
         ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),
         ("PostgreSQL", TestDb::postgres),
     ] {
-        if !["store", "groups", "writers"].into_iter().any(wanted) {
+        if !["store", "groups", "writers", "bulk"]
+            .into_iter()
+            .any(wanted)
+        {
             break;
         }
         let db = db();
@@ -223,6 +227,9 @@ fn main() {
         }
         if wanted("writers") {
             writers::run(name, db.url());
+        }
+        if wanted("bulk") {
+            bulk::run(name, db.store());
         }
     }
 }

@@ -27,8 +27,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use scim_model::error::ScimError;
 use scim_model::message::{
-    BulkMethod, BulkOperation, BulkOperationResponse, BulkRequest, BulkResponse,
-    ErrorResponse, BULK_REQUEST,
+    BulkMethod, BulkOperation, BulkOperationResponse, BulkRequest, BulkResponse, ErrorResponse,
+    BULK_REQUEST,
 };
 use scim_model::meta::etag;
 use scim_model::patch;
@@ -38,8 +38,8 @@ use serde_json::Value;
 use crate::config::BulkLimits;
 use crate::error::invalid_json;
 use crate::resources::{
-    self, expected_version, new_id, prehash, CreatePlan, Endpoint, Hashing, Prehashed,
-    WritePlan, Writer, ENDPOINTS,
+    self, expected_version, new_id, prehash, CreatePlan, Endpoint, Hashing, Prehashed, WritePlan,
+    Writer, ENDPOINTS,
 };
 use crate::state::url_under;
 use crate::{media, resource, ApiError, Authenticated, ScimState};
@@ -219,7 +219,10 @@ fn parse_request(bytes: &[u8], limits: &BulkLimits) -> Result<BulkRequest, ApiEr
         ))
         .into());
     }
-    let operations = match object.get("Operations").or_else(|| object.get("operations")) {
+    let operations = match object
+        .get("Operations")
+        .or_else(|| object.get("operations"))
+    {
         Some(Value::Array(operations)) => operations,
         _ => {
             return Err(ScimError::invalid_syntax(
@@ -239,7 +242,10 @@ fn parse_request(bytes: &[u8], limits: &BulkLimits) -> Result<BulkRequest, ApiEr
     }
     match object.get("failOnErrors") {
         None | Some(Value::Null) => {}
-        Some(value) if value.as_u64().is_some_and(|n| n >= 1 && n <= u64::from(u32::MAX)) => {}
+        Some(value)
+            if value
+                .as_u64()
+                .is_some_and(|n| n >= 1 && n <= u64::from(u32::MAX)) => {}
         Some(other) => {
             return Err(ScimError::invalid_value(format!(
                 "`failOnErrors` must be a positive integer, not {other}"
@@ -259,18 +265,16 @@ fn parse_request(bytes: &[u8], limits: &BulkLimits) -> Result<BulkRequest, ApiEr
 /// unless it is a DELETE.
 fn check_operation(number: usize, operation: &Value) -> Result<(), ApiError> {
     let Value::Object(operation) = operation else {
-        return Err(ScimError::invalid_syntax(format!(
-            "operation {number} is not an object"
-        ))
-        .into());
+        return Err(
+            ScimError::invalid_syntax(format!("operation {number} is not an object")).into(),
+        );
     };
     let method = match operation.get("method") {
         Some(Value::String(method)) => method,
         None | Some(Value::Null) => {
-            return Err(ScimError::invalid_syntax(format!(
-                "operation {number} has no `method`"
-            ))
-            .into())
+            return Err(
+                ScimError::invalid_syntax(format!("operation {number} has no `method`")).into(),
+            )
         }
         Some(other) => {
             return Err(ScimError::invalid_value(format!(
@@ -465,7 +469,11 @@ fn split_path(path: &str) -> (&str, Option<&str>) {
 }
 
 /// `text`, or the id its `bulkId:` reference resolves to (noted in `references`).
-fn resolve_text(text: &str, ids: &HashMap<String, String>, references: &mut BTreeSet<String>) -> String {
+fn resolve_text(
+    text: &str,
+    ids: &HashMap<String, String>,
+    references: &mut BTreeSet<String>,
+) -> String {
     match text.strip_prefix(BULK_ID_PREFIX) {
         Some(bulk_id) => {
             references.insert(bulk_id.to_owned());
@@ -478,7 +486,11 @@ fn resolve_text(text: &str, ids: &HashMap<String, String>, references: &mut BTre
 /// Replaces every string value of `value` that is a `bulkId:` reference by the id it resolves
 /// to, noting the reference. A reference that resolves to nothing stays, and its operation
 /// fails before it runs.
-fn resolve_value(value: &mut Value, ids: &HashMap<String, String>, references: &mut BTreeSet<String>) {
+fn resolve_value(
+    value: &mut Value,
+    ids: &HashMap<String, String>,
+    references: &mut BTreeSet<String>,
+) {
     match value {
         Value::String(text) if text.starts_with(BULK_ID_PREFIX) => {
             *text = resolve_text(text, ids, references);
@@ -597,7 +609,10 @@ impl Job {
         op: &Planned,
         created: &HashSet<String>,
     ) -> Result<Outcome, Failure> {
-        let action = op.action.as_ref().map_err(|e| Failure::Operation(e.clone()))?;
+        let action = op
+            .action
+            .as_ref()
+            .map_err(|e| Failure::Operation(e.clone()))?;
         if let Some(reference) = op.references.iter().find(|r| !created.contains(*r)) {
             let declared = self.planned.iter().any(|other| {
                 other.method == BulkMethod::Post && other.bulk_id.as_ref() == Some(reference)
@@ -651,7 +666,15 @@ impl Job {
                     })
                 }
                 Action::Delete { expected } => {
-                    resources::remove(conn, ep, org, id, config.delete_mode, *expected, &self.token)?;
+                    resources::remove(
+                        conn,
+                        ep,
+                        org,
+                        id,
+                        config.delete_mode,
+                        *expected,
+                        &self.token,
+                    )?;
                     Ok(Outcome {
                         status: 204,
                         version: None,

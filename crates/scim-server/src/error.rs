@@ -148,7 +148,11 @@ impl ApiError {
     /// the client is not told, as the response would.
     pub(crate) fn error_object(&self) -> ErrorResponse {
         let answer = self.answer();
-        ErrorResponse::new(answer.status.as_u16(), answer.scim_type, Some(answer.detail))
+        ErrorResponse::new(
+            answer.status.as_u16(),
+            answer.scim_type,
+            Some(answer.detail),
+        )
     }
 
     /// The HTTP status this error is answered with.

@@ -73,7 +73,9 @@ mod routes;
 mod state;
 
 pub use auth::Authenticated;
-pub use config::{BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig};
+pub use config::{
+    BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
+};
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use observe::{RequestId, REQUEST_ID};
