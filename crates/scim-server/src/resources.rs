@@ -1331,7 +1331,10 @@ pub(crate) struct Writer<'a> {
 /// # Errors
 /// 404 for no such live resource, 412 for a stale `expected`, 400/409 for a change the
 /// resource cannot take; store failures.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one write, each from a different place; a struct would only rename them"
+)]
 pub(crate) fn write(
     conn: &mut DbConnection,
     ep: &Endpoint,

@@ -16,6 +16,8 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The bound on distinct passwords of one bulk request (`docs/bulk.md`).
+const MAX_PASSWORDS_PER_BULK: usize = 100;
 
 fn request(operations: Value) -> Value {
     json!({"schemas": [BULK_REQUEST], "Operations": operations})
@@ -122,7 +124,7 @@ store_test!(every_method_on_users_and_groups, |store| {
         assert_eq!(read.header("etag"), Some("W/\"2\""));
         let read = call(&app, get(&format!("/scim/v2/Groups/{admins}"), &token)).await;
         assert_eq!(read.body["displayName"], "Owners");
-        assert_eq!(member_ids(&read.body), [alice.clone()]);
+        assert_eq!(member_ids(&read.body), [alice]);
         call(&app, get(&format!("/scim/v2/Users/{doomed}"), &token))
             .await
             .assert_error(404);
@@ -541,7 +543,7 @@ store_test!(operations_fail_as_their_handlers_would, |store| {
         assert!(!stored.document.contains("s3cret-Pa55"));
         drop(conn);
         let (_, events_before) = census(&harness, org);
-        let many: Vec<Value> = (0..=scim_server_max_passwords())
+        let many: Vec<Value> = (0..=MAX_PASSWORDS_PER_BULK)
             .map(|i| {
                 json!({"method": "POST", "path": "/Users", "bulkId": format!("p{i}"), "data": {
                     "schemas": [USER], "userName": format!("p{i}"), "password": format!("pw-{i}")
@@ -557,8 +559,3 @@ store_test!(operations_fail_as_their_handlers_would, |store| {
         assert_eq!(census(&harness, org).1, events_before);
     })
 });
-
-/// The bound on distinct passwords per bulk request (`MAX_PASSWORDS_PER_BULK`).
-fn scim_server_max_passwords() -> usize {
-    100
-}
