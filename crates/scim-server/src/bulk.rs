@@ -645,7 +645,7 @@ impl Job {
             limits: ep.limits(config),
         };
         let location = url_under(&self.base, &[ep.path, id]);
-        let result = scim_store::savepoint(conn, |conn| {
+        let attempt = |conn: &mut DbConnection| {
             let rt = ep.resource_type(registry)?;
             match action {
                 Action::Create(plan) => {
@@ -682,7 +682,20 @@ impl Job {
                     })
                 }
             }
-        });
+        };
+        // A create without members and a delete are each one store call, already atomic (the
+        // store makes its own savepoint inside a transaction); a second savepoint around them
+        // would only cost two more round trips per operation.
+        let one_write = match action {
+            Action::Create(plan) => plan.is_one_write(),
+            Action::Delete { .. } => true,
+            Action::Write { .. } => false,
+        };
+        let result = if one_write {
+            attempt(conn)
+        } else {
+            scim_store::savepoint(conn, attempt)
+        };
         result.map_err(|error: ApiError| {
             if error.status().is_server_error() {
                 Failure::Database(error)

@@ -692,6 +692,12 @@ impl CreatePlan {
         Ok(())
     }
 
+    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row), and
+    /// so atomic on its own inside a transaction.
+    pub(crate) fn is_one_write(&self) -> bool {
+        self.members.as_ref().is_none_or(Vec::is_empty)
+    }
+
     /// Stores the resource as `id`, with its members and its `created` event, inside the
     /// caller's transaction.
     ///
