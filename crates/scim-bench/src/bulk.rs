@@ -119,6 +119,14 @@ async fn bench(store: &Store) -> Result<(), String> {
             })
             .collect();
         users.extend(send(&app, &bearer, operations, "201").await?);
+        // Progress, so that a run cut short still shows a rate, and whether it holds up.
+        if (batch + 1) % 10 == 0 {
+            println!(
+                "  {} users imported, {:.0} users/s so far",
+                users.len(),
+                users.len() as f64 / start.elapsed().as_secs_f64()
+            );
+        }
     }
     let elapsed = start.elapsed();
     println!(

@@ -13,9 +13,10 @@
 //!    reference it (a topological order). Operations on a reference cycle (§3.7.1), and those
 //!    depending on one, are not run: 409. So are operations whose reference names no POST of
 //!    the request, or a POST that failed.
-//! 4. Operations run in chunks of [`CHUNK`]: one transaction per chunk, a savepoint per
-//!    operation, so each operation is all-or-nothing with its own events and the chunk commits
-//!    once. A chunk PostgreSQL aborts (deadlock, serialization) runs again whole.
+//! 4. Operations run in chunks ([`POSTGRES_CHUNK`], [`SQLITE_CHUNK`]): one transaction per
+//!    chunk, a savepoint per operation, so each operation is all-or-nothing with its own
+//!    events and the chunk commits once. A chunk PostgreSQL aborts (deadlock, serialization)
+//!    runs again whole.
 //! 5. `failOnErrors` and [`BulkLimits::time_budget`] stop the run; operations not attempted are
 //!    absent from the response, which lists the others in request order.
 
@@ -44,10 +45,16 @@ use crate::resources::{
 use crate::state::url_under;
 use crate::{media, resource, ApiError, Authenticated, ScimState};
 
-/// Operations per transaction. Each chunk holds its organisation's outbox lock from its first
-/// event to its commit, so chunks stay short enough not to starve the organisation's other
-/// writers, and long enough that a 1,000-operation request commits a handful of times.
-const CHUNK: usize = 250;
+/// Operations per transaction on PostgreSQL. Each operation takes one or two savepoints, and
+/// PostgreSQL caches only 64 subtransactions of a transaction in shared memory: past that
+/// ("subxid overflow") visibility checks read `pg_subtrans`, which slows every session. Each
+/// chunk also holds its organisation's outbox lock from its first event to its commit, so it
+/// stays short for the organisation's other writers.
+const POSTGRES_CHUNK: usize = 30;
+
+/// Operations per transaction on SQLite, which has no such cache and one writer at a time:
+/// there a commit (a WAL sync) is the cost to share.
+const SQLITE_CHUNK: usize = 250;
 
 /// The most distinct passwords one bulk request may carry, all operations together: each
 /// costs an argon2 hash before any operation runs.
@@ -157,7 +164,11 @@ async fn bulk(
     let token: Arc<str> = Arc::from(auth.token_id.as_str());
     let deadline = started + limits.time_budget;
     let mut run = Run::default();
-    for chunk in order.chunks(CHUNK) {
+    let chunk_size = match state.store().dialect() {
+        scim_store::Dialect::Postgres => POSTGRES_CHUNK,
+        scim_store::Dialect::Sqlite => SQLITE_CHUNK,
+    };
+    for chunk in order.chunks(chunk_size) {
         if run.errors >= fail_on_errors || Instant::now() >= deadline {
             break;
         }

@@ -559,3 +559,52 @@ store_test!(operations_fail_as_their_handlers_would, |store| {
         assert_eq!(census(&harness, org).1, events_before);
     })
 });
+
+// RFC 7644 §3.7.2 and §3.7.3 across transactions: a request longer than one chunk of
+// operations resolves a forward reference from its first operation to its last, and
+// `failOnErrors` counts errors across chunks.
+store_test!(long_requests_span_several_transactions, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        let mut operations = vec![
+            json!({"method": "POST", "path": "/Groups", "bulkId": "g", "data": group("All", &["bulkId:u99"])}),
+        ];
+        for i in 0..100 {
+            operations.push(json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": user(&format!("u{i}"))}));
+        }
+        let reply = call(
+            &app,
+            post("/scim/v2/Bulk", &token, &request(Value::Array(operations))),
+        )
+        .await;
+        let first = results(&reply);
+        assert_eq!(first.len(), 101);
+        assert!(statuses(&first).iter().all(|s| *s == "201"), "{reply:?}");
+        let read = call(
+            &app,
+            get(&format!("/scim/v2/Groups/{}", id_in(&first[0])), &token),
+        )
+        .await;
+        assert_eq!(member_ids(&read.body), [id_in(&first[100])]);
+
+        // Every other operation fails (a taken userName); the run stops at the 40th error.
+        let operations: Vec<Value> = (0..100)
+            .map(|i| {
+                let name = if i % 2 == 0 { format!("u{i}") } else { format!("new{i}") };
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("n{i}"), "data": user(&name)})
+            })
+            .collect();
+        let mut body = request(Value::Array(operations));
+        body["failOnErrors"] = json!(40);
+        let reply = call(&app, post("/scim/v2/Bulk", &token, &body)).await;
+        let results = results(&reply);
+        assert_eq!(results.len(), 79, "{reply:?}");
+        assert_eq!(
+            statuses(&results).iter().filter(|s| **s == "409").count(),
+            40
+        );
+        assert_eq!(census(&harness, org).0, 101 + 39);
+    })
+});
