@@ -26,10 +26,10 @@ commands:
           `cargo xtask fuzz hostile [CASES]` runs scim-server's hostile-input suite with
           CASES generated requests per backend (default 100000; SCIM_HOSTILE_SEED=text for
           another seed)
-  bench   prints the speed of filter parsing and evaluation, of store writes and lookups and
-          of 16 concurrent writers, on SQLite and PostgreSQL (a release build; figures, never
-          pass/fail); `cargo xtask bench writers` runs only the named sections (filters,
-          store, groups, writers)
+  bench   prints the speed of filter parsing and evaluation, of store writes and lookups, of
+          16 concurrent writers and of /Bulk imports, on SQLite and PostgreSQL (a release
+          build; figures, never pass/fail); `cargo xtask bench writers` runs only the
+          named sections (filters, store, groups, writers, bulk)
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds

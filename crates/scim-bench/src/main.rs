@@ -19,6 +19,7 @@ use scim_store::{orgs, tokens, OrgId, Store};
 use scim_test_db::TestDb;
 use serde_json::Value;
 
+mod bulk;
 mod groups;
 mod lookups;
 mod writers;
@@ -230,7 +231,7 @@ pub(crate) fn service(store: &Store, name: &str) -> Result<(ScimState, OrgId, St
 }
 
 /// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
-/// `writers`, `lookups`), e.g. `cargo run --release -p scim-bench -- writers`.
+/// `writers`, `bulk`, `lookups`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
     let named: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
@@ -245,7 +246,10 @@ fn main() {
         ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),
         ("PostgreSQL", TestDb::postgres),
     ] {
-        if !["store", "groups", "writers"].into_iter().any(wanted) {
+        if !["store", "groups", "writers", "bulk"]
+            .into_iter()
+            .any(wanted)
+        {
             break;
         }
         let db = db();
@@ -257,6 +261,9 @@ fn main() {
         }
         if wanted("writers") {
             writers::run(name, db.url());
+        }
+        if wanted("bulk") {
+            bulk::run(name, db.store());
         }
     }
 }

@@ -85,6 +85,32 @@ pub struct ServerConfig {
     /// A link to human-readable documentation, advertised as `documentationUri` in
     /// `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
+    /// The bounds on a bulk request (RFC 7644 §3.7), advertised in `/ServiceProviderConfig`.
+    pub bulk: BulkLimits,
+}
+
+/// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
+/// `bulk.maxPayloadSize`; beyond them the request is answered 413 before any of it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkLimits {
+    /// The most operations one bulk request may carry. Default: 1,000.
+    pub max_operations: usize,
+    /// The largest bulk request body, in bytes (it replaces `max_body_bytes` for `/Bulk`).
+    /// Default: 1 MiB.
+    pub max_payload_bytes: usize,
+    /// How long one bulk request may run: operations not started by then are not attempted
+    /// (they are absent from the response, as after `failOnErrors`). Default: 60 s.
+    pub time_budget: Duration,
+}
+
+impl Default for BulkLimits {
+    fn default() -> Self {
+        BulkLimits {
+            max_operations: 1_000,
+            max_payload_bytes: 1024 * 1024,
+            time_budget: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -105,6 +131,7 @@ impl Default for ServerConfig {
             tombstone_retention: Some(Duration::from_secs(30 * 24 * 60 * 60)),
             tombstone_scrub_interval: Duration::from_secs(60 * 60),
             documentation_uri: None,
+            bulk: BulkLimits::default(),
         }
     }
 }
@@ -146,6 +173,9 @@ pub enum ConfigError {
     /// `tombstone_scrub_interval` is zero.
     #[error("tombstone_scrub_interval must be positive")]
     ScrubInterval,
+    /// A bulk limit is zero.
+    #[error("bulk max_operations, max_payload_bytes and time_budget must be positive")]
+    ZeroBulkLimit,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -191,6 +221,12 @@ impl ServerConfig {
         }
         if self.tombstone_scrub_interval.is_zero() {
             return Err(ConfigError::ScrubInterval);
+        }
+        if self.bulk.max_operations == 0
+            || self.bulk.max_payload_bytes == 0
+            || self.bulk.time_budget.is_zero()
+        {
+            return Err(ConfigError::ZeroBulkLimit);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));

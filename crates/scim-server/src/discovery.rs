@@ -21,7 +21,7 @@ use crate::ScimState;
 /// PATCH (RFC 7644 §3.5.2).
 const PATCH: bool = true;
 /// Bulk (RFC 7644 §3.7).
-const BULK: bool = false;
+const BULK: bool = true;
 /// Filtering (RFC 7644 §3.4.2.2).
 const FILTER: bool = true;
 /// Password change (RFC 7643 §5).
@@ -61,8 +61,8 @@ pub(crate) async fn service_provider_config(
         patch: Supported::new(PATCH),
         bulk: BulkConfig {
             supported: BULK,
-            max_operations: 0,
-            max_payload_size: u64::try_from(config.max_body_bytes).unwrap_or(u64::MAX),
+            max_operations: u32::try_from(config.bulk.max_operations).unwrap_or(u32::MAX),
+            max_payload_size: u64::try_from(config.bulk.max_payload_bytes).unwrap_or(u64::MAX),
         },
         filter: FilterConfig {
             supported: FILTER,

@@ -143,6 +143,18 @@ impl ApiError {
         }
     }
 
+    /// The RFC 7644 §3.12 error object this error is answered with, for a response that
+    /// carries it inside another message (a bulk operation's `response`, §3.7.3). Logs what
+    /// the client is not told, as the response would.
+    pub(crate) fn error_object(&self) -> ErrorResponse {
+        let answer = self.answer();
+        ErrorResponse::new(
+            answer.status.as_u16(),
+            answer.scim_type,
+            Some(answer.detail),
+        )
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -59,6 +59,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod bulk;
 mod config;
 mod discovery;
 mod error;
@@ -72,7 +73,9 @@ mod routes;
 mod state;
 
 pub use auth::Authenticated;
-pub use config::{CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig};
+pub use config::{
+    BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
+};
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use observe::{RequestId, REQUEST_ID};

@@ -243,6 +243,27 @@ impl<T: Serialize> Responder for ScimJson<T> {
     }
 }
 
+/// Reads a JSON request body of at most `limit` bytes, as [`ScimJson`] does with
+/// [`ServerConfig::max_body_bytes`]: for a handler whose body has a limit of its own (a bulk
+/// request's `maxPayloadSize`). 415 for a type that is not JSON; 413 from `Content-Length`
+/// before reading, or as soon as the streamed body passes `limit`.
+///
+/// # Errors
+/// The 413, 415, or 400 `invalidSyntax` for a body that cannot be read.
+pub(crate) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    check_content_type(req)?;
+    check_declared_length(req, limit)?;
+    match to_bytes_limited(BodyStream::new(payload), limit).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(ApiError::from(error)),
+        Err(_) => Err(too_large(Some(limit)).into()),
+    }
+}
+
 /// 415 unless `Content-Type` is absent or a JSON type this service reads.
 fn check_content_type(req: &HttpRequest) -> Result<(), ScimError> {
     let Some(value) = req.headers().get(header::CONTENT_TYPE) else {

@@ -28,7 +28,7 @@ use scim_store::resources::{
 use scim_store::{DbConnection, OrgId, StoreError};
 use serde_json::{json, Map, Value};
 
-use crate::members::{self, MemberChange, SubFields};
+use crate::members::{self, MemberChange, MemberValue, SubFields};
 use crate::state::url_under;
 use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
 
@@ -134,7 +134,7 @@ fn register(cfg: &mut web::ServiceConfig, ep: &'static Endpoint) {
 
 impl Endpoint {
     /// The resource type of the served registry.
-    fn resource_type<'r>(
+    pub(crate) fn resource_type<'r>(
         &self,
         registry: &'r SchemaRegistry,
     ) -> Result<ResourceTypeView<'r>, ApiError> {
@@ -155,7 +155,7 @@ impl Endpoint {
     /// The limits on requests to this endpoint: the configured ones, except that a group's
     /// `members` (its only multi-valued attribute, stored as rows rather than in the document)
     /// are bounded by `max_member_values` instead.
-    fn limits(&self, config: &crate::ServerConfig) -> Limits {
+    pub(crate) fn limits(&self, config: &crate::ServerConfig) -> Limits {
         let mut limits = config.limits;
         if self.kind.has_members() {
             limits.max_values = limits.max_values.max(config.max_member_values);
@@ -330,6 +330,12 @@ impl Params {
 /// match nothing (-1) when the header names no version this server issued.
 fn if_match(req: &HttpRequest) -> Option<i64> {
     let value = req.headers().get(header::IF_MATCH)?.to_str().unwrap_or("");
+    expected_version(value)
+}
+
+/// The version an `If-Match` value (or a bulk operation's `version`, RFC 7644 §3.7) requires:
+/// `None` for `*`; -1, which matches nothing, when it names no version this server issued.
+pub(crate) fn expected_version(value: &str) -> Option<i64> {
     if value.trim() == "*" {
         return None;
     }
@@ -505,18 +511,26 @@ fn attribute_names(document: &Value) -> Vec<String> {
 }
 
 /// A fresh resource id: a random UUID (version 4), opaque and stable (RFC 7643 §3.1).
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// The most distinct passwords one request may carry; each costs an argon2 hash.
-const MAX_PASSWORDS_PER_REQUEST: usize = 4;
+pub(crate) const MAX_PASSWORDS_PER_REQUEST: usize = 4;
 
 /// The plain passwords a request carries, hashed before its transaction, so that no write lock
 /// or pooled connection waits on argon2 (RFC 7643 §4.1.1: a password "SHOULD" be stored
 /// hashed).
 #[derive(Debug, Default)]
-struct Prehashed(HashMap<String, String>);
+pub(crate) struct Prehashed(HashMap<String, String>);
+
+/// What a write needs to store passwords hashed: the hashes made beforehand, and the verifier
+/// that hashes one that was not (as `org`).
+pub(crate) struct Hashing<'a> {
+    pub(crate) prehashed: &'a Prehashed,
+    pub(crate) verifier: &'a StoreVerifier,
+    pub(crate) org: OrgId,
+}
 
 /// Whether `key` names the User's `password`, plainly or URN-qualified.
 fn names_password(key: &str) -> bool {
@@ -553,21 +567,22 @@ fn passwords_in_patch(request: &PatchRequest) -> Vec<String> {
 /// the caller.
 ///
 /// # Errors
-/// 400 `invalidValue` above [`MAX_PASSWORDS_PER_REQUEST`] distinct passwords; 503 when no
-/// hashing slot frees up in time.
-async fn prehash(
+/// 400 `invalidValue` above `max` distinct passwords; 503 when no hashing slot frees up in
+/// time.
+pub(crate) async fn prehash(
     state: &ScimState,
     org: OrgId,
     mut passwords: Vec<String>,
+    max: usize,
 ) -> Result<Prehashed, ApiError> {
     passwords.sort_unstable();
     passwords.dedup();
     if passwords.is_empty() {
         return Ok(Prehashed::default());
     }
-    if passwords.len() > MAX_PASSWORDS_PER_REQUEST {
+    if passwords.len() > max {
         return Err(ScimError::invalid_value(format!(
-            "a request may carry at most {MAX_PASSWORDS_PER_REQUEST} passwords"
+            "a request may carry at most {max} passwords"
         ))
         .into());
     }
@@ -591,9 +606,7 @@ async fn prehash(
 fn hash_password(
     document: &mut Value,
     stored: Option<&Value>,
-    prehashed: &Prehashed,
-    verifier: &StoreVerifier,
-    org: OrgId,
+    hashing: &Hashing<'_>,
 ) -> Result<(), ApiError> {
     let Some(Value::String(password)) = document.get_mut("password") else {
         return Ok(());
@@ -605,11 +618,109 @@ fn hash_password(
     if unchanged {
         return Ok(());
     }
-    *password = match prehashed.0.get(password.as_str()) {
+    *password = match hashing.prehashed.0.get(password.as_str()) {
         Some(hash) => hash.clone(),
-        None => verifier.hash_password(&org.0, password)?,
+        None => hashing.verifier.hash_password(&hashing.org.0, password)?,
     };
     Ok(())
+}
+
+/// A create, validated: what `POST /{endpoint}` and a bulk POST (RFC 7644 §3.7) share.
+/// [`CreatePlan::prepare`] it, hash its password ([`CreatePlan::finish`]), then
+/// [`CreatePlan::write`] it in a transaction.
+#[derive(Debug)]
+pub(crate) struct CreatePlan {
+    document: Value,
+    members: Option<Vec<MemberValue>>,
+    attributes: Vec<String>,
+}
+
+impl CreatePlan {
+    /// Validates `body` as a new resource of `ep` and takes out what is stored apart (a
+    /// group's members).
+    ///
+    /// # Errors
+    /// 400 for a body the resource type does not accept, or beyond the limits.
+    pub(crate) fn prepare(
+        ep: &Endpoint,
+        config: &crate::ServerConfig,
+        rt: ResourceTypeView<'_>,
+        body: &Value,
+    ) -> Result<Self, ApiError> {
+        let options = ValidationOptions {
+            limits: ep.limits(config),
+            ..ValidationOptions::default()
+        };
+        let mut document = validate_create(body, rt, &options)?;
+        let members = if ep.kind.has_members() {
+            members::take_members(&mut document, config.max_member_values)?
+        } else {
+            None
+        };
+        let mut attributes = attribute_names(&document);
+        if members.as_ref().is_some_and(|ids| !ids.is_empty()) {
+            attributes.push("members".into());
+        }
+        Ok(CreatePlan {
+            document,
+            members,
+            attributes,
+        })
+    }
+
+    /// Adds the passwords the new resource carries to `out`, to hash before any transaction.
+    pub(crate) fn passwords(&self, ep: &Endpoint, out: &mut Vec<String>) {
+        if let (true, Some(object)) = (ep.has_password(), self.document.as_object()) {
+            passwords_in(object, out);
+        }
+    }
+
+    /// Puts the password's hash in its place and checks the stored size.
+    ///
+    /// # Errors
+    /// 413 for a document beyond the size limit; 503 when no hashing slot frees up.
+    pub(crate) fn finish(
+        &mut self,
+        ep: &Endpoint,
+        config: &crate::ServerConfig,
+        hashing: &Hashing<'_>,
+    ) -> Result<(), ApiError> {
+        if ep.has_password() {
+            hash_password(&mut self.document, None, hashing)?;
+        }
+        ep.limits(config).check_document(&self.document)?;
+        Ok(())
+    }
+
+    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row), and
+    /// so atomic on its own inside a transaction.
+    pub(crate) fn is_one_write(&self) -> bool {
+        self.members.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// Stores the resource as `id`, with its members and its `created` event, inside the
+    /// caller's transaction.
+    ///
+    /// # Errors
+    /// 409 when its unique name is taken; store failures.
+    pub(crate) fn write(
+        &self,
+        conn: &mut DbConnection,
+        ep: &Endpoint,
+        org: OrgId,
+        rt: ResourceTypeView<'_>,
+        id: String,
+        token: &str,
+    ) -> Result<Record, ApiError> {
+        let columns = Columns::derive(&self.document, rt, ep.kind);
+        let new = columns.into_new(id, Some(token.to_owned()), self.attributes.clone());
+        let record = resources::create(conn, ep.kind, org, &new)?;
+        if let Some(ids) = &self.members {
+            let add = vec![MemberChange::Add(ids.clone())];
+            members::apply(conn, org, &record.id, add, rt)?;
+        }
+        Ok(record)
+    }
 }
 
 async fn create(
@@ -624,42 +735,26 @@ async fn create(
     let limits = ep.limits(state.config());
     let projection = Params::of(&req)?.projection(rt, &limits)?;
     let fields = ep.relation_fields(rt, &projection);
-    let options = ValidationOptions {
-        limits,
-        ..ValidationOptions::default()
-    };
-    let mut document = validate_create(&body, rt, &options)?;
-    let members = if ep.kind.has_members() {
-        members::take_members(&mut document, state.config().max_member_values)?
-    } else {
-        None
-    };
-    let mut attributes = attribute_names(&document);
-    if members.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        attributes.push("members".into());
-    }
+    let mut plan = CreatePlan::prepare(ep, state.config(), rt, &body)?;
     let org = auth.org;
-    if ep.has_password() {
-        let mut passwords = Vec::new();
-        if let Some(object) = document.as_object() {
-            passwords_in(object, &mut passwords);
-        }
-        let prehashed = prehash(&state, org, passwords).await?;
-        hash_password(&mut document, None, &prehashed, state.verifier(), org)?;
-    }
-    limits.check_document(&document)?;
+    let mut passwords = Vec::new();
+    plan.passwords(ep, &mut passwords);
+    let prehashed = prehash(&state, org, passwords, MAX_PASSWORDS_PER_REQUEST).await?;
+    plan.finish(
+        ep,
+        state.config(),
+        &Hashing {
+            prehashed: &prehashed,
+            verifier: state.verifier(),
+            org,
+        },
+    )?;
     let token = auth.token_id.as_str().to_owned();
     let reg = registry.clone();
     let (record, related) = state
         .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
-            let columns = Columns::derive(&document, rt, ep.kind);
-            let new = columns.into_new(new_id(), Some(token.clone()), attributes.clone());
-            let record = resources::create(conn, ep.kind, org, &new)?;
-            if let Some(ids) = &members {
-                let add = vec![MemberChange::Add(ids.clone())];
-                members::apply(conn, org, &record.id, add, rt)?;
-            }
+            let record = plan.write(conn, ep, org, rt, new_id(), &token)?;
             let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
             Ok((record, related))
         })
@@ -1046,12 +1141,25 @@ fn list_response(
     Ok(scim_response(StatusCode::OK).body(bytes))
 }
 
-/// What kind of write a PUT or PATCH is, as the shared write path needs to know it.
-struct Write {
-    /// A PATCH (else a PUT).
-    patching: bool,
-    /// The passwords the request carries, to hash before the transaction.
-    passwords: Vec<String>,
+/// A PUT or PATCH, parsed and checked before any transaction: what `PUT`/`PATCH
+/// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write`] applies it to the
+/// locked resource.
+#[derive(Debug)]
+pub(crate) enum WritePlan {
+    /// A PUT of this body (RFC 7644 §3.5.1).
+    Replace {
+        body: Value,
+        options: ValidationOptions,
+        max_members: usize,
+    },
+    /// A PATCH (RFC 7644 §3.5.2): the operations on the document, numbered as the client sent
+    /// them, and a group's member changes.
+    Modify {
+        request: PatchRequest,
+        numbers: Vec<usize>,
+        members: Vec<MemberChange>,
+        options: PatchOptions,
+    },
 }
 
 /// What a PUT or PATCH makes of the current resource.
@@ -1064,6 +1172,215 @@ struct Rewrite {
     members: Vec<MemberChange>,
 }
 
+impl WritePlan {
+    /// A PUT of `body`.
+    pub(crate) fn replace(ep: &Endpoint, config: &crate::ServerConfig, body: Value) -> Self {
+        WritePlan::Replace {
+            body,
+            options: ValidationOptions {
+                limits: ep.limits(config),
+                ..ValidationOptions::default()
+            },
+            max_members: config.max_member_values,
+        }
+    }
+
+    /// A PATCH of `request`, checked whole, its member operations split off for a group.
+    ///
+    /// # Errors
+    /// 400 for a request beyond the limits or malformed member operations.
+    pub(crate) fn modify(
+        ep: &Endpoint,
+        config: &crate::ServerConfig,
+        request: PatchRequest,
+    ) -> Result<Self, ApiError> {
+        let options = PatchOptions {
+            limits: ep.limits(config),
+            ..PatchOptions::default()
+        };
+        // The whole request, member operations included, before any of it is split off.
+        patch::check_request(&request, &options)?;
+        let split = if ep.kind.has_members() {
+            members::split_patch(request, config.max_member_values)?
+        } else {
+            members::SplitPatch {
+                document: request,
+                numbers: Vec::new(),
+                members: Vec::new(),
+            }
+        };
+        Ok(WritePlan::Modify {
+            request: split.document,
+            numbers: split.numbers,
+            members: split.members,
+            options,
+        })
+    }
+
+    fn patching(&self) -> bool {
+        matches!(self, WritePlan::Modify { .. })
+    }
+
+    /// The passwords the write may store, to hash before the transaction.
+    pub(crate) fn passwords(&self, ep: &Endpoint, out: &mut Vec<String>) {
+        if !ep.has_password() {
+            return;
+        }
+        match self {
+            WritePlan::Replace { body, .. } => {
+                if let Some(object) = body.as_object() {
+                    passwords_in(object, out);
+                }
+            }
+            WritePlan::Modify { request, .. } => out.extend(passwords_in_patch(request)),
+        }
+    }
+
+    /// What the write makes of `existing` (whose stored document is `stored`, and which a
+    /// client reads at `location`).
+    fn rewrite(
+        &self,
+        ep: &Endpoint,
+        rt: ResourceTypeView<'_>,
+        existing: &Record,
+        stored: &Value,
+        location: &str,
+    ) -> Result<Rewrite, ApiError> {
+        match self {
+            WritePlan::Replace {
+                body,
+                options,
+                max_members,
+            } => {
+                let mut document = validate_replace(body, stored, rt, options)?;
+                let mut attributes = attribute_names(&document);
+                let mut changes = Vec::new();
+                if ep.kind.has_members() {
+                    // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a
+                    // PUT without `members` keeps them (a client that read the group without its
+                    // members must not empty it by writing it back); `"members": []` empties
+                    // it. Validation drops `[]` and `null` as unassigned; here they say "no
+                    // members".
+                    let asserted = body.as_object().is_some_and(|object| {
+                        object.keys().any(|key| members::key_names_members(key))
+                    });
+                    let taken = members::take_members(&mut document, *max_members)?;
+                    if let Some(ids) = taken.or(asserted.then(Vec::new)) {
+                        changes.push(MemberChange::Replace(ids));
+                        attributes.push("members".into());
+                    }
+                }
+                Ok(Rewrite {
+                    document: Some(document),
+                    attributes,
+                    members: changes,
+                })
+            }
+            WritePlan::Modify {
+                request,
+                numbers,
+                members: changes,
+                options,
+            } => {
+                let mut rewritten = Rewrite {
+                    document: None,
+                    attributes: Vec::new(),
+                    members: changes.clone(),
+                };
+                // A request with no operation at all still goes to the engine, which refuses it.
+                if !request.operations.is_empty() || rewritten.members.is_empty() {
+                    // The engine sees what the client sees, so `id` sent alongside (Okta)
+                    // matches.
+                    let patched = patch::apply_numbered(
+                        &with_id_and_meta(ep, stored.clone(), existing, location.to_owned()),
+                        request,
+                        rt,
+                        options,
+                        numbers,
+                    )?;
+                    if patched.changed {
+                        rewritten.document = Some(validate_replace(
+                            &patched.resource,
+                            stored,
+                            rt,
+                            &ValidationOptions {
+                                limits: options.limits,
+                                ..ValidationOptions::default()
+                            },
+                        )?);
+                        rewritten.attributes = patched.attributes;
+                    }
+                }
+                Ok(rewritten)
+            }
+        }
+    }
+}
+
+/// Who writes, and how passwords are hashed: what every write of one request shares.
+pub(crate) struct Writer<'a> {
+    pub(crate) org: OrgId,
+    /// The token the change is recorded against.
+    pub(crate) token: &'a str,
+    pub(crate) hashing: Hashing<'a>,
+    /// The endpoint's limits ([`Endpoint::limits`]).
+    pub(crate) limits: Limits,
+}
+
+/// Locks the resource `id` of `ep`, applies `plan` and writes the result with its event, inside
+/// the caller's transaction, checking `expected` (an `If-Match`, or a bulk operation's
+/// `version`). A write that changes nothing writes nothing and keeps the version.
+///
+/// The row lock makes concurrent writers of one resource take turns, so a client that sent no
+/// `If-Match` never gets a 412 because another wrote first.
+///
+/// # Errors
+/// 404 for no such live resource, 412 for a stale `expected`, 400/409 for a change the
+/// resource cannot take; store failures.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one write, each from a different place; a struct would only rename them"
+)]
+pub(crate) fn write(
+    conn: &mut DbConnection,
+    ep: &Endpoint,
+    rt: ResourceTypeView<'_>,
+    plan: &WritePlan,
+    id: &str,
+    expected: Option<i64>,
+    location: &str,
+    writer: &Writer<'_>,
+) -> Result<Record, ApiError> {
+    let org = writer.org;
+    let existing = match resources::lock(conn, ep.kind, org, id, expected) {
+        Err(StoreError::NotFound) => return Err(ep.not_found(id)),
+        other => other?,
+    };
+    let stored = stored_document(&existing)?;
+    let Rewrite {
+        document,
+        mut attributes,
+        members: changes,
+    } = plan.rewrite(ep, rt, &existing, &stored, location)?;
+    let members_changed =
+        !changes.is_empty() && members::apply(conn, org, &existing.id, changes, rt)?;
+    if members_changed && !attributes.iter().any(|a| a == "members") {
+        attributes.push("members".into());
+    }
+    match (document, members_changed) {
+        (None, false) => Ok(existing),
+        (document, _) => {
+            let mut document = document.unwrap_or(stored.clone());
+            hash_password(&mut document, Some(&stored), &writer.hashing)?;
+            writer.limits.check_document(&document)?;
+            // An unassigned `active` never reactivates (`Columns::derive_keeping`).
+            let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
+                .into_update(Some(writer.token.to_owned()), attributes);
+            Ok(resources::replace(conn, ep.kind, org, id, None, &update)?)
+        }
+    }
+}
+
 async fn replace(
     ep: &'static Endpoint,
     auth: Authenticated,
@@ -1072,52 +1389,8 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let max = state.config().max_member_values;
-    let mut passwords = Vec::new();
-    if let Some(object) = body.as_object() {
-        passwords_in(object, &mut passwords);
-    }
-    let options = ValidationOptions {
-        limits: ep.limits(state.config()),
-        ..ValidationOptions::default()
-    };
-    rewrite(
-        ep,
-        auth,
-        &state,
-        &req,
-        id.into_inner(),
-        Write {
-            patching: false,
-            passwords,
-        },
-        move |rt, _, stored| {
-            let mut document = validate_replace(&body, stored, rt, &options)?;
-            let mut attributes = attribute_names(&document);
-            let mut changes = Vec::new();
-            if ep.kind.has_members() {
-                // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a PUT
-                // without `members` keeps them (a client that read the group without its members
-                // must not empty it by writing it back); `"members": []` empties it.
-                // Validation drops `[]` and `null` as unassigned; here they say "no members".
-                let asserted = body
-                    .as_object()
-                    .is_some_and(|object| object.keys().any(|key| members::key_names_members(key)));
-                let taken = members::take_members(&mut document, max)?;
-                if let Some(ids) = taken.or(asserted.then(Vec::new)) {
-                    changes.push(MemberChange::Replace(ids));
-                    attributes.push("members".into());
-                }
-            }
-            Ok(Rewrite {
-                document: Some(document),
-                attributes,
-                members: changes,
-            })
-        },
-    )
-    .await
+    let plan = WritePlan::replace(ep, state.config(), body.into_inner());
+    rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 
 async fn modify(
@@ -1128,92 +1401,20 @@ async fn modify(
     id: web::Path<String>,
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner();
-    let limits = ep.limits(state.config());
-    let patch_options = PatchOptions {
-        limits,
-        ..PatchOptions::default()
-    };
-    // The whole request, member operations included, before any of it is split off.
-    patch::check_request(&request, &patch_options)?;
-    let passwords = passwords_in_patch(&request);
-    let split = if ep.kind.has_members() {
-        members::split_patch(request, state.config().max_member_values)?
-    } else {
-        members::SplitPatch {
-            document: request,
-            numbers: Vec::new(),
-            members: Vec::new(),
-        }
-    };
-    let members::SplitPatch {
-        document: request,
-        numbers,
-        members: changes,
-    } = split;
-    let location = state.location(&req, &[ep.path, &id]);
-    rewrite(
-        ep,
-        auth,
-        &state,
-        &req,
-        id.into_inner(),
-        Write {
-            patching: true,
-            passwords,
-        },
-        move |rt, existing, stored| {
-            let mut rewritten = Rewrite {
-                document: None,
-                attributes: Vec::new(),
-                members: changes.clone(),
-            };
-            // A request with no operation at all still goes to the engine, which refuses it.
-            if !request.operations.is_empty() || rewritten.members.is_empty() {
-                // The engine sees what the client sees, so `id` sent alongside (Okta) matches.
-                let patched = patch::apply_numbered(
-                    &with_id_and_meta(ep, stored.clone(), existing, location.clone()),
-                    &request,
-                    rt,
-                    &patch_options,
-                    &numbers,
-                )?;
-                if patched.changed {
-                    rewritten.document = Some(validate_replace(
-                        &patched.resource,
-                        stored,
-                        rt,
-                        &ValidationOptions {
-                            limits,
-                            ..ValidationOptions::default()
-                        },
-                    )?);
-                    rewritten.attributes = patched.attributes;
-                }
-            }
-            Ok(rewritten)
-        },
-    )
-    .await
+    let plan = WritePlan::modify(ep, state.config(), body.into_inner())?;
+    rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 
-/// Locks the resource, lets `change` compute its new state and writes it, in one transaction,
-/// honouring `If-Match`; answers 200 with the result, or 204 under `Prefer: return=minimal`.
-///
-/// The row lock makes concurrent writers of one resource take turns, so a client that sent no
-/// `If-Match` never gets a 412 because another wrote first.
-async fn rewrite<F>(
+/// Runs `plan` on the resource in one transaction ([`write`]), honouring `If-Match`; answers
+/// 200 with the result, or 204 under `Prefer: return=minimal`.
+async fn rewrite(
     ep: &'static Endpoint,
     auth: Authenticated,
     state: &ScimState,
     req: &HttpRequest,
     id: String,
-    write: Write,
-    mut change: F,
-) -> Result<HttpResponse, ApiError>
-where
-    F: FnMut(ResourceTypeView<'_>, &Record, &Value) -> Result<Rewrite, ApiError> + Send + 'static,
-{
+    plan: WritePlan,
+) -> Result<HttpResponse, ApiError> {
     let registry = state.registry().clone();
     let params = Params::of(req)?;
     let rt = ep.resource_type(&registry)?;
@@ -1229,47 +1430,30 @@ where
     // resource holds every member, so a group PATCH answers 204 unless the client names the
     // attributes it wants back (`attributes=members` included).
     let minimal = prefers_minimal(req)
-        || (write.patching && ep.kind.has_members() && params.get("attributes").is_none());
+        || (plan.patching() && ep.kind.has_members() && params.get("attributes").is_none());
     let expected = if_match(req);
     let token = auth.token_id.as_str().to_owned();
     let org = auth.org;
-    let prehashed = if ep.has_password() {
-        prehash(state, org, write.passwords).await?
-    } else {
-        Prehashed::default()
-    };
+    let mut passwords = Vec::new();
+    plan.passwords(ep, &mut passwords);
+    let prehashed = prehash(state, org, passwords, MAX_PASSWORDS_PER_REQUEST).await?;
     let verifier = state.verifier().clone();
+    let location = state.location(req, &[ep.path, &id]);
     let reg = registry.clone();
     let (record, related) = state
         .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
-            let existing = match resources::lock(conn, ep.kind, org, &id, expected) {
-                Err(StoreError::NotFound) => return Err(ep.not_found(&id)),
-                other => other?,
+            let writer = Writer {
+                org,
+                token: &token,
+                hashing: Hashing {
+                    prehashed: &prehashed,
+                    verifier: &verifier,
+                    org,
+                },
+                limits,
             };
-            let stored = stored_document(&existing)?;
-            let Rewrite {
-                document,
-                mut attributes,
-                members: changes,
-            } = change(rt, &existing, &stored)?;
-            let members_changed =
-                !changes.is_empty() && members::apply(conn, org, &existing.id, changes, rt)?;
-            if members_changed && !attributes.iter().any(|a| a == "members") {
-                attributes.push("members".into());
-            }
-            let record = match (document, members_changed) {
-                (None, false) => existing,
-                (document, _) => {
-                    let mut document = document.unwrap_or(stored.clone());
-                    hash_password(&mut document, Some(&stored), &prehashed, &verifier, org)?;
-                    limits.check_document(&document)?;
-                    // An unassigned `active` never reactivates (`Columns::derive_keeping`).
-                    let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
-                        .into_update(Some(token.clone()), attributes);
-                    resources::replace(conn, ep.kind, org, &id, None, &update)?
-                }
-            };
+            let record = write(conn, ep, rt, &plan, &id, expected, &location, &writer)?;
             let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
             Ok((record, related))
         })
@@ -1305,6 +1489,26 @@ fn prefers_minimal(req: &HttpRequest) -> bool {
         .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
 }
 
+/// Deletes the resource `id` of `ep` (as the configured mode says) with its event, inside the
+/// caller's transaction, checking `expected` (an `If-Match`, or a bulk operation's `version`).
+///
+/// # Errors
+/// 404 for no such live resource, 412 for a stale `expected`; store failures.
+pub(crate) fn remove(
+    conn: &mut DbConnection,
+    ep: &Endpoint,
+    org: OrgId,
+    id: &str,
+    mode: scim_store::users::DeleteMode,
+    expected: Option<i64>,
+    token: &str,
+) -> Result<(), ApiError> {
+    match resources::delete(conn, ep.kind, org, id, mode, expected, Some(token)) {
+        Err(StoreError::NotFound) => Err(ep.not_found(id)),
+        other => Ok(other?),
+    }
+}
+
 async fn delete(
     ep: &'static Endpoint,
     auth: Authenticated,
@@ -1319,10 +1523,7 @@ async fn delete(
     let id = id.into_inner();
     state
         .transaction(org, move |conn| {
-            match resources::delete(conn, ep.kind, org, &id, mode, expected, Some(&token)) {
-                Err(StoreError::NotFound) => Err(ep.not_found(&id)),
-                other => Ok(other?),
-            }
+            remove(conn, ep, org, &id, mode, expected, &token)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

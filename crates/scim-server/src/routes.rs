@@ -64,7 +64,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/ResourceTypes/{id}", GET).route(web::get().to(discovery::resource_type)))
     .service(resource("/Schemas", GET).route(web::get().to(discovery::schemas)))
     .service(resource("/Schemas/{urn}", GET).route(web::get().to(discovery::schema)))
-    .configure(crate::resources::routes);
+    .configure(crate::resources::routes)
+    .configure(crate::bulk::routes);
 }
 
 /// A resource at `path` whose other methods get a SCIM 405 with `Allow: allowed`. Add its

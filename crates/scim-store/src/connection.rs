@@ -259,6 +259,25 @@ where
     queued_write_transaction(conn, None, f)
 }
 
+/// Runs `f` atomically inside the caller's transaction: as a savepoint, so that when `f` fails
+/// only its own writes are rolled back and the transaction goes on. Outside any transaction it
+/// is a transaction of its own ([`write_transaction`]). Lets a caller that makes many
+/// independent writes in one transaction (a bulk request) keep each of them all-or-nothing.
+///
+/// A transaction conflict (a deadlock, a serialization failure) aborts the whole outer
+/// transaction on PostgreSQL whatever the savepoints: return it from the outer closure so
+/// that [`crate::Store::transaction`] runs it again.
+///
+/// # Errors
+/// Whatever `f` returns, or a [`StoreError`] from making or releasing the savepoint.
+pub fn savepoint<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: TransactionError,
+{
+    write_transaction(conn, f)
+}
+
 /// [`write_transaction`], the outermost SQLite transaction waiting for its turn in `writers`
 /// first (see [`crate::writers`]).
 pub(crate) fn queued_write_transaction<T, E, F>(

@@ -57,7 +57,7 @@ pub mod users;
 mod values;
 mod writers;
 
-pub use connection::{ConnectionManager, DatabaseUrl, DbConnection};
+pub use connection::{savepoint, ConnectionManager, DatabaseUrl, DbConnection};
 pub use dialect::Dialect;
 pub use error::{StoreError, TransactionError, UniqueField};
 pub use filter_sql::UnsupportedFilter;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use scim_server::{DeleteMode, IpCidr, Limits, ServerConfig};
+use scim_server::{BulkLimits, DeleteMode, IpCidr, Limits, ServerConfig};
 use scim_store::PoolConfig;
 use serde::{Deserialize, Serialize};
 
@@ -192,6 +192,13 @@ pub struct ServeArgs {
     /// Link advertised as documentationUri in /ServiceProviderConfig
     #[arg(long, env = "SCIM_DOCUMENTATION_URI", value_name = "URL")]
     pub documentation_uri: Option<String>,
+    /// Most operations of one /Bulk request (advertised as bulk.maxOperations) [default: 1000]
+    #[arg(long, env = "SCIM_BULK_MAX_OPERATIONS", value_name = "N")]
+    pub bulk_max_operations: Option<usize>,
+    /// Largest /Bulk request body, in bytes (advertised as bulk.maxPayloadSize)
+    /// [default: 1048576]
+    #[arg(long, env = "SCIM_BULK_MAX_PAYLOAD_BYTES", value_name = "BYTES")]
+    pub bulk_max_payload_bytes: Option<usize>,
 }
 
 /// The configuration file: every key optional, unknown keys refused.
@@ -252,6 +259,10 @@ pub struct FileConfig {
     lock_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bulk_max_operations: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bulk_max_payload_bytes: Option<usize>,
 }
 
 impl FileConfig {
@@ -439,6 +450,17 @@ impl Settings {
                 .documentation_uri
                 .clone()
                 .or_else(|| file.documentation_uri.clone()),
+            bulk: BulkLimits {
+                max_operations: serve
+                    .bulk_max_operations
+                    .or(file.bulk_max_operations)
+                    .unwrap_or(defaults.bulk.max_operations),
+                max_payload_bytes: serve
+                    .bulk_max_payload_bytes
+                    .or(file.bulk_max_payload_bytes)
+                    .unwrap_or(defaults.bulk.max_payload_bytes),
+                ..defaults.bulk
+            },
             ..defaults
         };
         server.validate().context("invalid configuration")?;
@@ -534,6 +556,8 @@ impl Settings {
             ),
             lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
             documentation_uri: server.documentation_uri.clone(),
+            bulk_max_operations: Some(server.bulk.max_operations),
+            bulk_max_payload_bytes: Some(server.bulk.max_payload_bytes),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
@@ -667,6 +691,7 @@ mod tests {
             max_page_size = 500
             max_member_values = 50
             max_list_bytes = 65536
+            bulk_max_operations = 200
             max_document_bytes = 65536
             max_attribute_values = 20
             token_cache_ttl = "10s"
@@ -684,6 +709,11 @@ mod tests {
         assert_eq!(settings.serve.server.max_page_size, 500);
         assert_eq!(settings.serve.server.max_member_values, 50);
         assert_eq!(settings.serve.server.max_list_bytes, 65536);
+        assert_eq!(settings.serve.server.bulk.max_operations, 200);
+        assert_eq!(
+            settings.serve.server.bulk.max_payload_bytes,
+            BulkLimits::default().max_payload_bytes
+        );
         assert_eq!(settings.serve.server.limits.max_document_bytes, 65536);
         assert_eq!(settings.serve.server.limits.max_values, 20);
         assert_eq!(

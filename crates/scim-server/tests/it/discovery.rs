@@ -40,7 +40,12 @@ store_test!(service_provider_config_advertises_what_works, |store| {
         );
         assert_eq!(body["documentationUri"], "https://docs.example.com/scim");
         assert_eq!(body["patch"], json!({"supported": true}));
-        assert_eq!(body["bulk"]["supported"], json!(false));
+        // RFC 7644 §3.7.4: the bulk limits are advertised (the defaults here; bulk.rs checks
+        // configured ones).
+        assert_eq!(
+            body["bulk"],
+            json!({"supported": true, "maxOperations": 1000, "maxPayloadSize": 1_048_576})
+        );
         assert_eq!(
             body["filter"],
             json!({"supported": true, "maxResults": 250})

@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod bulk;
 mod discovery;
 mod errors;
 mod groups;
