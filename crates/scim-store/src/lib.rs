@@ -47,6 +47,7 @@ mod documents;
 mod error;
 pub mod events;
 mod filter_sql;
+pub mod paging;
 pub mod members;
 pub mod orgs;
 pub mod resources;

@@ -22,6 +22,7 @@ use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::{each_backend, Dialect, SqlFragment};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{FilterSql, UnsupportedFilter};
+use crate::paging::Position;
 use crate::schema::user_emails;
 use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::{members, OrgId, Page, StoreError, UniqueField};
@@ -98,7 +99,7 @@ impl ResourceKind {
     }
 
     /// The select list of a [`RecordRow`], with constants where this kind lacks a column.
-    fn select_list(&self) -> String {
+    pub(crate) fn select_list(&self) -> String {
         let (active, session_version) = if self.has_active {
             ("active", "session_version")
         } else {
@@ -212,7 +213,7 @@ pub enum DeleteMode {
 }
 
 #[derive(QueryableByName)]
-struct RecordRow {
+pub(crate) struct RecordRow {
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
@@ -690,6 +691,10 @@ pub struct ListQuery {
     org: OrgId,
     filter: Option<SqlFragment>,
     order_by: Option<SqlFragment>,
+    /// The bare sort key and whether it descends, for keyset pages (see [`crate::paging`]).
+    pub(crate) sort_key: Option<(SqlFragment, bool)>,
+    /// Where a keyset page starts: rows strictly after this one.
+    pub(crate) after: Option<Position>,
     offset: i64,
     limit: i64,
 }
@@ -720,11 +725,17 @@ impl ListQuery {
             .sort
             .map(|(attr, descending)| translator.order_by(attr, descending))
             .transpose()?;
+        let sort_key = search
+            .sort
+            .map(|(attr, descending)| Ok((translator.sort_key(attr)?, descending)))
+            .transpose()?;
         Ok(ListQuery {
             kind,
             org,
             filter,
             order_by,
+            sort_key,
+            after: None,
             offset: search.offset,
             limit: search.limit,
         })
@@ -737,6 +748,8 @@ impl ListQuery {
             org,
             filter: None,
             order_by: None,
+            sort_key: None,
+            after: None,
             offset,
             limit,
         }
@@ -750,7 +763,19 @@ impl ListQuery {
         self
     }
 
-    fn filtered_rows(&self) -> SqlFragment {
+    pub(crate) fn kind(&self) -> &'static ResourceKind {
+        self.kind
+    }
+
+    pub(crate) fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    pub(crate) fn order_by(&self) -> Option<&SqlFragment> {
+        self.order_by.as_ref().filter(|f| !f.is_empty())
+    }
+
+    pub(crate) fn filtered_rows(&self) -> SqlFragment {
         let mut from = SqlFragment::sql(format!(" FROM {} WHERE org_id = ", self.kind.table));
         from.push_bind(self.org).push_sql(" AND deleted_at IS NULL");
         if let Some(filter) = self.filter.as_ref().filter(|f| !f.is_empty()) {
@@ -789,7 +814,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
         let mut page = SqlFragment::sql(format!("SELECT {}", query.kind.select_list()));
         page.push_fragment(&query.filtered_rows())
             .push_sql(" ORDER BY ");
-        if let Some(order_by) = query.order_by.as_ref().filter(|f| !f.is_empty()) {
+        if let Some(order_by) = query.order_by() {
             page.push_fragment(order_by).push_sql(", ");
         }
         page.push_sql("created_at, id LIMIT ")
