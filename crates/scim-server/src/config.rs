@@ -85,6 +85,10 @@ pub struct ServerConfig {
     /// A link to human-readable documentation, advertised as `documentationUri` in
     /// `/ServiceProviderConfig`.
     pub documentation_uri: Option<String>,
+    /// How long an RFC 9865 cursor stays valid after the page that issued it; older ones are
+    /// refused with `expiredCursor`. Advertised as `pagination.cursorTimeout` (whole seconds).
+    /// Default: 1 hour.
+    pub cursor_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +109,7 @@ impl Default for ServerConfig {
             tombstone_retention: Some(Duration::from_secs(30 * 24 * 60 * 60)),
             tombstone_scrub_interval: Duration::from_secs(60 * 60),
             documentation_uri: None,
+            cursor_timeout: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -146,6 +151,9 @@ pub enum ConfigError {
     /// `tombstone_scrub_interval` is zero.
     #[error("tombstone_scrub_interval must be positive")]
     ScrubInterval,
+    /// `cursor_timeout` is zero.
+    #[error("cursor_timeout must be positive")]
+    CursorTimeout,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -191,6 +199,9 @@ impl ServerConfig {
         }
         if self.tombstone_scrub_interval.is_zero() {
             return Err(ConfigError::ScrubInterval);
+        }
+        if self.cursor_timeout.is_zero() {
+            return Err(ConfigError::CursorTimeout);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));

@@ -60,6 +60,7 @@
 
 mod auth;
 mod config;
+mod cursor;
 mod discovery;
 mod error;
 mod forwarded;

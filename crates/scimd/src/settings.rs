@@ -192,6 +192,10 @@ pub struct ServeArgs {
     /// Link advertised as documentationUri in /ServiceProviderConfig
     #[arg(long, env = "SCIM_DOCUMENTATION_URI", value_name = "URL")]
     pub documentation_uri: Option<String>,
+    /// How long an RFC 9865 paging cursor stays valid after its page; advertised as
+    /// pagination.cursorTimeout [default: 1h]
+    #[arg(long, env = "SCIM_CURSOR_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub cursor_timeout: Option<Duration>,
 }
 
 /// The configuration file: every key optional, unknown keys refused.
@@ -252,6 +256,8 @@ pub struct FileConfig {
     lock_timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor_timeout: Option<String>,
 }
 
 impl FileConfig {
@@ -439,6 +445,11 @@ impl Settings {
                 .documentation_uri
                 .clone()
                 .or_else(|| file.documentation_uri.clone()),
+            cursor_timeout: match serve.cursor_timeout {
+                Some(timeout) => timeout,
+                None => file_duration(&file.cursor_timeout, "cursor_timeout")?
+                    .unwrap_or(defaults.cursor_timeout),
+            },
             ..defaults
         };
         server.validate().context("invalid configuration")?;
@@ -534,6 +545,7 @@ impl Settings {
             ),
             lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
             documentation_uri: server.documentation_uri.clone(),
+            cursor_timeout: Some(humantime::format_duration(server.cursor_timeout).to_string()),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
