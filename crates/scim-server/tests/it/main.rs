@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod cursor;
 mod discovery;
 mod errors;
 mod groups;
