@@ -29,7 +29,7 @@ commands:
   bench   prints the speed of filter parsing and evaluation, of store writes and lookups and
           of 16 concurrent writers, on SQLite and PostgreSQL (a release build; figures, never
           pass/fail); `cargo xtask bench writers` runs only the named sections (filters,
-          store, groups, writers)
+          store, groups, lists, writers)
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds

@@ -18,6 +18,7 @@ use scim_test_db::TestDb;
 use serde_json::Value;
 
 mod groups;
+mod lists;
 mod writers;
 
 pub(crate) const ROUNDS: usize = 5;
@@ -200,7 +201,7 @@ fn store(name: &str, store: &Store) {
 }
 
 /// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
-/// `writers`), e.g. `cargo run --release -p scim-bench -- writers`.
+/// `lists`, `writers`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
     let named: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
@@ -211,7 +212,10 @@ fn main() {
         ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),
         ("PostgreSQL", TestDb::postgres),
     ] {
-        if !["store", "groups", "writers"].into_iter().any(wanted) {
+        if !["store", "groups", "lists", "writers"]
+            .into_iter()
+            .any(wanted)
+        {
             break;
         }
         let db = db();
@@ -220,6 +224,9 @@ fn main() {
         }
         if wanted("groups") {
             groups::run(name, db.store());
+        }
+        if wanted("lists") {
+            lists::run(name, db.store());
         }
         if wanted("writers") {
             writers::run(name, db.url());

@@ -51,7 +51,7 @@ impl std::fmt::Debug for CursorKey {
 impl CursorKey {
     /// The key stored as `hex`; `None` when it is not the hex of at least 32 bytes.
     pub(crate) fn from_hex(hex: &str) -> Option<CursorKey> {
-        if hex.len() < 2 * MAC_BYTES || hex.len() % 2 != 0 {
+        if hex.len() < 2 * MAC_BYTES || !hex.len().is_multiple_of(2) {
             return None;
         }
         let bytes = (0..hex.len())

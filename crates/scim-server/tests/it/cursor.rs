@@ -19,12 +19,12 @@ fn user(user_name: &str, i: usize) -> Value {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": user_name,
     });
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         body["displayName"] = json!(format!("Team {}", i % 4));
     }
-    if i % 4 != 0 {
+    if !i.is_multiple_of(4) {
         body["emails"] = json!([
-            {"value": format!("{user_name}@example.com"), "type": "work", "primary": i % 2 == 0},
+            {"value": format!("{user_name}@example.com"), "type": "work", "primary": i.is_multiple_of(2)},
             {"value": format!("z{}@example.net", i % 5), "type": "home"},
         ]);
     }
