@@ -332,7 +332,7 @@ store_test!(cursor_refusals, |store| {
 store_test!(cursor_expires_after_cursor_timeout, |store| {
     run(async {
         let config = ServerConfig {
-            cursor_timeout: Duration::from_millis(300),
+            cursor_timeout: Duration::from_secs(2),
             ..ServerConfig::default()
         };
         let harness = Harness::with(&store, config, test_verifier());
@@ -344,12 +344,18 @@ store_test!(cursor_expires_after_cursor_timeout, |store| {
         let uri = format!("/scim/v2/Users?cursor={next}&count=1");
         let reply = call(&app, get(&uri, &token)).await;
         cursor_page(&reply, 3);
-        actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+        actix_web::rt::time::sleep(Duration::from_millis(2_500)).await;
         let reply = call(&app, get(&uri, &token)).await;
         reply.assert_error(400);
         assert_eq!(reply.body["scimType"], json!("expiredCursor"), "{reply:?}");
         // A tampered old cursor is invalid, not expired: the MAC is checked first.
-        let tampered = format!("/scim/v2/Users?cursor={}A&count=1", &next[..next.len() - 1]);
+        let mut flipped = next.into_bytes();
+        let middle = flipped.len() / 2;
+        flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+        let tampered = format!(
+            "/scim/v2/Users?cursor={}&count=1",
+            String::from_utf8(flipped).unwrap()
+        );
         let reply = call(&app, get(&tampered, &token)).await;
         assert_eq!(reply.body["scimType"], json!("invalidCursor"), "{reply:?}");
     });
