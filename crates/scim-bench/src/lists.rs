@@ -38,6 +38,9 @@ pub(crate) fn run(name: &str, store: &Store) {
     }
 }
 
+/// Users loaded per statement: each stays well inside the store's statement timeout.
+const CHUNK: usize = 100_000;
+
 /// `size` users `lu1..`, created in order, in a new organisation.
 fn load(store: &Store, org: OrgId, size: usize) -> Result<(), String> {
     let dialect = store.dialect();
@@ -46,18 +49,22 @@ fn load(store: &Store, org: OrgId, size: usize) -> Result<(), String> {
         Dialect::Postgres => "(n)::text",
         Dialect::Sqlite => "CAST(n AS TEXT)",
     };
-    execute(
-        store,
-        &format!(
-            "INSERT INTO users (org_id, id, user_name, user_name_key, external_id, active, \
-             version, session_version, created_at, last_modified, document, search) \
-             SELECT {org}, 'lu' || {n}, 'user' || {n}, 'user' || {n}, NULL, TRUE, 1, 1, n, n, \
-             '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"user' \
-             || {n} || '\",\"displayName\":\"User ' || {n} || '\"}}', \
-             '{{\"userName\":\"user' || {n} || '\"}}' FROM {}",
-            sequence(dialect, size)
-        ),
-    )?;
+    for base in (0..size).step_by(CHUNK) {
+        let rows = CHUNK.min(size - base);
+        execute(
+            store,
+            &format!(
+                "INSERT INTO users (org_id, id, user_name, user_name_key, external_id, active, \
+                 version, session_version, created_at, last_modified, document, search) \
+                 SELECT {org}, 'lu' || {n}, 'user' || {n}, 'user' || {n}, NULL, TRUE, 1, 1, n, n, \
+                 '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"user' \
+                 || {n} || '\",\"displayName\":\"User ' || {n} || '\"}}', \
+                 '{{\"userName\":\"user' || {n} || '\"}}' \
+                 FROM (SELECT n + {base} AS n FROM {}) AS chunk",
+                sequence(dialect, rows)
+            ),
+        )?;
+    }
     execute(store, "ANALYZE")
 }
 
