@@ -819,7 +819,6 @@ async fn search(
 /// The bytes of an RFC 9865 cursor walk's page of one endpoint: its resources from where
 /// `cursor` stands (the start when empty), `totalResults`, and a `nextCursor` unless it is the
 /// last page.
-#[allow(clippy::too_many_arguments)]
 async fn cursor_list(
     ep: &'static Endpoint,
     org: OrgId,
