@@ -27,9 +27,10 @@ commands:
           CASES generated requests per backend (default 100000; SCIM_HOSTILE_SEED=text for
           another seed)
   bench   prints the speed of filter parsing and evaluation, of store writes and lookups, of
-          16 concurrent writers and of /Bulk imports, on SQLite and PostgreSQL (a release
-          build; figures, never pass/fail); `cargo xtask bench writers` runs only the
-          named sections (filters, store, groups, writers, bulk)
+          lists and cursor pages, of 16 concurrent writers, of /Bulk imports and of the
+          lookups identity providers make at 10,000 and 1,000,000 users, on SQLite and
+          PostgreSQL (a release build; figures, never pass/fail); `cargo xtask bench writers`
+          runs only the named sections (filters, store, groups, lists, writers, bulk, lookups)
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds

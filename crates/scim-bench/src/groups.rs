@@ -33,7 +33,7 @@ pub(crate) fn run(name: &str, store: &Store) {
 }
 
 /// `count` rows `1..=count` of a recursive sequence, as a `FROM` source named `g(n)`.
-fn sequence(dialect: Dialect, count: usize) -> String {
+pub(crate) fn sequence(dialect: Dialect, count: usize) -> String {
     match dialect {
         Dialect::Postgres => format!("generate_series(1, {count}) AS g(n)"),
         Dialect::Sqlite => format!(
@@ -43,7 +43,7 @@ fn sequence(dialect: Dialect, count: usize) -> String {
     }
 }
 
-fn execute(store: &Store, sql: &str) -> Result<(), String> {
+pub(crate) fn execute(store: &Store, sql: &str) -> Result<(), String> {
     let mut conn = store.get().map_err(|e| e.to_string())?;
     diesel::sql_query(sql)
         .execute(&mut *conn)

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 mod bulk;
 mod groups;
+mod lists;
 mod lookups;
 mod writers;
 
@@ -231,7 +232,7 @@ pub(crate) fn service(store: &Store, name: &str) -> Result<(ScimState, OrgId, St
 }
 
 /// Runs every section, or only those named on the command line (`filters`, `store`, `groups`,
-/// `writers`, `bulk`, `lookups`), e.g. `cargo run --release -p scim-bench -- writers`.
+/// `lists`, `writers`, `bulk`, `lookups`), e.g. `cargo run --release -p scim-bench -- writers`.
 fn main() {
     let named: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |section: &str| named.is_empty() || named.iter().any(|name| name == section);
@@ -246,7 +247,7 @@ fn main() {
         ("SQLite (file, WAL)", TestDb::sqlite as fn() -> TestDb),
         ("PostgreSQL", TestDb::postgres),
     ] {
-        if !["store", "groups", "writers", "bulk"]
+        if !["store", "groups", "lists", "writers", "bulk"]
             .into_iter()
             .any(wanted)
         {
@@ -258,6 +259,9 @@ fn main() {
         }
         if wanted("groups") {
             groups::run(name, db.store());
+        }
+        if wanted("lists") {
+            lists::run(name, db.store());
         }
         if wanted("writers") {
             writers::run(name, db.url());

@@ -94,6 +94,21 @@ impl ScimError {
         ScimError::of_type(ScimType::Sensitive, detail)
     }
 
+    /// 400 `invalidCursor` (RFC 9865 §2.1): the cursor is not one issued for this query.
+    pub fn invalid_cursor(detail: impl Into<String>) -> Self {
+        ScimError::of_type(ScimType::InvalidCursor, detail)
+    }
+
+    /// 400 `expiredCursor` (RFC 9865 §2.1): the cursor is older than `cursorTimeout`.
+    pub fn expired_cursor(detail: impl Into<String>) -> Self {
+        ScimError::of_type(ScimType::ExpiredCursor, detail)
+    }
+
+    /// 400 `invalidCount` (RFC 9865 §2.1): the page size is not acceptable.
+    pub fn invalid_count(detail: impl Into<String>) -> Self {
+        ScimError::of_type(ScimType::InvalidCount, detail)
+    }
+
     /// 400 without a `scimType`: a malformed request no `scimType` describes.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         ScimError::new(400, None, detail)

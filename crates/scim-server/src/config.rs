@@ -87,6 +87,10 @@ pub struct ServerConfig {
     pub documentation_uri: Option<String>,
     /// The bounds on a bulk request (RFC 7644 §3.7), advertised in `/ServiceProviderConfig`.
     pub bulk: BulkLimits,
+    /// How long an RFC 9865 cursor stays valid after the page that issued it; older ones are
+    /// refused with `expiredCursor`. Advertised as `pagination.cursorTimeout` (whole seconds).
+    /// Default: 1 hour.
+    pub cursor_timeout: Duration,
 }
 
 /// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
@@ -132,6 +136,7 @@ impl Default for ServerConfig {
             tombstone_scrub_interval: Duration::from_secs(60 * 60),
             documentation_uri: None,
             bulk: BulkLimits::default(),
+            cursor_timeout: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -176,6 +181,9 @@ pub enum ConfigError {
     /// A bulk limit is zero.
     #[error("bulk max_operations, max_payload_bytes and time_budget must be positive")]
     ZeroBulkLimit,
+    /// `cursor_timeout` is zero.
+    #[error("cursor_timeout must be positive")]
+    CursorTimeout,
     /// `trusted_proxies` holds a network of prefix length 0, which would let every client
     /// forward its own address.
     #[error(
@@ -227,6 +235,9 @@ impl ServerConfig {
             || self.bulk.time_budget.is_zero()
         {
             return Err(ConfigError::ZeroBulkLimit);
+        }
+        if self.cursor_timeout.is_zero() {
+            return Err(ConfigError::CursorTimeout);
         }
         if let Some(everyone) = self.trusted_proxies.iter().find(|net| net.prefix() == 0) {
             return Err(ConfigError::TrustEveryone(*everyone));

@@ -72,6 +72,7 @@ pub(crate) async fn service_provider_config(
         sort: Supported::new(SORT),
         etag: Supported::new(ETAG),
         authentication_schemes: vec![AuthenticationScheme::oauth_bearer_token()],
+        pagination: Some(crate::resources::pagination(config)),
         interop_profile_conformant: None,
         meta: Some(
             Meta::of_type("ServiceProviderConfig")

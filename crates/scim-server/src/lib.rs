@@ -61,6 +61,7 @@
 mod auth;
 mod bulk;
 mod config;
+mod cursor;
 mod discovery;
 mod error;
 mod forwarded;

@@ -14,7 +14,9 @@ use scim_filter::ParseOptions;
 use scim_model::error::ScimError;
 use scim_model::filter::CompiledFilter;
 use scim_model::limits::Limits;
-use scim_model::message::{ListResponse, PatchRequest, SearchRequest, SortOrder};
+use scim_model::message::{
+    ListResponse, PaginationConfig, PaginationMethod, PatchRequest, SearchRequest, SortOrder,
+};
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
@@ -22,12 +24,14 @@ use scim_model::schema::{ResourceTypeView, SchemaRegistry};
 use scim_model::validate::{validate_create, validate_replace, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
+use scim_store::paging::{self, Position};
 use scim_store::resources::{
     self, Columns, ListQuery, Record, ResourceKind, Search, GROUPS, USERS,
 };
 use scim_store::{DbConnection, OrgId, StoreError};
 use serde_json::{json, Map, Value};
 
+use crate::cursor::{self, Mark};
 use crate::members::{self, MemberChange, MemberValue, SubFields};
 use crate::state::url_under;
 use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
@@ -315,12 +319,23 @@ impl Params {
                 .into())
             }
         };
+        let cursor = self.get("cursor").map(str::to_owned);
+        let count = match (self.integer("count"), &cursor) {
+            // RFC 9865 §2.1: a cursor request's unusable count is `invalidCount`.
+            (Err(_), Some(_)) => {
+                return Err(
+                    ScimError::invalid_count("`count` must be a non-negative integer").into(),
+                )
+            }
+            (count, _) => count?,
+        };
         Ok(SearchRequest {
             filter: self.get("filter").map(str::to_owned),
             sort_by: self.get("sortBy").map(str::to_owned),
             sort_order,
             start_index: self.integer("startIndex")?,
-            count: self.integer("count")?,
+            count,
+            cursor,
             ..SearchRequest::default()
         })
     }
@@ -844,9 +859,23 @@ async fn list(
         limits: ep.limits(state.config()),
     };
     shown.check(rt)?;
+    if let Some(cursor) = search.cursor.as_deref() {
+        return cursor_list(ep, auth.org, &state, &req, &search, shown, cursor).await;
+    }
     let page = Window::of(&state, &search);
     let budget = state.config().max_list_bytes;
-    let found = find(ep, auth.org, &state, &req, &search, shown, page, budget).await?;
+    let found = find(
+        ep,
+        auth.org,
+        &state,
+        &req,
+        &search,
+        shown,
+        page,
+        Walk::Index,
+        budget,
+    )
+    .await?;
     list_response(found.resources, found.total, page.start_index)
 }
 
@@ -862,10 +891,107 @@ async fn search(
     let rt = ep.resource_type(&registry)?;
     let shown = ProjectionSpec::of(&search, ep.limits(state.config()));
     shown.check(rt)?;
+    if let Some(cursor) = search.cursor.as_deref() {
+        return cursor_list(ep, auth.org, &state, &req, &search, shown, cursor).await;
+    }
     let page = Window::of(&state, &search);
     let budget = state.config().max_list_bytes;
-    let found = find(ep, auth.org, &state, &req, &search, shown, page, budget).await?;
+    let found = find(
+        ep,
+        auth.org,
+        &state,
+        &req,
+        &search,
+        shown,
+        page,
+        Walk::Index,
+        budget,
+    )
+    .await?;
     list_response(found.resources, found.total, page.start_index)
+}
+
+/// The bytes of an RFC 9865 cursor walk's page of one endpoint: its resources from where
+/// `cursor` stands (the start when empty), `totalResults`, and a `nextCursor` unless it is the
+/// last page.
+async fn cursor_list(
+    ep: &'static Endpoint,
+    org: OrgId,
+    state: &ScimState,
+    req: &HttpRequest,
+    search: &SearchRequest,
+    shown: ProjectionSpec,
+    cursor: &str,
+) -> Result<HttpResponse, ApiError> {
+    let count = cursor_count(state, search)?;
+    let key = state.cursor_key(org).await?;
+    let digest = cursor::query_digest(ep.path, search);
+    let timeout = state.config().cursor_timeout;
+    let mark = cursor::open(&key, org, &digest, cursor, timeout)?;
+    if mark.endpoint != 0 {
+        return Err(invalid_cursor());
+    }
+    let window = Window {
+        start_index: 1,
+        count,
+    };
+    let budget = state.config().max_list_bytes;
+    let walk = Walk::After(mark.position);
+    let found = find(ep, org, state, req, search, shown, window, walk, budget).await?;
+    let next = found.more.then(|| {
+        cursor::seal(
+            &key,
+            org,
+            &digest,
+            &Mark {
+                endpoint: 0,
+                position: found.last.clone(),
+            },
+        )
+    });
+    cursor_response(found.resources, found.total, next)
+}
+
+/// The `pagination` block of `/ServiceProviderConfig` (RFC 9865 §4): both methods, index
+/// paging the default (clients written before RFC 9865 keep working, §2.5).
+pub(crate) fn pagination(config: &crate::ServerConfig) -> PaginationConfig {
+    PaginationConfig {
+        cursor: true,
+        index: true,
+        default_pagination_method: Some(PaginationMethod::Index),
+        default_page_size: Some(config.default_page_size),
+        max_page_size: Some(config.max_page_size),
+        cursor_timeout: Some(config.cursor_timeout.as_secs().max(1)),
+    }
+}
+
+fn invalid_cursor() -> ApiError {
+    ScimError::invalid_cursor(
+        "the cursor is not a nextCursor of this query; start again with an empty cursor",
+    )
+    .into()
+}
+
+/// The page size of a cursor request (RFC 9865 §2): refuses `startIndex` beside `cursor` —
+/// they ask for two paging methods (§2.3) — and a negative `count` (`invalidCount`, §2.1); a
+/// count above the maximum page size gets a page of the maximum, as with index paging.
+fn cursor_count(state: &ScimState, search: &SearchRequest) -> Result<i64, ApiError> {
+    if search.start_index.is_some() {
+        return Err(ScimError::invalid_value(
+            "`cursor` and `startIndex` ask for two paging methods (RFC 9865 §2.3); send one",
+        )
+        .into());
+    }
+    let config = state.config();
+    match search.count {
+        Some(count) if count < 0 => Err(ScimError::invalid_count(format!(
+            "`count` must be between 0 and {}, not {count}",
+            config.max_page_size
+        ))
+        .into()),
+        Some(count) => Ok(count.min(i64::from(config.max_page_size))),
+        None => Ok(i64::from(config.default_page_size)),
+    }
 }
 
 /// `POST /.search` (RFC 7644 §3.4.3): every served type, Users first, then Groups, each in its
@@ -879,6 +1005,9 @@ async fn root_search(
     body: ScimJson<SearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let search = body.into_inner();
+    if let Some(cursor) = search.cursor.as_deref() {
+        return root_cursor_search(auth.org, &state, &req, &search, cursor).await;
+    }
     let registry = state.registry().clone();
     let page = Window::of(&state, &search);
     let mut resources = Vec::new();
@@ -901,7 +1030,19 @@ async fn root_search(
             start_index: skip + 1,
             count: if truncated { 0 } else { wanted },
         };
-        match find(ep, auth.org, &state, &req, &search, shown, window, budget).await {
+        match find(
+            ep,
+            auth.org,
+            &state,
+            &req,
+            &search,
+            shown,
+            window,
+            Walk::Index,
+            budget,
+        )
+        .await
+        {
             Ok(found) => {
                 answered = true;
                 total += found.total;
@@ -923,6 +1064,93 @@ async fn root_search(
         (false, Some(error)) => Err(error),
         _ => list_response(resources, total, page.start_index),
     }
+}
+
+/// `POST /.search` with a cursor (RFC 9865 §3): the walk goes through every served type in
+/// the order [`root_search`] lists them, the cursor saying which type it is in and where.
+async fn root_cursor_search(
+    org: OrgId,
+    state: &ScimState,
+    req: &HttpRequest,
+    search: &SearchRequest,
+    cursor: &str,
+) -> Result<HttpResponse, ApiError> {
+    let count = cursor_count(state, search)?;
+    let key = state.cursor_key(org).await?;
+    let digest = cursor::query_digest("", search);
+    let mark = cursor::open(&key, org, &digest, cursor, state.config().cursor_timeout)?;
+    if mark.endpoint >= ENDPOINTS.len() {
+        return Err(invalid_cursor());
+    }
+    let registry = state.registry().clone();
+    let mut resources = Vec::new();
+    let mut total = 0_i64;
+    let mut first_error = None;
+    let mut answered = false;
+    let mut wanted = count;
+    let mut budget = state.config().max_list_bytes;
+    let mut next: Option<Mark> = None;
+    let mut start = Some(mark.position);
+    for (index, ep) in ENDPOINTS.iter().enumerate() {
+        let rt = ep.resource_type(&registry)?;
+        let shown = ProjectionSpec::of(search, ep.limits(state.config()));
+        if let Err(error) = shown.check(rt) {
+            first_error.get_or_insert(error);
+            continue;
+        }
+        // Types before the cursor's, and all once the page is full, are only counted (and,
+        // for the first one after a full page, asked whether they hold anything).
+        let (walk, count) = if index < mark.endpoint || next.is_some() {
+            (Walk::After(None), 0)
+        } else if index == mark.endpoint {
+            (Walk::After(start.take().flatten()), wanted)
+        } else {
+            (Walk::After(None), wanted)
+        };
+        let window = Window {
+            start_index: 1,
+            count,
+        };
+        match find(ep, org, state, req, search, shown, window, walk, budget).await {
+            Ok(found) => {
+                answered = true;
+                total += found.total;
+                if index >= mark.endpoint && next.is_none() {
+                    let taken = i64::try_from(found.resources.len()).unwrap_or(i64::MAX);
+                    wanted = (wanted - taken).max(0);
+                    budget = budget.saturating_sub(found.bytes);
+                    resources.extend(found.resources);
+                    if found.more {
+                        next = Some(Mark {
+                            endpoint: index,
+                            position: found.last,
+                        });
+                    } else if budget == 0 && !resources.is_empty() {
+                        // The budget is spent: the next page starts with the next type.
+                        wanted = 0;
+                    }
+                }
+            }
+            Err(error @ ApiError::Scim(_)) if error.status() == StatusCode::BAD_REQUEST => {
+                first_error.get_or_insert(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    match (answered, first_error) {
+        (false, Some(error)) => Err(error),
+        _ => {
+            let next = next.map(|mark| cursor::seal(&key, org, &digest, &mark));
+            cursor_response(resources, total, next)
+        }
+    }
+}
+
+/// Which rows a page holds: a window by offset (index paging), or the rows after a keyset
+/// position (cursor paging; `None`: from the start).
+enum Walk {
+    Index,
+    After(Option<Position>),
 }
 
 /// The page a search asks for, within the service's limits (RFC 7644 §3.4.2.4): startIndex
@@ -959,6 +1187,11 @@ struct Found {
     bytes: usize,
     /// Whether the page stopped short of the window at the byte budget.
     truncated: bool,
+    /// Cursor paging: whether rows follow this page.
+    more: bool,
+    /// Cursor paging: where the next page starts (the last row shown, or where this page
+    /// started when it shows none).
+    last: Option<Position>,
 }
 
 /// The `attributes` and `excludedAttributes` of a list or search, kept as text so the
@@ -1009,6 +1242,7 @@ async fn find(
     search: &SearchRequest,
     shown: ProjectionSpec,
     window: Window,
+    walk: Walk,
     budget: usize,
 ) -> Result<Found, ApiError> {
     let registry = state.registry().clone();
@@ -1064,24 +1298,43 @@ async fn find(
                 projection: &projection,
                 fields,
             };
-            let page = resources::list(conn, &query)?;
+            let (total, items, positions, more, mut last) = match walk {
+                Walk::Index => {
+                    let page = resources::list(conn, &query)?;
+                    (page.total, page.items, Vec::new(), false, None)
+                }
+                Walk::After(after) => {
+                    let query = match after.clone() {
+                        Some(position) => query.after(position).map_err(|_| invalid_cursor())?,
+                        None => query,
+                    };
+                    let total = resources::count(conn, &query)?;
+                    let page = paging::list_after(conn, &query)?;
+                    let (items, positions) = page.items.into_iter().unzip();
+                    (total, items, positions, page.more, after)
+                }
+            };
             // A user's groups are few and read for the whole page at once; a group's members
             // may be many and are read group by group.
             let mut related = if ep.kind.has_members() {
                 Vec::new()
             } else {
-                load_related(conn, ep, org, &page.items, fields)?
+                load_related(conn, ep, org, &items, fields)?
             }
             .into_iter();
+            let mut positions = positions.into_iter();
             let mut found = Found {
-                resources: Vec::with_capacity(page.items.len()),
-                total: page.total,
+                resources: Vec::with_capacity(items.len()),
+                total,
                 bytes: 0,
                 truncated: false,
+                more,
+                last: None,
             };
-            for record in &page.items {
+            for record in &items {
                 if found.bytes >= budget && !found.resources.is_empty() {
                     found.truncated = true;
+                    found.more = true;
                     break;
                 }
                 let relation = if ep.kind.has_members() {
@@ -1100,7 +1353,11 @@ async fn find(
                 )?;
                 found.bytes += bytes.len();
                 found.resources.push(bytes);
+                if let Some(position) = positions.next() {
+                    last = Some(position);
+                }
             }
+            found.last = last;
             Ok(found)
         })
         .await
@@ -1114,9 +1371,31 @@ fn list_response(
 ) -> Result<HttpResponse, ApiError> {
     let total = u64::try_from(total).unwrap_or(0);
     let start = u64::try_from(start_index).unwrap_or(1);
-    // The envelope with an empty list, serialised by the model's own message type, then the
-    // resources spliced into its `Resources` array.
-    let envelope = ListResponse::<Value>::new(Vec::new(), total, start);
+    envelope_around(
+        ListResponse::<Value>::new(Vec::new(), total, start),
+        resources,
+    )
+}
+
+/// A cursor-paged ListResponse (RFC 9865 §2): no `startIndex`, `nextCursor` unless last.
+fn cursor_response(
+    resources: Vec<Vec<u8>>,
+    total: i64,
+    next: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let total = u64::try_from(total).unwrap_or(0);
+    envelope_around(
+        ListResponse::<Value>::with_cursor(Vec::new(), total, next),
+        resources,
+    )
+}
+
+/// `envelope` (with an empty list), serialised by the model's own message type, then the
+/// resources spliced into its `Resources` array.
+fn envelope_around(
+    envelope: ListResponse<Value>,
+    resources: Vec<Vec<u8>>,
+) -> Result<HttpResponse, ApiError> {
     let mut head = serde_json::to_value(&envelope)
         .map_err(|e| ScimError::internal(format!("response serialisation failed: {e}")))?;
     if let Some(object) = head.as_object_mut() {

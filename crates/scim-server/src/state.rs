@@ -12,6 +12,7 @@ use scim_model::schema::SchemaRegistry;
 use scim_store::{resources, tokens, DbConnection, OrgId, Store, StoreError};
 
 use crate::config::{ConfigError, ServerConfig};
+use crate::cursor::{CursorKey, KeyCache};
 use crate::error::ApiError;
 use crate::forwarded::{self, Origin};
 use crate::observe::MountPath;
@@ -70,6 +71,7 @@ struct Inner {
     config: ServerConfig,
     org_jobs: Arc<OrgJobs>,
     background_started: AtomicBool,
+    cursor_keys: KeyCache,
 }
 
 impl fmt::Debug for ScimState {
@@ -111,6 +113,7 @@ impl ScimState {
                 org_jobs: Arc::new(org_jobs),
                 config,
                 background_started: AtomicBool::new(false),
+                cursor_keys: KeyCache::default(),
             }),
         })
     }
@@ -134,6 +137,30 @@ impl ScimState {
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The key that signs `org`'s cursors: from memory after the first use, else the one stored
+    /// for the organisation, generated and stored by whichever replica needs it first.
+    pub(crate) async fn cursor_key(&self, org: OrgId) -> Result<CursorKey, ApiError> {
+        if let Some(key) = self.inner.cursor_keys.get(org) {
+            return Ok(key);
+        }
+        let candidate = CursorKey::fresh_hex()?;
+        let stored = self
+            .with_conn(org, move |conn| {
+                Ok(scim_store::paging::signing_key(conn, org, &candidate)?)
+            })
+            .await?;
+        let key = stored
+            .as_deref()
+            .and_then(CursorKey::from_hex)
+            .ok_or_else(|| {
+                scim_model::error::ScimError::internal(format!(
+                    "organisation {org} has no usable cursor key"
+                ))
+            })?;
+        self.inner.cursor_keys.put(org, key.clone());
+        Ok(key)
     }
 
     /// Runs `f` for organisation `org` with a pooled connection on a blocking thread: the way

@@ -683,7 +683,12 @@ impl FilterSql {
         Ok(out)
     }
 
-    fn sort_key(&self, attr: &ResolvedAttribute<'_>) -> Result<SqlFragment, UnsupportedFilter> {
+    /// The SQL value a listing sorts by, before its direction and NULL ordering: what
+    /// [`order_by`](Self::order_by) orders by and a keyset page compares against.
+    pub(crate) fn sort_key(
+        &self,
+        attr: &ResolvedAttribute<'_>,
+    ) -> Result<SqlFragment, UnsupportedFilter> {
         if attr.extension_urn().is_none() {
             match (attr.name(), attr.sub_name()) {
                 ("id", None) => return Ok(SqlFragment::sql(self.column("id"))),

@@ -48,6 +48,7 @@ pub mod events;
 mod filter_sql;
 pub mod members;
 pub mod orgs;
+pub mod paging;
 pub mod resources;
 mod schema;
 mod store;

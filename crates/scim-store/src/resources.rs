@@ -23,6 +23,7 @@ use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::{Dialect, SqlFragment};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{Condition, FilterSql, UnsupportedFilter};
+use crate::paging::Position;
 use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::values;
 pub use crate::values::{index_entries, IndexedAttribute};
@@ -149,7 +150,7 @@ impl ResourceKind {
 
     /// [`ResourceKind::select_list`] with every column named through the table, for queries
     /// that join it.
-    fn qualified_select_list(&self) -> String {
+    pub(crate) fn qualified_select_list(&self) -> String {
         let table = self.table;
         let (active, session_version) = if self.has_active {
             (
@@ -172,7 +173,7 @@ impl ResourceKind {
     }
 
     /// The select list of a [`RecordRow`], with constants where this kind lacks a column.
-    fn select_list(&self) -> String {
+    pub(crate) fn select_list(&self) -> String {
         let (active, session_version) = if self.has_active {
             ("active", "session_version")
         } else {
@@ -273,7 +274,7 @@ pub enum DeleteMode {
 }
 
 #[derive(QueryableByName)]
-struct RecordRow {
+pub(crate) struct RecordRow {
     #[diesel(sql_type = BigInt)]
     org_id: i64,
     #[diesel(sql_type = Text)]
@@ -751,6 +752,10 @@ pub struct ListQuery {
     org: OrgId,
     rows: Rows,
     order_by: Option<SqlFragment>,
+    /// The bare sort key and whether it descends, for keyset pages (see [`crate::paging`]).
+    pub(crate) sort_key: Option<(SqlFragment, bool)>,
+    /// Where a keyset page starts: rows strictly after this one.
+    pub(crate) after: Option<Position>,
     offset: i64,
     limit: i64,
 }
@@ -796,11 +801,17 @@ impl ListQuery {
             .sort
             .map(|(attr, descending)| translator.order_by(attr, descending))
             .transpose()?;
+        let sort_key = search
+            .sort
+            .map(|(attr, descending)| Ok((translator.sort_key(attr)?, descending)))
+            .transpose()?;
         Ok(ListQuery {
             kind,
             org,
             rows,
             order_by,
+            sort_key,
+            after: None,
             offset: search.offset,
             limit: search.limit,
         })
@@ -813,6 +824,8 @@ impl ListQuery {
             org,
             rows: Rows::All,
             order_by: None,
+            sort_key: None,
+            after: None,
             offset,
             limit,
         }
@@ -824,6 +837,18 @@ impl ListQuery {
         self.offset = offset;
         self.limit = limit;
         self
+    }
+
+    pub(crate) fn kind(&self) -> &'static ResourceKind {
+        self.kind
+    }
+
+    pub(crate) fn limit(&self) -> i64 {
+        self.limit
+    }
+
+    pub(crate) fn order_by(&self) -> Option<&SqlFragment> {
+        self.order_by.as_ref().filter(|f| !f.is_empty())
     }
 
     fn count_sql(&self) -> SqlFragment {
@@ -853,7 +878,7 @@ impl ListQuery {
     /// `CROSS JOIN`, whose left side SQLite always reads first. Left to itself, a planner that
     /// has no statistics yet believes an organisation is a small part of its table and walks
     /// all of it in listing order instead.
-    fn filtered_rows(&self) -> SqlFragment {
+    pub(crate) fn filtered_rows(&self) -> SqlFragment {
         let table = self.kind.table;
         let mut from = SqlFragment::new();
         match &self.rows {

@@ -7,6 +7,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> BigInt,
+        cursor_key -> Nullable<Text>,
     }
 }
 

@@ -199,6 +199,10 @@ pub struct ServeArgs {
     /// [default: 1048576]
     #[arg(long, env = "SCIM_BULK_MAX_PAYLOAD_BYTES", value_name = "BYTES")]
     pub bulk_max_payload_bytes: Option<usize>,
+    /// How long an RFC 9865 paging cursor stays valid after its page; advertised as
+    /// pagination.cursorTimeout [default: 1h]
+    #[arg(long, env = "SCIM_CURSOR_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub cursor_timeout: Option<Duration>,
 }
 
 /// The configuration file: every key optional, unknown keys refused.
@@ -263,6 +267,7 @@ pub struct FileConfig {
     bulk_max_operations: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bulk_max_payload_bytes: Option<usize>,
+    cursor_timeout: Option<String>,
 }
 
 impl FileConfig {
@@ -461,6 +466,11 @@ impl Settings {
                     .unwrap_or(defaults.bulk.max_payload_bytes),
                 ..defaults.bulk
             },
+            cursor_timeout: match serve.cursor_timeout {
+                Some(timeout) => timeout,
+                None => file_duration(&file.cursor_timeout, "cursor_timeout")?
+                    .unwrap_or(defaults.cursor_timeout),
+            },
             ..defaults
         };
         server.validate().context("invalid configuration")?;
@@ -558,6 +568,7 @@ impl Settings {
             documentation_uri: server.documentation_uri.clone(),
             bulk_max_operations: Some(server.bulk.max_operations),
             bulk_max_payload_bytes: Some(server.bulk.max_payload_bytes),
+            cursor_timeout: Some(humantime::format_duration(server.cursor_timeout).to_string()),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))

@@ -30,6 +30,9 @@ pub struct ServiceProviderConfig {
     /// The accepted authentication schemes.
     #[serde(default)]
     pub authentication_schemes: Vec<AuthenticationScheme>,
+    /// How lists page (RFC 9865 §4); left out by servers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<PaginationConfig>,
     /// Whether the server follows the SCIM interoperability profile (its §4); left out when
     /// the server makes no claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,38 @@ pub struct BulkConfig {
     pub max_operations: u32,
     /// The largest request body, in bytes.
     pub max_payload_size: u64,
+}
+
+/// Which paging methods lists support and their limits (RFC 9865 §4, `pagination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaginationConfig {
+    /// Whether cursor paging (RFC 9865) is supported.
+    pub cursor: bool,
+    /// Whether index paging (`startIndex`, RFC 7644 §3.4.2.4) is supported.
+    pub index: bool,
+    /// The method used when a request names neither `cursor` nor `startIndex`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_pagination_method: Option<PaginationMethod>,
+    /// Results per page when a request names no `count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_page_size: Option<u32>,
+    /// The most results one page returns, whatever `count` asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_page_size: Option<u32>,
+    /// The seconds a cursor is guaranteed to stay valid between page requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_timeout: Option<u64>,
+}
+
+/// A paging method, as `defaultPaginationMethod` names it (RFC 9865 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PaginationMethod {
+    /// `cursor`: RFC 9865.
+    Cursor,
+    /// `index`: `startIndex` and `count` (RFC 7644 §3.4.2.4).
+    Index,
 }
 
 /// Filter support.

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::serde_util::status_string;
 use super::ERROR;
 
-/// The `scimType` values of RFC 7644 §3.12, Table 9.
+/// The `scimType` values of RFC 7644 §3.12, Table 9, and the paging errors RFC 9865 §2.1 adds
+/// to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ScimType {
@@ -32,11 +33,17 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because sensitive information was in the URI (403).
     Sensitive,
+    /// The cursor is not one this server issued for this query (400; RFC 9865 §2.1).
+    InvalidCursor,
+    /// The cursor was issued longer ago than the server's `cursorTimeout` (400; RFC 9865 §2.1).
+    ExpiredCursor,
+    /// The `count` is not one the server accepts for cursor paging (400; RFC 9865 §2.1).
+    InvalidCount,
 }
 
 impl ScimType {
-    /// Every `scimType`, in the order of §3.12.
-    pub const ALL: [ScimType; 10] = [
+    /// Every `scimType`, in the order of §3.12, then RFC 9865's.
+    pub const ALL: [ScimType; 13] = [
         ScimType::InvalidFilter,
         ScimType::TooMany,
         ScimType::Uniqueness,
@@ -47,6 +54,9 @@ impl ScimType {
         ScimType::InvalidValue,
         ScimType::InvalidVers,
         ScimType::Sensitive,
+        ScimType::InvalidCursor,
+        ScimType::ExpiredCursor,
+        ScimType::InvalidCount,
     ];
 
     /// The keyword as written in the error body, e.g. `invalidFilter`.
@@ -62,6 +72,9 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
+            ScimType::InvalidCount => "invalidCount",
         }
     }
 
@@ -77,7 +90,10 @@ impl ScimType {
             | ScimType::InvalidPath
             | ScimType::NoTarget
             | ScimType::InvalidValue
-            | ScimType::InvalidVers => 400,
+            | ScimType::InvalidVers
+            | ScimType::InvalidCursor
+            | ScimType::ExpiredCursor
+            | ScimType::InvalidCount => 400,
         }
     }
 }

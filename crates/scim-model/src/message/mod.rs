@@ -15,7 +15,8 @@ mod serde_util;
 
 pub use bulk::{BulkMethod, BulkOperation, BulkOperationResponse, BulkRequest, BulkResponse};
 pub use config::{
-    AuthenticationScheme, BulkConfig, FilterConfig, ServiceProviderConfig, Supported,
+    AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, PaginationMethod,
+    ServiceProviderConfig, Supported,
 };
 pub use error_response::{ErrorResponse, ScimType};
 pub use list::ListResponse;

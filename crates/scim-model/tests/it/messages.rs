@@ -113,7 +113,7 @@ fn error_responses_of_section_3_12() {
     assert!(serde_json::from_value::<ErrorResponse>(json!({"status": 70000})).is_err());
 }
 
-/// RFC 7644 §3.12, Table 9: every `scimType` keyword and its status.
+/// RFC 7644 §3.12, Table 9, and RFC 9865 §2.1: every `scimType` keyword and its status.
 #[test]
 fn every_scim_type() {
     let expected = [
@@ -127,6 +127,9 @@ fn every_scim_type() {
         ("invalidValue", 400),
         ("invalidVers", 400),
         ("sensitive", 403),
+        ("invalidCursor", 400),
+        ("expiredCursor", 400),
+        ("invalidCount", 400),
     ];
     assert_eq!(ScimType::ALL.len(), expected.len());
     for (scim_type, (keyword, status)) in ScimType::ALL.into_iter().zip(expected) {
@@ -402,6 +405,7 @@ fn service_provider_config_interop_flag() {
         sort: Supported::new(true),
         etag: Supported::new(true),
         authentication_schemes: vec![AuthenticationScheme::oauth_bearer_token()],
+        pagination: None,
         interop_profile_conformant: None,
         meta: None,
     };

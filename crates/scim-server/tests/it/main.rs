@@ -8,6 +8,7 @@
 
 mod auth;
 mod bulk;
+mod cursor;
 mod discovery;
 mod errors;
 mod groups;

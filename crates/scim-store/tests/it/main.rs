@@ -6,6 +6,7 @@
 )]
 
 mod contention;
+mod cursor;
 mod events;
 mod filter_sql;
 mod groups;
