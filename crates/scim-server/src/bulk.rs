@@ -13,10 +13,13 @@
 //!    reference it (a topological order). Operations on a reference cycle (§3.7.1), and those
 //!    depending on one, are not run: 409. So are operations whose reference names no POST of
 //!    the request, or a POST that failed.
-//! 4. Operations run in chunks ([`POSTGRES_CHUNK`], [`SQLITE_CHUNK`]): one transaction per
-//!    chunk, a savepoint per operation, so each operation is all-or-nothing with its own
-//!    events and the chunk commits once. A chunk PostgreSQL aborts (deadlock, serialization)
-//!    runs again whole.
+//! 4. Operations run in chunks ([`POSTGRES_CHUNK`], [`SQLITE_CHUNK`] units): one transaction
+//!    per chunk, a savepoint per unit, so each operation is all-or-nothing with its own events
+//!    and the chunk commits once. A unit is one operation, or a run of up to [`CREATE_BATCH`]
+//!    consecutive creates of one endpoint that need nothing but their row (an import): those
+//!    are written together in a few multi-row statements, and if any of them fails, the
+//!    savepoint is rolled back and they run again one at a time, so each still gets its own
+//!    result. A chunk PostgreSQL aborts (deadlock, serialization) runs again whole.
 //! 5. `failOnErrors` and [`BulkLimits::time_budget`] stop the run; operations not attempted are
 //!    absent from the response, which lists the others in request order.
 
@@ -55,6 +58,9 @@ const POSTGRES_CHUNK: usize = 30;
 /// Operations per transaction on SQLite, which has no such cache and one writer at a time:
 /// there a commit (a WAL sync) is the cost to share.
 const SQLITE_CHUNK: usize = 250;
+
+/// Most creates written together (see the module docs, step 4).
+const CREATE_BATCH: usize = 500;
 
 /// The most distinct passwords one bulk request may carry, all operations together: each
 /// costs an argon2 hash before any operation runs.
@@ -168,11 +174,12 @@ async fn bulk(
         scim_store::Dialect::Postgres => POSTGRES_CHUNK,
         scim_store::Dialect::Sqlite => SQLITE_CHUNK,
     };
-    for chunk in order.chunks(chunk_size) {
+    let units = units(&planned, &order);
+    for chunk in units.chunks(chunk_size) {
         if run.errors >= fail_on_errors || Instant::now() >= deadline {
             break;
         }
-        let chunk: Arc<[usize]> = Arc::from(chunk);
+        let chunk: Arc<[Vec<usize>]> = Arc::from(chunk);
         let job = Job {
             state: state.get_ref().clone(),
             planned: planned.clone(),
@@ -196,7 +203,7 @@ async fn bulk(
                 // The chunk was rolled back whole: none of its operations happened. Say so for
                 // each, and stop: the database is not taking writes now.
                 let error = error.error_object();
-                for &index in chunk.iter() {
+                for &index in chunk.iter().flatten() {
                     run.outcomes.insert(index, Outcome::failed(error.clone()));
                 }
                 break;
@@ -560,6 +567,41 @@ fn execution_order(planned: &[Planned]) -> Vec<usize> {
     order
 }
 
+/// The endpoint of `op` if it is a create that needs nothing but its row: no members to add
+/// after it, no bulkId to wait for. Such creates can be written together.
+fn batchable(op: &Planned) -> Option<&'static Endpoint> {
+    match (&op.action, &op.target) {
+        (Ok(Action::Create(plan)), Some((ep, _)))
+            if plan.is_one_write() && op.references.is_empty() =>
+        {
+            Some(ep)
+        }
+        _ => None,
+    }
+}
+
+/// `order` cut into units: runs of up to [`CREATE_BATCH`] consecutive batchable creates of one
+/// endpoint, and single operations.
+fn units(planned: &[Planned], order: &[usize]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut batch_of: Option<&'static Endpoint> = None;
+    for &index in order {
+        let ep = batchable(&planned[index]);
+        match (units.last_mut(), ep, batch_of) {
+            (Some(unit), Some(ep), Some(current))
+                if std::ptr::eq(ep, current) && unit.len() < CREATE_BATCH =>
+            {
+                unit.push(index);
+            }
+            _ => {
+                units.push(vec![index]);
+                batch_of = ep;
+            }
+        }
+    }
+    units
+}
+
 /// What the chunks have done so far.
 #[derive(Debug, Clone, Default)]
 struct Run {
@@ -588,10 +630,76 @@ impl Job {
     fn run_chunk(
         &self,
         conn: &mut DbConnection,
-        chunk: &[usize],
+        chunk: &[Vec<usize>],
         mut run: Run,
     ) -> Result<Run, ApiError> {
-        for &index in chunk {
+        for unit in chunk {
+            if unit.len() > 1 && run.errors < self.fail_on_errors && Instant::now() < self.deadline
+            {
+                if let Some(versions) = self.run_batch(conn, unit)? {
+                    for (&index, version) in unit.iter().zip(versions) {
+                        if let Some(bulk_id) = &self.planned[index].bulk_id {
+                            run.created.insert(bulk_id.clone());
+                        }
+                        let outcome = Outcome {
+                            status: 201,
+                            version: Some(version),
+                            error: None,
+                        };
+                        run.outcomes.insert(index, outcome);
+                    }
+                    continue;
+                }
+            }
+            run = self.run_each(conn, unit, run)?;
+        }
+        Ok(run)
+    }
+
+    /// Writes the creates of `unit` together ([`scim_store::resources::create_many`], its own
+    /// savepoint); returns their versions, or `None` when one of them fails for a reason of its
+    /// own (its name is taken…), after which nothing of the batch remains written.
+    fn run_batch(
+        &self,
+        conn: &mut DbConnection,
+        unit: &[usize],
+    ) -> Result<Option<Vec<i64>>, ApiError> {
+        let Some(ep) = unit
+            .first()
+            .and_then(|&index| batchable(&self.planned[index]))
+        else {
+            return Ok(None);
+        };
+        let rt = ep.resource_type(self.state.registry())?;
+        let mut new = Vec::with_capacity(unit.len());
+        for &index in unit {
+            let op = &self.planned[index];
+            let (Ok(Action::Create(plan)), Some((_, id))) = (&op.action, &op.target) else {
+                return Ok(None);
+            };
+            new.push(plan.new_resource(ep, rt, id.clone(), &self.token));
+        }
+        match scim_store::resources::create_many(conn, ep.kind, self.org, &new) {
+            Ok(records) => Ok(Some(records.iter().map(|r| r.version).collect())),
+            Err(error) => {
+                let error = ApiError::from(error);
+                if error.status().is_server_error() {
+                    Err(error)
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// Runs the operations of `unit` one at a time.
+    fn run_each(
+        &self,
+        conn: &mut DbConnection,
+        unit: &[usize],
+        mut run: Run,
+    ) -> Result<Run, ApiError> {
+        for &index in unit {
             if run.errors >= self.fail_on_errors || Instant::now() >= self.deadline {
                 break;
             }

@@ -26,7 +26,7 @@ use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
 use scim_store::paging::{self, Position};
 use scim_store::resources::{
-    self, Columns, ListQuery, Record, ResourceKind, Search, GROUPS, USERS,
+    self, Columns, ListQuery, NewResource, Record, ResourceKind, Search, GROUPS, USERS,
 };
 use scim_store::{DbConnection, OrgId, StoreError};
 use serde_json::{json, Map, Value};
@@ -713,6 +713,21 @@ impl CreatePlan {
         self.members.as_ref().is_none_or(Vec::is_empty)
     }
 
+    /// The row to create for the resource as `id`, without its members.
+    pub(crate) fn new_resource(
+        &self,
+        ep: &Endpoint,
+        rt: ResourceTypeView<'_>,
+        id: String,
+        token: &str,
+    ) -> NewResource {
+        Columns::derive(&self.document, rt, ep.kind).into_new(
+            id,
+            Some(token.to_owned()),
+            self.attributes.clone(),
+        )
+    }
+
     /// Stores the resource as `id`, with its members and its `created` event, inside the
     /// caller's transaction.
     ///
@@ -727,8 +742,7 @@ impl CreatePlan {
         id: String,
         token: &str,
     ) -> Result<Record, ApiError> {
-        let columns = Columns::derive(&self.document, rt, ep.kind);
-        let new = columns.into_new(id, Some(token.to_owned()), self.attributes.clone());
+        let new = self.new_resource(ep, rt, id, token);
         let record = resources::create(conn, ep.kind, org, &new)?;
         if let Some(ids) = &self.members {
             let add = vec![MemberChange::Add(ids.clone())];

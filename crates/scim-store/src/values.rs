@@ -117,8 +117,25 @@ pub(crate) fn insert_new(
     id: &str,
     search: &str,
 ) -> Result<(), StoreError> {
-    let entries = entries(kind, &parse(search));
-    insert(conn, kind, org, id, entries.iter())
+    insert_new_many(conn, kind, org, &[(id, search)])
+}
+
+/// Indexes new resources, given as `(id, search document)`, in multi-row statements.
+pub(crate) fn insert_new_many(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    resources: &[(&str, &str)],
+) -> Result<(), StoreError> {
+    let entries: Vec<(&str, BTreeSet<Entry>)> = resources
+        .iter()
+        .map(|(id, search)| (*id, entries(kind, &parse(search))))
+        .collect();
+    let rows: Vec<(OrgId, &str, &Entry)> = entries
+        .iter()
+        .flat_map(|(id, set)| set.iter().map(move |entry| (org, *id, entry)))
+        .collect();
+    insert_rows(conn, kind, &rows)
 }
 
 /// Brings a resource's entries from those of `old_search` to those of `new_search`, writing

@@ -420,6 +420,73 @@ store_test!(each_operation_is_atomic_with_its_own_events, |store| {
     })
 });
 
+// RFC 7644 §3.7: "each operation … is processed as if it were a separate request". Consecutive
+// creates are written together; when one of them fails (a name taken by an existing user, or
+// by an earlier create of the same request), that one alone fails and the others land, each
+// with its own result and `created` event, in request order.
+store_test!(creates_written_together_still_fail_one_by_one, |store| {
+    run(async {
+        let harness = Harness::new(&store);
+        let (org, token) = harness.acme();
+        let app = harness.app().await;
+        call(&app, post("/scim/v2/Users", &token, &user("taken"))).await;
+        let (resources_before, events_before) = census(&harness, org);
+        let names = ["a", "b", "TAKEN", "c", "a", "d"];
+        let operations: Vec<Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"), "data": user(name)})
+            })
+            .collect();
+        let reply = call(
+            &app,
+            post("/scim/v2/Bulk", &token, &request(json!(operations))),
+        )
+        .await;
+        let results = results(&reply);
+        assert_eq!(
+            statuses(&results),
+            ["201", "201", "409", "201", "409", "201"],
+            "{reply:?}"
+        );
+        assert_eq!(
+            results[2]["response"]["scimType"], "uniqueness",
+            "{reply:?}"
+        );
+        let (resources_after, events_after) = census(&harness, org);
+        assert_eq!(resources_after - resources_before, 4);
+        let created: Vec<String> = [0, 1, 3, 5].iter().map(|&i| id_in(&results[i])).collect();
+        let mut conn = harness.store.get().unwrap();
+        let new: Vec<(String, String)> = events::list_after(&mut conn, org, 0, 100)
+            .unwrap()
+            .into_iter()
+            .skip(events_before)
+            .map(|e| (e.resource_id, e.kind.as_str().to_owned()))
+            .collect();
+        assert_eq!(events_after - events_before, 4);
+        let expected: Vec<(String, String)> = created
+            .iter()
+            .map(|id| (id.clone(), "created".to_owned()))
+            .collect();
+        assert_eq!(new, expected);
+        // Each created user is whole: readable, and found by its indexed name.
+        for (id, name) in created.iter().zip(["a", "b", "c", "d"]) {
+            let read = call(&app, get(&format!("/scim/v2/Users/{id}"), &token)).await;
+            assert_eq!(read.body["userName"], name, "{read:?}");
+            let found = call(
+                &app,
+                get(
+                    &format!("/scim/v2/Users?filter=userName%20sw%20%22{name}%22"),
+                    &token,
+                ),
+            )
+            .await;
+            assert_eq!(found.body["totalResults"], 1, "{found:?}");
+        }
+    })
+});
+
 // RFC 7644 §3.7 and §3.12: a body that is not a BulkRequest is refused whole with 400, and
 // nothing is written.
 store_test!(malformed_bulk_requests_are_400, |store| {
