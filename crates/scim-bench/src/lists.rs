@@ -11,14 +11,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, App};
 use diesel::RunQueryDsl;
-use scim_auth::VerifierConfig;
-use scim_server::{scope, ScimState, ServerConfig};
+use scim_server::{scope, ServerConfig};
 use scim_store::paging::{self, Position};
 use scim_store::resources::{self, ListQuery, USERS};
-use scim_store::{orgs, tokens, Dialect, OrgId, Store};
+use scim_store::{Dialect, OrgId, Store};
+use scim_test_db::fixtures::load_users;
 use serde_json::Value;
 
-use crate::groups::{execute, sequence};
+use crate::groups::execute;
 use crate::{measure, report};
 
 /// The walk to the deep page goes this many users per request.
@@ -38,33 +38,11 @@ pub(crate) fn run(name: &str, store: &Store) {
     }
 }
 
-/// Users loaded per statement: each stays well inside the store's statement timeout.
-const CHUNK: usize = 100_000;
-
-/// `size` users `lu1..`, created in order, in a new organisation.
+/// `size` users, created in order, in `org`, the way the server writes them (with their index
+/// entries), then analyzed as a long-running database would be.
 fn load(store: &Store, org: OrgId, size: usize) -> Result<(), String> {
-    let dialect = store.dialect();
-    let org = org.0;
-    let n = match dialect {
-        Dialect::Postgres => "(n)::text",
-        Dialect::Sqlite => "CAST(n AS TEXT)",
-    };
-    for base in (0..size).step_by(CHUNK) {
-        let rows = CHUNK.min(size - base);
-        execute(
-            store,
-            &format!(
-                "INSERT INTO users (org_id, id, user_name, user_name_key, external_id, active, \
-                 version, session_version, created_at, last_modified, document, search) \
-                 SELECT {org}, 'lu' || {n}, 'user' || {n}, 'user' || {n}, NULL, TRUE, 1, 1, n, n, \
-                 '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"user' \
-                 || {n} || '\",\"displayName\":\"User ' || {n} || '\"}}', \
-                 '{{\"userName\":\"user' || {n} || '\"}}' \
-                 FROM (SELECT n + {base} AS n FROM {}) AS chunk",
-                sequence(dialect, rows)
-            ),
-        )?;
-    }
+    let last = u64::try_from(size).map_err(|e| e.to_string())?;
+    load_users(store, org, 1, last)?;
     execute(store, "ANALYZE")
 }
 
@@ -109,40 +87,18 @@ where
 }
 
 async fn bench(store: &Store, size: usize) -> Result<(), String> {
-    let verifier = VerifierConfig {
-        argon2: scim_auth::argon2::Params::new(8, 1, 1, None).map_err(|e| e.to_string())?,
-        ..VerifierConfig::default()
-    };
     // Large pages only for the walk to the deep page, which asks for them with `attributes=id`.
     let config = ServerConfig {
         max_page_size: u32::try_from(STRIDE).unwrap_or(u32::MAX),
         ..ServerConfig::default()
     };
-    let state = ScimState::new(store.clone(), config, verifier).map_err(|e| e.to_string())?;
-    let mut conn = store.get().map_err(|e| e.to_string())?;
-    let org = orgs::create(&mut conn, &format!("lists-{size}"))
-        .map_err(|e| e.to_string())?
-        .id;
-    let issued = state.verifier().issue().map_err(|e| e.to_string())?;
-    tokens::insert(
-        &mut conn,
-        org,
-        &tokens::NewToken {
-            id: issued.id().to_string(),
-            name: "bench".into(),
-            secret_hash: issued.phc_hash().into(),
-            expires_at: None,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    drop(conn);
+    let (state, org, bearer) = crate::service_with(store, &format!("lists-{size}"), config)?;
     let start = Instant::now();
     load(store, org, size)?;
     println!(
         "## {size} users (loaded in {:.1} s)",
         start.elapsed().as_secs_f64()
     );
-    let bearer = format!("Bearer {}", issued.expose_token());
     let app = test::init_service(App::new().service(scope("/scim/v2", state))).await;
     let iterations = if size >= 1_000_000 { 3 } else { 10 };
 

@@ -207,13 +207,21 @@ fn store(name: &str, store: &Store) {
 /// The service over `store` with a new organisation `name` and a token for it: the state, the
 /// organisation and the `Authorization` header value.
 pub(crate) fn service(store: &Store, name: &str) -> Result<(ScimState, OrgId, String), String> {
+    service_with(store, name, ServerConfig::default())
+}
+
+/// [`service`] with `config`.
+pub(crate) fn service_with(
+    store: &Store,
+    name: &str,
+    config: ServerConfig,
+) -> Result<(ScimState, OrgId, String), String> {
     // Cheap hashing: the figures are about the service, not about Argon2.
     let verifier = VerifierConfig {
         argon2: scim_auth::argon2::Params::new(8, 1, 1, None).map_err(|e| e.to_string())?,
         ..VerifierConfig::default()
     };
-    let state = ScimState::new(store.clone(), ServerConfig::default(), verifier)
-        .map_err(|e| e.to_string())?;
+    let state = ScimState::new(store.clone(), config, verifier).map_err(|e| e.to_string())?;
     let mut conn = store.get().map_err(|e| e.to_string())?;
     let org = orgs::create(&mut conn, name).map_err(|e| e.to_string())?.id;
     let issued = state.verifier().issue().map_err(|e| e.to_string())?;

@@ -338,58 +338,9 @@ pub fn create(
     org: OrgId,
     new: &NewResource,
 ) -> Result<Record, StoreError> {
-    write_transaction(conn, |conn| {
-        let now = now_micros();
-        let c = &new.columns;
-        let mut sql = SqlFragment::sql(format!(
-            "INSERT INTO {table} (org_id, id, {name}, {key}, external_id, version, created_at, \
-             last_modified, document, search{active}) VALUES (",
-            table = kind.table,
-            name = kind.name_column,
-            key = kind.key_column,
-            active = if kind.has_active {
-                ", active, session_version"
-            } else {
-                ""
-            },
-        ));
-        sql.push_bind(org)
-            .push_sql(", ")
-            .push_bind(new.id.as_str())
-            .push_sql(", ")
-            .push_bind(c.name.as_str())
-            .push_sql(", ")
-            .push_bind(c.name_key.as_str())
-            .push_sql(", ")
-            .push_bind(c.external_id.clone())
-            .push_sql(", 1, ")
-            .push_bind(now)
-            .push_sql(", ")
-            .push_bind(now)
-            .push_sql(", ")
-            .push_bind(c.document.as_str())
-            .push_sql(", ")
-            .push_bind(c.search.as_str());
-        if kind.has_active {
-            sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
-        }
-        sql.push_sql(") RETURNING ").push_sql(&kind.select_list());
-        let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
-        values::insert_new(conn, kind, org, &new.id, &c.search)?;
-        events::record(
-            conn,
-            org,
-            &NewEvent {
-                resource_type: kind.name,
-                resource_id: &new.id,
-                kind: EventKind::Created,
-                token_id: new.token_id.as_deref(),
-                attributes: &new.attributes,
-                occurred_at: now,
-            },
-        )?;
-        Ok(row.into())
-    })
+    create_many(conn, kind, org, std::slice::from_ref(new))?
+        .pop()
+        .ok_or_else(|| StoreError::other(MissingRow(new.id.clone())))
 }
 
 /// Rows per INSERT of [`create_many`]: twelve bound values each keeps a statement far below
@@ -457,11 +408,11 @@ pub fn create_many(
                 records.insert(row.id.clone(), Record::from(row));
             }
         }
-        let searches: Vec<(&str, &str)> = new
+        let searches: Vec<(OrgId, &str, &str)> = new
             .iter()
-            .map(|resource| (resource.id.as_str(), resource.columns.search.as_str()))
+            .map(|resource| (org, resource.id.as_str(), resource.columns.search.as_str()))
             .collect();
-        values::insert_new_many(conn, kind, org, &searches)?;
+        values::insert_new_many(conn, kind, &searches)?;
         let events: Vec<NewEvent<'_>> = new
             .iter()
             .map(|resource| NewEvent {

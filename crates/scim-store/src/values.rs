@@ -109,31 +109,20 @@ fn parse(search: &str) -> Value {
     serde_json::from_str(search).unwrap_or(Value::Null)
 }
 
-/// Indexes a new resource.
-pub(crate) fn insert_new(
-    conn: &mut DbConnection,
-    kind: &ResourceKind,
-    org: OrgId,
-    id: &str,
-    search: &str,
-) -> Result<(), StoreError> {
-    insert_new_many(conn, kind, org, &[(id, search)])
-}
-
-/// Indexes new resources, given as `(id, search document)`, in multi-row statements.
+/// Indexes new resources, given as `(organisation, id, search document)`, in multi-row
+/// statements.
 pub(crate) fn insert_new_many(
     conn: &mut DbConnection,
     kind: &ResourceKind,
-    org: OrgId,
-    resources: &[(&str, &str)],
+    resources: &[(OrgId, &str, &str)],
 ) -> Result<(), StoreError> {
-    let entries: Vec<(&str, BTreeSet<Entry>)> = resources
+    let entries: Vec<(OrgId, &str, BTreeSet<Entry>)> = resources
         .iter()
-        .map(|(id, search)| (*id, entries(kind, &parse(search))))
+        .map(|(org, id, search)| (*org, *id, entries(kind, &parse(search))))
         .collect();
     let rows: Vec<(OrgId, &str, &Entry)> = entries
         .iter()
-        .flat_map(|(id, set)| set.iter().map(move |entry| (org, *id, entry)))
+        .flat_map(|(org, id, set)| set.iter().map(move |entry| (*org, *id, entry)))
         .collect();
     insert_rows(conn, kind, &rows)
 }
@@ -331,21 +320,11 @@ fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result
             break;
         };
         after = Some((last.org_id, last.id.clone()));
-        let entries: Vec<(OrgId, &str, BTreeSet<Entry>)> = rows
+        let resources: Vec<(OrgId, &str, &str)> = rows
             .iter()
-            .map(|row| {
-                (
-                    OrgId(row.org_id),
-                    row.id.as_str(),
-                    entries(kind, &parse(&row.search)),
-                )
-            })
+            .map(|row| (OrgId(row.org_id), row.id.as_str(), row.search.as_str()))
             .collect();
-        let flat: Vec<(OrgId, &str, &Entry)> = entries
-            .iter()
-            .flat_map(|(org, id, set)| set.iter().map(move |entry| (*org, *id, entry)))
-            .collect();
-        insert_rows(conn, kind, &flat)?;
+        insert_new_many(conn, kind, &resources)?;
     }
     let mut state =
         SqlFragment::sql("INSERT INTO value_index_state (resource_type, attributes) VALUES (");

@@ -98,14 +98,14 @@ fn full_scans(dialect: Dialect, lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .filter(|line| {
-            let line = line.trim_start_matches(|c: char| c == ' ' || c == '-' || c == '>');
+            let line = line.trim_start_matches([' ', '-', '>']);
             LARGE.iter().any(|table| match dialect {
                 Dialect::Postgres => {
                     let scan = format!("Seq Scan on {table} ");
                     line.starts_with(&scan) || line.starts_with(scan.trim_end())
                 }
                 Dialect::Sqlite => {
-                    line == &format!("SCAN {table}") || line.starts_with(&format!("SCAN {table} "))
+                    line == format!("SCAN {table}") || line.starts_with(&format!("SCAN {table} "))
                 }
             })
         })
