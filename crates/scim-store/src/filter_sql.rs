@@ -89,17 +89,31 @@ impl FilterSql {
     ) -> Result<Condition, UnsupportedFilter> {
         let mut exact = SqlFragment::new();
         self.node(filter.root(), false, &mut exact)?;
-        let candidates = self.candidates(filter.root()).map(|candidates| {
-            let mut select = SqlFragment::sql("SELECT DISTINCT id FROM (");
-            for (i, arm) in candidates.arms.iter().enumerate() {
-                if i > 0 {
-                    select.push_sql(" UNION ALL ");
+        // Every shape the planner must consider costs planning time on every request: the
+        // lookup is wrapped only as much as its ids need.
+        let candidates = match self.candidates(filter.root()) {
+            None => None,
+            Some(Candidates {
+                ids: Ids::UniqueKey,
+                ..
+            }) => None,
+            Some(Candidates {
+                mut arms,
+                ids: Ids::Distinct,
+                ..
+            }) if arms.len() == 1 => arms.pop(),
+            Some(Candidates { arms, .. }) => {
+                let mut select = SqlFragment::sql("SELECT DISTINCT id FROM (");
+                for (i, arm) in arms.iter().enumerate() {
+                    if i > 0 {
+                        select.push_sql(" UNION ALL ");
+                    }
+                    select.push_fragment(arm);
                 }
-                select.push_fragment(arm);
+                select.push_sql(") AS candidate_ids");
+                Some(select)
             }
-            select.push_sql(") AS candidate_ids");
-            select
-        });
+        };
         Ok(Condition { candidates, exact })
     }
 
@@ -951,11 +965,25 @@ enum Reach {
     Range,
 }
 
+/// What the ids of one lookup are like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// At most one: an equality on the table's primary or unique key, which the exact condition
+    /// itself states, so a planner has one choice even without statistics and needs no
+    /// candidates.
+    UniqueKey,
+    /// Each at most once.
+    Distinct,
+    /// Possibly repeated (a prefix two of a user's emails share, a user in two nested groups).
+    Repeated,
+}
+
 /// A superset of the resources a filter matches, as `SELECT`s of ids that indexes answer: the
 /// union of `arms`.
 struct Candidates {
     arms: Vec<SqlFragment>,
     reach: Reach,
+    ids: Ids,
 }
 
 /// The most arms a union of candidates may have; an `or` of more is read by scanning, which at
@@ -984,18 +1012,21 @@ impl FilterSql {
                     return Some(Candidates {
                         arms: vec![select],
                         reach: Reach::Exact,
+                        ids: Ids::Repeated,
                     });
                 }
-                let (arm, reach) = self.probe(comparison)?;
+                let (arm, reach, ids) = self.probe(comparison)?;
                 Some(Candidates {
                     arms: vec![arm],
                     reach,
+                    ids,
                 })
             }
             Node::Any { filter, .. } => match self.membership_select(node) {
                 Ok(Some(select)) => Some(Candidates {
                     arms: vec![select],
                     reach: Reach::Exact,
+                    ids: Ids::Repeated,
                 }),
                 _ => self.candidates(filter),
             },
@@ -1014,14 +1045,18 @@ impl FilterSql {
                         return None;
                     }
                 }
-                Some(Candidates { arms, reach })
+                Some(Candidates {
+                    arms,
+                    reach,
+                    ids: Ids::Repeated,
+                })
             }
             Node::Not(_) | Node::Present(_) => None,
         }
     }
 
     /// The index lookup for one comparison, if an index answers it.
-    fn probe(&self, comparison: &Comparison<'_>) -> Option<(SqlFragment, Reach)> {
+    fn probe(&self, comparison: &Comparison<'_>) -> Option<(SqlFragment, Reach, Ids)> {
         let attr = &comparison.attr;
         let table = self.kind.table;
         let rows = |out: &mut SqlFragment| {
@@ -1041,7 +1076,9 @@ impl FilterSql {
                     let mut out = SqlFragment::new();
                     rows(&mut out);
                     out.push_sql(" AND p.id = ").push_bind(id.as_str());
-                    return Some((out, Reach::Exact));
+                    // Not `UniqueKey`: the exact condition compares ids by code point
+                    // (`COLLATE "C"` on PostgreSQL), which the primary key cannot serve.
+                    return Some((out, Reach::Exact, Ids::Distinct));
                 }
                 // The unique key: its partial index is the narrowest there is.
                 (name, None, CompareOp::Eq, Operand::String(key))
@@ -1052,7 +1089,7 @@ impl FilterSql {
                     out.push_sql(&format!(" AND p.{} = ", self.kind.key_column))
                         .push_bind(key.as_str())
                         .push_sql(" AND p.deleted_at IS NULL");
-                    return Some((out, Reach::Exact));
+                    return Some((out, Reach::Exact, Ids::UniqueKey));
                 }
                 ("meta", Some(field @ ("created" | "lastModified")), op, Operand::DateTime(at)) => {
                     let column = if field == "created" {
@@ -1075,13 +1112,13 @@ impl FilterSql {
                         .push_bind(low)
                         .push_sql(&format!(" AND p.{column} <= "))
                         .push_bind(high);
-                    return Some((out, reach));
+                    return Some((out, reach, Ids::Distinct));
                 }
                 ("active", None, CompareOp::Eq, Operand::Bool(false)) if self.kind.has_active => {
                     let mut out = SqlFragment::new();
                     rows(&mut out);
                     out.push_sql(" AND NOT p.active AND p.deleted_at IS NULL");
-                    return Some((out, Reach::Range));
+                    return Some((out, Reach::Range, Ids::Distinct));
                 }
                 _ => {}
             }
@@ -1148,7 +1185,13 @@ impl FilterSql {
                 out.push_sql(" AND v.value >= ").push_bind(low);
             }
         }
-        Some((out, reach))
+        // One entry per resource and value: an equality finds each resource once.
+        let ids = if reach == Reach::Exact {
+            Ids::Distinct
+        } else {
+            Ids::Repeated
+        };
+        Some((out, reach, ids))
     }
 }
 
