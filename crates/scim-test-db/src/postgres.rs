@@ -289,38 +289,63 @@ fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> 
         let store = Store::connect(&with_database(admin_url, &building), config)?;
         store.migrate()?;
     }
+    // The comment dates the template, so that other checkouts (with other migrations) sharing
+    // this server leave it alone while it may still be in use (see `drop_stale_templates`).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     admin.batch_execute(&format!(
         "ALTER DATABASE {building} RENAME TO {template}; \
-         ALTER DATABASE {template} WITH IS_TEMPLATE true"
+         ALTER DATABASE {template} WITH IS_TEMPLATE true; \
+         COMMENT ON DATABASE {template} IS 'built {now}'"
     ))?;
     drop_stale_templates(admin, template);
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
+/// How long a template of other migrations is kept: another checkout on the same server (a
+/// second branch, a worktree) may still be cloning it.
+const TEMPLATE_KEEP: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Best effort: drops the templates of earlier migrations, so they do not pile up. One still
-/// being cloned by an older test binary cannot be dropped and is left for a later run.
+/// Best effort: drops the templates of other migrations built more than [`TEMPLATE_KEEP`] ago,
+/// so they do not pile up. One still being cloned cannot be dropped and is left for a later
+/// run.
 fn drop_stale_templates(admin: &mut PgConnection, current: &str) {
-    let Ok(stale) = diesel::sql_query(
-        "SELECT datname::text AS name FROM pg_database \
-         WHERE datname LIKE 'scim\\_template\\_%' AND datname <> $1",
+    let Ok(templates) = diesel::sql_query(
+        "SELECT datname::text AS name, shobj_description(oid, 'pg_database') AS built \
+         FROM pg_database WHERE datname LIKE 'scim\\_template\\_%' AND datname <> $1",
     )
     .bind::<Text, _>(current)
-    .load::<Name>(admin) else {
+    .load::<Template>(admin) else {
         return;
     };
-    for Name { name } in stale {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for Template { name, built } in templates {
+        // Undated templates predate the dating: old enough.
+        let built = built
+            .as_deref()
+            .and_then(|comment| comment.strip_prefix("built "))
+            .and_then(|secs| secs.parse::<u64>().ok())
+            .unwrap_or(0);
+        if now.saturating_sub(built) < TEMPLATE_KEEP.as_secs() {
+            continue;
+        }
         // Two statements: DROP DATABASE refuses to run in the implicit transaction of a
         // multi-statement query.
         let _ = admin
             .batch_execute(&format!("ALTER DATABASE {name} WITH IS_TEMPLATE false"))
             .and_then(|()| admin.batch_execute(&format!("DROP DATABASE {name}")));
     }
+}
+
+#[derive(QueryableByName)]
+struct Template {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    built: Option<String>,
 }
 
 /// Creates a new database from the template and returns its name.
