@@ -873,17 +873,30 @@ async fn list(
         limits: ep.limits(state.config()),
     };
     shown.check(rt)?;
+    listing(ep, auth.org, &state, &req, &search, shown).await
+}
+
+/// The list response for `search` over `ep` (a GET's query or a `.search` body): a cursor
+/// page when the request names a cursor (RFC 9865), else an index page (RFC 7644 §3.4.2.4).
+async fn listing(
+    ep: &'static Endpoint,
+    org: OrgId,
+    state: &web::Data<ScimState>,
+    req: &HttpRequest,
+    search: &SearchRequest,
+    shown: ProjectionSpec,
+) -> Result<HttpResponse, ApiError> {
     if let Some(cursor) = search.cursor.as_deref() {
-        return cursor_list(ep, auth.org, &state, &req, &search, shown, cursor).await;
+        return cursor_list(ep, org, state, req, search, shown, cursor).await;
     }
-    let page = Window::of(&state, &search);
+    let page = Window::of(state, search);
     let budget = state.config().max_list_bytes;
     let found = find(
         ep,
-        auth.org,
-        &state,
-        &req,
-        &search,
+        org,
+        state,
+        req,
+        search,
         shown,
         page,
         Walk::Index,
@@ -905,24 +918,7 @@ async fn search(
     let rt = ep.resource_type(&registry)?;
     let shown = ProjectionSpec::of(&search, ep.limits(state.config()));
     shown.check(rt)?;
-    if let Some(cursor) = search.cursor.as_deref() {
-        return cursor_list(ep, auth.org, &state, &req, &search, shown, cursor).await;
-    }
-    let page = Window::of(&state, &search);
-    let budget = state.config().max_list_bytes;
-    let found = find(
-        ep,
-        auth.org,
-        &state,
-        &req,
-        &search,
-        shown,
-        page,
-        Walk::Index,
-        budget,
-    )
-    .await?;
-    list_response(found.resources, found.total, page.start_index)
+    listing(ep, auth.org, &state, &req, &search, shown).await
 }
 
 /// The bytes of an RFC 9865 cursor walk's page of one endpoint: its resources from where
