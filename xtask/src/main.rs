@@ -5,6 +5,7 @@
 
 mod conformance;
 mod faults;
+mod load;
 mod process;
 mod scimd;
 
@@ -31,6 +32,11 @@ commands:
           lookups identity providers make at 10,000 and 1,000,000 users, on SQLite and
           PostgreSQL (a release build; figures, never pass/fail); `cargo xtask bench writers`
           runs only the named sections (filters, store, groups, lists, writers, bulk, lookups)
+          `cargo xtask bench --http` is `cargo xtask load`
+  load    the release scimd on each backend under an HTTP load from keep-alive connections
+          (GET by id, filter, list page, POST, PATCH, group member PATCH), beside pgbench -S
+          and -N on the same PostgreSQL: req/s, p50/p90/p99, errors, server memory and the
+          share of pgbench (figures, never pass/fail); `cargo xtask load --help` for options
   conformance
           the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
           `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds
@@ -52,7 +58,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("conformance") => conformance::run(&args[1..]),
         Some("faults") => faults::run(&args[1..]),
+        Some("bench") if args.iter().any(|a| a == "--http") => load::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("load") => load::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

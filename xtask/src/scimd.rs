@@ -110,6 +110,20 @@ impl Server {
         }
     }
 
+    /// The most resident memory the server has used so far (`VmHWM`), in KiB; `None` where
+    /// `/proc` does not say.
+    pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status.lines().find_map(|line| {
+            line.strip_prefix("VmHWM:")?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+    }
+
     pub(crate) fn still_running(&mut self) -> Result<(), String> {
         match self.child.try_wait() {
             Ok(None) => Ok(()),

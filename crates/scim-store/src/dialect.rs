@@ -283,6 +283,14 @@ impl From<OrgId> for BindValue {
     }
 }
 
+/// The liveness test of statements that find rows by primary key, `deleted_at IS NULL` written
+/// so that it implies nothing. Before PostgreSQL has statistics on a table (a new or freshly
+/// loaded database), a plain `deleted_at IS NULL` lets its planner prefer the partial unique
+/// index whose predicate that is, read by organisation alone, over the primary key: one lookup
+/// then reads every row of the organisation. Written this way the partial index cannot serve
+/// the query, and the primary key is the only index that narrows it to one row.
+pub(crate) const LIVE_BY_KEY: &str = "(deleted_at IS NULL) IS TRUE";
+
 /// Serialises, per organisation, the transactions that append to the outbox, until each commits.
 ///
 /// On PostgreSQL a sequence value is taken when the row is inserted but becomes visible when its

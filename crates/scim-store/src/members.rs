@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::connection::DbConnection;
-use crate::dialect::SqlFragment;
+use crate::dialect::{SqlFragment, LIVE_BY_KEY};
 use crate::events::UnknownValue;
 use crate::{OrgId, StoreError};
 
@@ -155,7 +155,9 @@ pub fn resolve(
                 "SELECT id, '{member_type}' AS member_type FROM {table} WHERE org_id = "
             ));
             sql.push_bind(org)
-                .push_sql(" AND deleted_at IS NULL AND id IN ");
+                .push_sql(" AND ")
+                .push_sql(LIVE_BY_KEY)
+                .push_sql(" AND id IN ");
             push_ids(&mut sql, batch);
             sql.push_sql(share);
             for row in conn.dialect().query(&sql).load::<Resolved>(conn)? {
@@ -302,9 +304,9 @@ pub(crate) fn remove_everywhere(
     bump.push_bind(now)
         .push_sql(" WHERE org_id = ")
         .push_bind(org)
-        .push_sql(
-            " AND deleted_at IS NULL AND id IN (SELECT group_id FROM group_members WHERE org_id = ",
-        )
+        .push_sql(" AND ")
+        .push_sql(LIVE_BY_KEY)
+        .push_sql(" AND id IN (SELECT group_id FROM group_members WHERE org_id = ")
         .push_bind(org)
         .push_sql(" AND member_id = ")
         .push_bind(member_id)
@@ -530,7 +532,9 @@ fn display_names(
     for batch in ids.chunks(BATCH) {
         let mut sql = SqlFragment::sql("SELECT id, display_name FROM groups WHERE org_id = ");
         sql.push_bind(org)
-            .push_sql(" AND deleted_at IS NULL AND id IN ");
+            .push_sql(" AND ")
+            .push_sql(LIVE_BY_KEY)
+            .push_sql(" AND id IN ");
         push_ids(&mut sql, batch);
         for row in conn.dialect().query(&sql).load::<Named>(conn)? {
             out.insert(row.id, row.display_name);

@@ -20,7 +20,7 @@ use scim_model::filter::CompiledFilter;
 use scim_model::schema::ResolvedAttribute;
 
 use crate::connection::{write_transaction, DbConnection};
-use crate::dialect::{Dialect, SqlFragment};
+use crate::dialect::{Dialect, SqlFragment, LIVE_BY_KEY};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{Condition, FilterSql, UnsupportedFilter};
 use crate::paging::Position;
@@ -511,7 +511,8 @@ fn select_live(kind: &ResourceKind, org: OrgId, id: &str, lock: &str) -> SqlFrag
     sql.push_bind(org)
         .push_sql(" AND id = ")
         .push_bind(id)
-        .push_sql(" AND deleted_at IS NULL")
+        .push_sql(" AND ")
+        .push_sql(LIVE_BY_KEY)
         .push_sql(lock);
     sql
 }
@@ -573,7 +574,9 @@ pub fn replace(
             .push_bind(org)
             .push_sql(" AND id = ")
             .push_bind(id)
-            .push_sql(" AND deleted_at IS NULL RETURNING ")
+            .push_sql(" AND ")
+            .push_sql(LIVE_BY_KEY)
+            .push_sql(" RETURNING ")
             .push_sql(&kind.select_list());
         let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
         values::update(conn, kind, org, id, &current.search, &c.search)?;
@@ -641,7 +644,8 @@ pub fn delete(
             .push_bind(org)
             .push_sql(" AND id = ")
             .push_bind(id)
-            .push_sql(" AND deleted_at IS NULL");
+            .push_sql(" AND ")
+            .push_sql(LIVE_BY_KEY);
         conn.dialect().query(&sql).execute(conn)?;
         let members_attribute = ["members".to_owned()];
         let left: Vec<NewEvent<'_>> = parents
@@ -1021,30 +1025,52 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn explain(conn: &mut DbConnection, query: &ListQuery) -> Result<QueryPlans, StoreError> {
-    let dialect = conn.dialect();
-    let mut plan = |statement: SqlFragment| -> Result<Vec<String>, StoreError> {
-        let mut sql = SqlFragment::sql(match dialect {
-            Dialect::Postgres => "EXPLAIN ",
-            Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
-        });
-        sql.push_fragment(&statement);
-        let query = dialect.query(&sql);
-        Ok(match dialect {
-            Dialect::Postgres => query
-                .load::<PgPlanLine>(conn)?
-                .into_iter()
-                .map(|line| line.plan)
-                .collect(),
-            Dialect::Sqlite => query
-                .load::<SqlitePlanLine>(conn)?
-                .into_iter()
-                .map(|line| line.detail)
-                .collect(),
-        })
-    };
     Ok(QueryPlans {
-        count: plan(query.count_sql())?,
-        page: plan(query.page_sql())?,
+        count: plan_of(conn, query.count_sql())?,
+        page: plan_of(conn, query.page_sql())?,
+    })
+}
+
+/// How the database would read the live resource `id` of `org`, as [`get`] does, or as a write
+/// does when `for_update` (with its row lock): one line per plan node, as [`explain`] gives.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn explain_get(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+    for_update: bool,
+) -> Result<Vec<String>, StoreError> {
+    let lock = if for_update {
+        conn.dialect().lock_rows_clause()
+    } else {
+        ""
+    };
+    plan_of(conn, select_live(kind, org, id, lock))
+}
+
+/// The plan of `statement`, one line per node, without running it.
+fn plan_of(conn: &mut DbConnection, statement: SqlFragment) -> Result<Vec<String>, StoreError> {
+    let dialect = conn.dialect();
+    let mut sql = SqlFragment::sql(match dialect {
+        Dialect::Postgres => "EXPLAIN ",
+        Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
+    });
+    sql.push_fragment(&statement);
+    let query = dialect.query(&sql);
+    Ok(match dialect {
+        Dialect::Postgres => query
+            .load::<PgPlanLine>(conn)?
+            .into_iter()
+            .map(|line| line.plan)
+            .collect(),
+        Dialect::Sqlite => query
+            .load::<SqlitePlanLine>(conn)?
+            .into_iter()
+            .map(|line| line.detail)
+            .collect(),
     })
 }
 

@@ -206,6 +206,37 @@ store_test!(group_lookups_are_index_backed_without_statistics, |store| {
     assert_indexed(&store, org, &GROUPS, GROUP_LOOKUPS);
 });
 
+// A read or write by id (RFC 7644 §3.4.1, §3.5) is one primary-key lookup on a freshly loaded
+// table too: not a scan of the organisation through the partial unique index on the name, which
+// PostgreSQL prefers without statistics when the query repeats that index's predicate.
+store_test!(
+    lookups_by_id_use_the_primary_key_without_statistics,
+    |store| {
+        let org = crate::org(&store, "acme");
+        load_users(&store, org, 1, LOADED).unwrap();
+        load_groups(&store, org, 1, LOADED).unwrap();
+        let dialect = store.dialect();
+        let mut conn = store.get().unwrap();
+        for (kind, table, id) in [(&USERS, "users", "lu-777"), (&GROUPS, "groups", "lg-777")] {
+            for for_update in [false, true] {
+                let lines = resources::explain_get(&mut conn, kind, org, id, for_update).unwrap();
+                let by_key = lines.iter().any(|line| match dialect {
+                    Dialect::Postgres => line.contains(&format!("{table}_pkey")),
+                    Dialect::Sqlite => {
+                        line.starts_with("SEARCH ") && line.contains("(org_id=? AND id=?)")
+                    }
+                });
+                assert!(
+                    by_key && full_scans(dialect, &lines).is_empty(),
+                    "{dialect} {} by id (for update: {for_update}):\n    {}",
+                    kind.name,
+                    lines.join("\n    ")
+                );
+            }
+        }
+    }
+);
+
 // Not vacuous: a filter no index answers is read by scanning, and the check sees it.
 store_test!(an_unindexed_filter_is_seen_scanning, |store| {
     let org = crate::org(&store, "acme");
