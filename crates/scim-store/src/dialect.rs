@@ -13,9 +13,9 @@
 
 use std::fmt;
 
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::query_builder::{AstPass, BoxedSqlQuery, Query, QueryFragment, QueryId, SqlQuery};
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
-use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Untyped};
 use diesel::RunQueryDsl;
 
 use crate::connection::{write_transaction, DbConnection, MultiBackend};
@@ -139,6 +139,17 @@ impl Dialect {
         (sql, binds)
     }
 
+    /// `fragment` as a statement the connection prepares once and reuses: PostgreSQL then
+    /// neither parses nor plans it again, SQLite does not compile it again.
+    ///
+    /// Only for statements of fixed shape, whose text never depends on what a client sent
+    /// (no filter, no list of client-chosen length): each distinct text stays prepared for the
+    /// connection's life, on both sides, so client-shaped text would grow without bound. Use
+    /// [`Dialect::query`] for everything else.
+    pub(crate) fn prepared(self, fragment: &SqlFragment) -> Prepared<'_> {
+        Prepared { fragment }
+    }
+
     /// `fragment` as a query ready to run on a connection of this dialect.
     pub(crate) fn query(
         self,
@@ -157,6 +168,67 @@ impl Dialect {
         )
     }
 }
+
+/// The rows of `sql` about a list of ids: prepared ([`Dialect::prepared`]) when the list has one
+/// id, the shape of every request about one resource, else a one-off statement, since each
+/// length of list would be another text to keep prepared.
+pub(crate) fn load_for_ids<U>(
+    conn: &mut DbConnection,
+    sql: &SqlFragment,
+    ids: usize,
+) -> diesel::QueryResult<Vec<U>>
+where
+    U: diesel::QueryableByName<MultiBackend> + 'static,
+{
+    let dialect = conn.dialect();
+    if ids == 1 {
+        dialect.prepared(sql).load::<U>(conn)
+    } else {
+        dialect.query(sql).load::<U>(conn)
+    }
+}
+
+/// A statement of fixed shape with its values, cached by the connection ([`Dialect::prepared`]).
+///
+/// `diesel::sql_query` marks itself unsafe to cache, since its text may be anything; this type
+/// tells diesel the opposite, which is why only [`Dialect::prepared`] makes one.
+pub(crate) struct Prepared<'a> {
+    fragment: &'a SqlFragment,
+}
+
+/// The value of a bound SQL `NULL`: diesel keeps a reference to every bound value.
+static NULL_TEXT: Option<String> = None;
+
+impl QueryFragment<MultiBackend> for Prepared<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> diesel::QueryResult<()> {
+        // The backend's query builder writes each placeholder as it takes the value.
+        for part in &self.fragment.parts {
+            match part {
+                Part::Sql(text) => out.push_sql(text),
+                Part::Bind(BindValue::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                Part::Bind(BindValue::BigInt(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                Part::Bind(BindValue::Double(v)) => out.push_bind_param::<Double, _>(v)?,
+                Part::Bind(BindValue::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
+                Part::Bind(BindValue::Null) => {
+                    out.push_bind_param::<Nullable<Text>, _>(&NULL_TEXT)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Prepared<'_> {
+    type QueryId = ();
+    // Keyed by its text: one type serves every fixed statement.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Prepared<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Prepared<'_> {}
 
 /// A piece of SQL with its bound values, built by trusted code (this crate, the filter
 /// translator) and rendered for one backend when it runs.

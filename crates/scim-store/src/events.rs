@@ -250,8 +250,15 @@ pub(crate) fn record_all(
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let insert = diesel::insert_into(events::table).values(rows);
-        each_backend!(&mut *conn, |c| insert.execute(c))?;
+        if let [row] = rows.as_slice() {
+            // One row, the usual write: a statement of static shape, which the connection
+            // keeps prepared; a batch's text depends on its length.
+            let insert = diesel::insert_into(events::table).values(row.clone());
+            each_backend!(&mut *conn, |c| insert.execute(c))?;
+        } else {
+            let insert = diesel::insert_into(events::table).values(rows);
+            each_backend!(&mut *conn, |c| insert.execute(c))?;
+        }
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::connection::DbConnection;
-use crate::dialect::{SqlFragment, LIVE_BY_KEY};
+use crate::dialect::{load_for_ids, SqlFragment, LIVE_BY_KEY};
 use crate::events::UnknownValue;
 use crate::{OrgId, StoreError};
 
@@ -503,9 +503,7 @@ fn parents(
             sql.push_sql(" AND member_type = 'Group'");
         }
         out.extend(
-            conn.dialect()
-                .query(&sql)
-                .load::<Edge>(conn)?
+            load_for_ids::<Edge>(conn, &sql, batch.len())?
                 .into_iter()
                 .map(|edge| (edge.member_id, edge.group_id)),
         );
@@ -536,7 +534,7 @@ fn display_names(
             .push_sql(LIVE_BY_KEY)
             .push_sql(" AND id IN ");
         push_ids(&mut sql, batch);
-        for row in conn.dialect().query(&sql).load::<Named>(conn)? {
+        for row in load_for_ids::<Named>(conn, &sql, batch.len())? {
             out.insert(row.id, row.display_name);
         }
     }

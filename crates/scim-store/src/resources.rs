@@ -457,7 +457,7 @@ pub fn get(
     let sql = select_live(kind, org, id, "");
     let row = conn
         .dialect()
-        .query(&sql)
+        .prepared(&sql)
         .get_result::<RecordRow>(conn)
         .optional()?;
     Ok(row.map(Record::from))
@@ -483,7 +483,7 @@ pub fn lock(
     let dialect = conn.dialect();
     let sql = select_live(kind, org, id, dialect.lock_rows_clause());
     let record: Record = dialect
-        .query(&sql)
+        .prepared(&sql)
         .get_result::<RecordRow>(conn)
         .optional()?
         .ok_or(StoreError::NotFound)?
@@ -578,7 +578,10 @@ pub fn replace(
             .push_sql(LIVE_BY_KEY)
             .push_sql(" RETURNING ")
             .push_sql(&kind.select_list());
-        let row = conn.dialect().query(&sql).get_result::<RecordRow>(conn)?;
+        let row = conn
+            .dialect()
+            .prepared(&sql)
+            .get_result::<RecordRow>(conn)?;
         values::update(conn, kind, org, id, &current.search, &c.search)?;
         events::record(
             conn,
@@ -646,7 +649,7 @@ pub fn delete(
             .push_bind(id)
             .push_sql(" AND ")
             .push_sql(LIVE_BY_KEY);
-        conn.dialect().query(&sql).execute(conn)?;
+        conn.dialect().prepared(&sql).execute(conn)?;
         let members_attribute = ["members".to_owned()];
         let left: Vec<NewEvent<'_>> = parents
             .iter()
