@@ -111,6 +111,10 @@ impl Store {
         }
         let dialect = url.dialect();
         let mut builder = r2d2::Pool::builder()
+            // No round trip per checkout. A connection that died while pooled (a database
+            // restart) fails the one job it is lent next, which diesel notices (libpq's
+            // transaction status becomes unknown), so the pool drops it on return.
+            .test_on_check_out(false)
             .max_size(config.max_size)
             .min_idle(config.min_idle)
             .connection_timeout(config.connection_timeout)

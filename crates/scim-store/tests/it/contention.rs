@@ -243,3 +243,49 @@ store_test!(sixteen_concurrent_writers_all_succeed, |_store, db| {
     let mut conn = store.get().unwrap();
     assert_eq!(users::page(&mut conn, org, 0, 1).unwrap().total, 80);
 });
+
+#[derive(QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+fn backend_pid(conn: &mut DbConnection) -> Result<i32, StoreError> {
+    Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(conn)?
+        .pid)
+}
+
+// The pool lends connections without testing them first (no round trip per request). A
+// connection that dies while pooled, as every one does when PostgreSQL restarts, fails the job
+// it is lent to next, as unavailable (a 503, not a 500), and is then dropped: the job after it
+// gets a new connection, with no restart of the process. With one connection in the pool, a
+// dead one kept would fail every job after.
+#[test]
+fn a_connection_that_died_in_the_pool_fails_one_job_then_is_replaced() {
+    let db = TestDb::postgres();
+    let store = pool(
+        &db,
+        PoolConfig {
+            max_size: 1,
+            min_idle: Some(1),
+            ..PoolConfig::default()
+        },
+    );
+    let first = backend_pid(&mut store.get().unwrap()).unwrap();
+    let mut admin = diesel::PgConnection::establish(db.url()).unwrap();
+    admin
+        .batch_execute(&format!("SELECT pg_terminate_backend({first})"))
+        .unwrap();
+    let failed = backend_pid(&mut store.get().unwrap()).unwrap_err();
+    assert!(matches!(failed, StoreError::Unavailable(_)), "{failed:?}");
+    let second = backend_pid(&mut store.get().unwrap()).unwrap();
+    assert_ne!(second, first);
+    // The same through a transaction.
+    admin
+        .batch_execute(&format!("SELECT pg_terminate_backend({second})"))
+        .unwrap();
+    let failed = store.transaction(backend_pid).unwrap_err();
+    assert!(matches!(failed, StoreError::Unavailable(_)), "{failed:?}");
+    assert_ne!(store.transaction(backend_pid).unwrap(), second);
+}
