@@ -1001,22 +1001,34 @@ pub fn count(conn: &mut DbConnection, query: &ListQuery) -> Result<i64, StoreErr
 
 /// A page of live resources matching `query`, and how many match in all.
 ///
-/// The count and the page are two statements: under concurrent writes the total may be off by
-/// the rows written in between.
+/// The page is read first. When it is not full and some match is on it or it starts at the
+/// first match, the matches end on it, so its end is the count: the usual lookup by userName or
+/// externalId, answered by zero or one row, costs one statement. Otherwise the count is a
+/// second statement, and under concurrent writes the total may be off by the rows written in
+/// between.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, StoreError> {
-    let total = count(conn, query)?;
-    let items = if query.limit <= 0 {
-        Vec::new()
+    if query.limit <= 0 {
+        return Ok(Page {
+            total: count(conn, query)?,
+            items: Vec::new(),
+        });
+    }
+    let items: Vec<Record> = conn
+        .dialect()
+        .query(&query.page_sql())
+        .load::<RecordRow>(conn)?
+        .into_iter()
+        .map(Record::from)
+        .collect();
+    let shown = i64::try_from(items.len()).unwrap_or(i64::MAX);
+    let total = if shown < query.limit && (shown > 0 || query.offset == 0) && query.after.is_none()
+    {
+        query.offset + shown
     } else {
-        conn.dialect()
-            .query(&query.page_sql())
-            .load::<RecordRow>(conn)?
-            .into_iter()
-            .map(Record::from)
-            .collect()
+        count(conn, query)?
     };
     Ok(Page { total, items })
 }

@@ -373,7 +373,11 @@ store_test!(list_pages_report_the_total, |store| {
     };
     assert_eq!(ids(0, 2), (5, vec!["u0".to_owned(), "u1".to_owned()]));
     assert_eq!(ids(2, 2), (5, vec!["u2".to_owned(), "u3".to_owned()]));
+    // A page that is not full ends the matches: its end is the total, without a count. Past the
+    // end, an empty page says nothing of the rows before it, and the total is counted.
     assert_eq!(ids(4, 2), (5, vec!["u4".to_owned()]));
+    assert_eq!(ids(0, 10).0, 5);
+    assert_eq!(ids(3, 10).0, 5);
     assert_eq!(ids(10, 2), (5, vec![]));
     // RFC 7644 §3.4.2.4: count=0 asks for the total alone.
     assert_eq!(ids(0, 0), (5, vec![]));
