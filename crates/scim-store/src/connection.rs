@@ -22,6 +22,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::dialect::Dialect;
+use crate::events;
 use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
@@ -291,7 +292,13 @@ where
 {
     if in_transaction(conn) {
         // Already inside a transaction: a savepoint, and the outer transaction owns retrying.
-        return conn.transaction(f);
+        // The events it recorded go if it is rolled back.
+        let mark = events::deferred_mark(conn);
+        let result = conn.transaction(f);
+        if result.is_err() {
+            events::forget_deferred_since(conn, mark);
+        }
+        return result;
     }
     let mut attempt = 1;
     loop {
@@ -340,13 +347,15 @@ where
     F: FnMut(&mut DbConnection) -> Result<T, E>,
     E: TransactionError,
 {
+    // The events are written last, just before the commit (see `events::record_all`).
+    let mut body = |conn: &mut DbConnection| events::deferring(conn, &mut *f);
     let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(f);
+        return conn.transaction(body);
     };
     // Held until the transaction has committed or rolled back.
     let _turn = writers.map(WriterQueue::wait_turn).transpose()?;
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    run_and_finish(conn, f)
+    run_and_finish(conn, &mut body)
 }
 
 // The commit/rollback half of diesel's `TransactionManager::transaction`, for a transaction that

@@ -369,27 +369,32 @@ pub(crate) const LIVE_BY_KEY: &str = "(deleted_at IS NULL) IS TRUE";
 /// transaction commits, so without this a reader of `events` could see seq 12 before seq 11
 /// commits and then skip 11 forever. Taking a transaction-scoped advisory lock on the
 /// organisation just before the insert makes seq order equal commit order within an
-/// organisation, and holds the lock only for the end of the transaction. SQLite already runs one
-/// writer at a time.
+/// organisation. SQLite already runs one writer at a time.
 ///
-/// A transaction that makes several writes holds the lock from its first event on, so writes
-/// after it wait for the organisation's other writers: such transactions can deadlock against
-/// each other on row locks (PostgreSQL then aborts one, which `Store::transaction` runs again),
-/// so they should touch rows in a fixed order. A single write per transaction, the usual case, takes this lock last and cannot.
+/// The store's write transactions hold their events back and write them as their last
+/// statement (`events::deferring`), so the lock is held for the commit alone, and a transaction
+/// that writes many resources takes it once, after all its row locks. Events written outside
+/// such a transaction take it on the spot and keep it until their transaction ends.
 pub(crate) fn lock_outbox(conn: &mut DbConnection, org: OrgId) -> diesel::QueryResult<()> {
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(());
+    };
+    let (space, key) = outbox_lock_keys(org);
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind::<Integer, _>(space)
+        .bind::<Integer, _>(key)
+        .execute(pg)
+        .map(drop)
+}
+
+/// The two keys of `org`'s outbox lock ([`lock_outbox`]).
+pub(crate) fn outbox_lock_keys(org: OrgId) -> (i32, i32) {
     // The two-key advisory lock space: the first key names this use, so no other advisory lock
     // (one-key locks live apart) can collide with it. Organisations past 2^31 share keys, which
     // only costs them some concurrency.
     const OUTBOX_LOCK_SPACE: i32 = 0x5C1E_0001;
-    let DbConnection::Pg(pg) = conn else {
-        return Ok(());
-    };
     let org_key = i32::try_from(org.0.rem_euclid(1 << 31)).unwrap_or_default();
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind::<Integer, _>(OUTBOX_LOCK_SPACE)
-        .bind::<Integer, _>(org_key)
-        .execute(pg)
-        .map(drop)
+    (OUTBOX_LOCK_SPACE, org_key)
 }
 
 /// Runs `f` (the migrations) while no other process can migrate the same database: under a

@@ -3,6 +3,7 @@
 //!
 //! Events name the attributes a change touched, never their values.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -10,7 +11,7 @@ use std::time::SystemTime;
 use diesel::prelude::*;
 
 use crate::connection::DbConnection;
-use crate::dialect::{each_backend, lock_outbox};
+use crate::dialect::{each_backend, lock_outbox, outbox_lock_keys, SqlFragment};
 use crate::schema::events;
 use crate::timestamp::from_micros;
 use crate::{OrgId, StoreError};
@@ -212,8 +213,7 @@ pub(crate) struct NewEvent<'a> {
     pub(crate) occurred_at: i64,
 }
 
-/// Appends `event` to `org`'s outbox. Call it last in the write's transaction: it takes the
-/// organisation's outbox lock (see [`lock_outbox`]), held until the transaction ends.
+/// Appends `event` to `org`'s outbox, in the transaction of the change it describes.
 pub(crate) fn record(
     conn: &mut DbConnection,
     org: OrgId,
@@ -222,8 +222,13 @@ pub(crate) fn record(
     record_all(conn, org, std::slice::from_ref(event))
 }
 
-/// Appends `events` to `org`'s outbox in order, a batch per statement (a user leaving 1,000
-/// groups is a few statements, not 1,000). As [`record`], call it last in the transaction.
+/// Appends `events` to `org`'s outbox in order.
+///
+/// Inside a write transaction of this crate ([`deferring`]) they wait until the transaction is
+/// about to commit and are written then, all in one go: the organisation's outbox lock, which
+/// makes seq order commit order, is then taken by the last statement before `COMMIT` and held
+/// for the commit alone, not for the rest of the request's work. Outside one they are written
+/// at once.
 pub(crate) fn record_all(
     conn: &mut DbConnection,
     org: OrgId,
@@ -232,33 +237,203 @@ pub(crate) fn record_all(
     if events.is_empty() {
         return Ok(());
     }
-    lock_outbox(conn, org)?;
+    let owned = events
+        .iter()
+        .map(|event| {
+            Ok(Pending {
+                org,
+                resource_type: event.resource_type,
+                resource_id: event.resource_id.to_owned(),
+                kind: event.kind,
+                token_id: event.token_id.map(str::to_owned),
+                attributes: serde_json::to_string(event.attributes).map_err(StoreError::other)?,
+                occurred_at: event.occurred_at,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let key = connection_key(conn);
+    let unwritten = DEFERRED.with_borrow_mut(|frames| {
+        match frames.iter_mut().rev().find(|frame| frame.conn == key) {
+            Some(frame) => {
+                frame.events.extend(owned);
+                None
+            }
+            None => Some(owned),
+        }
+    });
+    match unwritten {
+        Some(events) => write(conn, &events),
+        None => Ok(()),
+    }
+}
+
+/// An event waiting for its transaction's commit.
+struct Pending {
+    org: OrgId,
+    resource_type: &'static str,
+    resource_id: String,
+    kind: EventKind,
+    token_id: Option<String>,
+    /// JSON.
+    attributes: String,
+    occurred_at: i64,
+}
+
+/// The events a transaction on one connection recorded so far.
+struct Frame {
+    conn: usize,
+    events: Vec<Pending>,
+}
+
+thread_local! {
+    /// The deferred events of the write transactions running on this thread. A transaction runs
+    /// on one thread from `BEGIN` to `COMMIT` (a blocking call), so the thread and the
+    /// connection together name it.
+    static DEFERRED: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// What names a connection while it is borrowed for a transaction: its address.
+fn connection_key(conn: &DbConnection) -> usize {
+    std::ptr::from_ref(conn) as usize
+}
+
+/// Runs `f`, the body of an outermost write transaction on `conn`, with the events it records
+/// held back ([`record_all`]) and written after it succeeds, as the transaction's last
+/// statements. If `f` fails nothing is written; the caller rolls back.
+pub(crate) fn deferring<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let key = connection_key(conn);
+    DEFERRED.with_borrow_mut(|frames| {
+        frames.push(Frame {
+            conn: key,
+            events: Vec::new(),
+        });
+    });
+    // Popped however `f` ends, a panic included, so a later transaction never sees its events.
+    struct PopOnDrop(usize);
+    impl Drop for PopOnDrop {
+        fn drop(&mut self) {
+            DEFERRED.with_borrow_mut(|frames| {
+                if let Some(at) = frames.iter().rposition(|frame| frame.conn == self.0) {
+                    frames.remove(at);
+                }
+            });
+        }
+    }
+    let guard = PopOnDrop(key);
+    let value = f(conn)?;
+    let events = DEFERRED.with_borrow_mut(|frames| {
+        frames
+            .iter_mut()
+            .rev()
+            .find(|frame| frame.conn == key)
+            .map(|frame| std::mem::take(&mut frame.events))
+            .unwrap_or_default()
+    });
+    drop(guard);
+    write(conn, &events)?;
+    Ok(value)
+}
+
+/// How many events the transaction on `conn` holds back: where a savepoint starts.
+pub(crate) fn deferred_mark(conn: &DbConnection) -> usize {
+    let key = connection_key(conn);
+    DEFERRED.with_borrow(|frames| {
+        frames
+            .iter()
+            .rev()
+            .find(|frame| frame.conn == key)
+            .map_or(0, |frame| frame.events.len())
+    })
+}
+
+/// Forgets the events recorded since `mark`: their savepoint was rolled back.
+pub(crate) fn forget_deferred_since(conn: &DbConnection, mark: usize) {
+    let key = connection_key(conn);
+    DEFERRED.with_borrow_mut(|frames| {
+        if let Some(frame) = frames.iter_mut().rev().find(|frame| frame.conn == key) {
+            frame.events.truncate(mark);
+        }
+    });
+}
+
+/// Writes `events` now, taking the outbox lock of each organisation among them first (in
+/// ascending order, so two transactions never wait on each other's).
+fn write(conn: &mut DbConnection, events: &[Pending]) -> Result<(), StoreError> {
+    let mut orgs: Vec<OrgId> = events.iter().map(|event| event.org).collect();
+    orgs.sort_unstable_by_key(|org| org.0);
+    orgs.dedup();
+    if let ([event], [org], DbConnection::Pg(_)) = (events, orgs.as_slice(), &*conn) {
+        // The usual write: the lock and the insert in one statement, one round trip fewer
+        // while the lock is held.
+        return insert_one_locked(conn, *org, event);
+    }
+    for org in orgs {
+        lock_outbox(conn, org)?;
+    }
     for batch in events.chunks(500) {
-        let rows = batch
+        let mut rows: Vec<_> = batch
             .iter()
             .map(|event| {
-                let attributes =
-                    serde_json::to_string(event.attributes).map_err(StoreError::other)?;
-                Ok((
-                    events::org_id.eq(org.0),
+                (
+                    events::org_id.eq(event.org.0),
                     events::resource_type.eq(event.resource_type),
-                    events::resource_id.eq(event.resource_id),
+                    events::resource_id.eq(event.resource_id.as_str()),
                     events::kind.eq(event.kind.as_str()),
-                    events::token_id.eq(event.token_id),
-                    events::attributes.eq(attributes),
+                    events::token_id.eq(event.token_id.as_deref()),
+                    events::attributes.eq(event.attributes.as_str()),
                     events::occurred_at.eq(event.occurred_at),
-                ))
+                )
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        if let [row] = rows.as_slice() {
-            // One row, the usual write: a statement of static shape, which the connection
-            // keeps prepared; a batch's text depends on its length.
-            let insert = diesel::insert_into(events::table).values(row.clone());
-            each_backend!(&mut *conn, |c| insert.execute(c))?;
+            .collect();
+        if rows.len() == 1 {
+            // A statement of static shape, which the connection keeps prepared; a batch's text
+            // depends on its length.
+            if let Some(row) = rows.pop() {
+                let insert = diesel::insert_into(events::table).values(row);
+                each_backend!(&mut *conn, |c| insert.execute(c))?;
+            }
         } else {
-            let insert = diesel::insert_into(events::table).values(rows);
+            let insert = diesel::insert_into(events::table).values(&rows);
             each_backend!(&mut *conn, |c| insert.execute(c))?;
         }
     }
+    Ok(())
+}
+
+/// PostgreSQL: takes `org`'s outbox lock and appends `event`, in one statement. The lock is
+/// taken as the subquery's row is made, before the insert draws the next seq.
+fn insert_one_locked(
+    conn: &mut DbConnection,
+    org: OrgId,
+    event: &Pending,
+) -> Result<(), StoreError> {
+    let (space, key) = outbox_lock_keys(org);
+    let mut sql = SqlFragment::sql(
+        "INSERT INTO events (org_id, resource_type, resource_id, kind, token_id, attributes, \
+         occurred_at) SELECT ",
+    );
+    sql.push_bind(org)
+        .push_sql(", ")
+        .push_bind(event.resource_type)
+        .push_sql(", ")
+        .push_bind(event.resource_id.as_str())
+        .push_sql(", ")
+        .push_bind(event.kind.as_str())
+        .push_sql(", ")
+        .push_bind(event.token_id.clone())
+        .push_sql(", ")
+        .push_bind(event.attributes.as_str())
+        .push_sql(", ")
+        .push_bind(event.occurred_at)
+        .push_sql(" FROM (SELECT pg_advisory_xact_lock(CAST(")
+        .push_bind(i64::from(space))
+        .push_sql(" AS integer), CAST(")
+        .push_bind(i64::from(key))
+        .push_sql(" AS integer))) AS outbox_lock");
+    conn.dialect().prepared(&sql).execute(conn)?;
     Ok(())
 }

@@ -113,6 +113,31 @@ store_test!(events_commit_and_roll_back_with_their_change, |store| {
             (EventKind::Created, "u5".into())
         ]
     );
+
+    // The transaction's events are written as it commits, after all its other statements: a
+    // savepoint rolled back after its write succeeded (a bulk operation failing half-way)
+    // takes its event with it, and those kept come out in the order they were recorded.
+    let after = events::list_after(&mut conn, org, 0, 10).unwrap().len();
+    store
+        .transaction(|conn| -> Result<(), StoreError> {
+            users::create(conn, org, &new_user("u6", "six"))?;
+            let undone: Result<(), StoreError> = scim_store::savepoint(conn, |conn| {
+                users::create(conn, org, &new_user("u7", "seven"))?;
+                Err(StoreError::NotFound)
+            });
+            assert!(matches!(undone, Err(StoreError::NotFound)));
+            users::create(conn, org, &new_user("u8", "eight"))?;
+            Ok(())
+        })
+        .unwrap();
+    let ids: Vec<_> = events::list_after(&mut conn, org, 0, 10)
+        .unwrap()
+        .into_iter()
+        .skip(after)
+        .map(|e| e.resource_id)
+        .collect();
+    assert_eq!(ids, ["u6", "u8"]);
+    assert_eq!(users::get(&mut conn, org, "u7").unwrap(), None);
 });
 
 // Concurrent writers each get their own seq: none is lost or duplicated.
