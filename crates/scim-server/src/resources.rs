@@ -1665,7 +1665,9 @@ pub(crate) fn write(
             // An unassigned `active` never reactivates (`Columns::derive_keeping`).
             let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
                 .into_update(Some(writer.token.to_owned()), attributes);
-            Ok(resources::replace(conn, ep.kind, org, id, None, &update)?)
+            Ok(resources::replace_locked(
+                conn, ep.kind, org, &existing, &update,
+            )?)
         }
     }
 }

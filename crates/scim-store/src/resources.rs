@@ -540,63 +540,82 @@ pub fn replace(
 ) -> Result<Record, StoreError> {
     write_transaction(conn, |conn| {
         let current = lock(conn, kind, org, id, expected_version)?;
-        let c = &update.columns;
-        let event = match (kind.has_active, current.active, c.active) {
-            (true, true, false) => EventKind::Deactivated,
-            (true, false, true) => EventKind::Reactivated,
-            _ => EventKind::Updated,
-        };
-        let now = now_micros();
-        let mut sql = SqlFragment::sql(format!(
-            "UPDATE {table} SET {name} = ",
-            table = kind.table,
-            name = kind.name_column
-        ));
-        sql.push_bind(c.name.as_str())
-            .push_sql(&format!(", {} = ", kind.key_column))
-            .push_bind(c.name_key.as_str())
-            .push_sql(", external_id = ")
-            .push_bind(c.external_id.clone())
-            .push_sql(", version = version + 1, last_modified = ")
-            .push_bind(now)
-            .push_sql(", document = ")
-            .push_bind(c.document.as_str())
-            .push_sql(", search = ")
-            .push_bind(c.search.as_str());
-        if kind.has_active {
-            let bump = i64::from(event == EventKind::Deactivated);
-            sql.push_sql(", active = ")
-                .push_bind(c.active)
-                .push_sql(", session_version = session_version + ")
-                .push_bind(bump);
-        }
-        sql.push_sql(" WHERE org_id = ")
-            .push_bind(org)
-            .push_sql(" AND id = ")
-            .push_bind(id)
-            .push_sql(" AND ")
-            .push_sql(LIVE_BY_KEY)
-            .push_sql(" RETURNING ")
-            .push_sql(&kind.select_list());
-        let row = conn
-            .dialect()
-            .prepared(&sql)
-            .get_result::<RecordRow>(conn)?;
-        values::update(conn, kind, org, id, &current.search, &c.search)?;
-        events::record(
-            conn,
-            org,
-            &NewEvent {
-                resource_type: kind.name,
-                resource_id: id,
-                kind: event,
-                token_id: update.token_id.as_deref(),
-                attributes: &update.attributes,
-                occurred_at: now,
-            },
-        )?;
-        Ok(row.into())
+        replace_locked(conn, kind, org, &current, update)
     })
+}
+
+/// [`replace`] for a resource the caller has already read with [`lock`] in its transaction:
+/// one statement fewer, and no savepoint of its own.
+///
+/// Call it inside a transaction, or a [`savepoint`](crate::savepoint), that is rolled back if
+/// it fails: a failed statement leaves a PostgreSQL transaction unusable until then.
+///
+/// # Errors
+/// As [`replace`].
+pub fn replace_locked(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    current: &Record,
+    update: &Update,
+) -> Result<Record, StoreError> {
+    let id = current.id.as_str();
+    let c = &update.columns;
+    let event = match (kind.has_active, current.active, c.active) {
+        (true, true, false) => EventKind::Deactivated,
+        (true, false, true) => EventKind::Reactivated,
+        _ => EventKind::Updated,
+    };
+    let now = now_micros();
+    let mut sql = SqlFragment::sql(format!(
+        "UPDATE {table} SET {name} = ",
+        table = kind.table,
+        name = kind.name_column
+    ));
+    sql.push_bind(c.name.as_str())
+        .push_sql(&format!(", {} = ", kind.key_column))
+        .push_bind(c.name_key.as_str())
+        .push_sql(", external_id = ")
+        .push_bind(c.external_id.clone())
+        .push_sql(", version = version + 1, last_modified = ")
+        .push_bind(now)
+        .push_sql(", document = ")
+        .push_bind(c.document.as_str())
+        .push_sql(", search = ")
+        .push_bind(c.search.as_str());
+    if kind.has_active {
+        let bump = i64::from(event == EventKind::Deactivated);
+        sql.push_sql(", active = ")
+            .push_bind(c.active)
+            .push_sql(", session_version = session_version + ")
+            .push_bind(bump);
+    }
+    sql.push_sql(" WHERE org_id = ")
+        .push_bind(org)
+        .push_sql(" AND id = ")
+        .push_bind(id)
+        .push_sql(" AND ")
+        .push_sql(LIVE_BY_KEY)
+        .push_sql(" RETURNING ")
+        .push_sql(&kind.select_list());
+    let row = conn
+        .dialect()
+        .prepared(&sql)
+        .get_result::<RecordRow>(conn)?;
+    values::update(conn, kind, org, id, &current.search, &c.search)?;
+    events::record(
+        conn,
+        org,
+        &NewEvent {
+            resource_type: kind.name,
+            resource_id: id,
+            kind: event,
+            token_id: update.token_id.as_deref(),
+            attributes: &update.attributes,
+            occurred_at: now,
+        },
+    )?;
+    Ok(row.into())
 }
 
 /// Deletes the live resource `id` of `org` as `mode` says, removes it from every group it is a

@@ -558,3 +558,73 @@ store_test!(concurrent_writers_to_one_user_all_land, |store| {
         21
     );
 });
+
+// A write that has already read and locked the user (RFC 7644 §3.5.2, PATCH reads, changes,
+// writes) replaces it without a second read, with the same effects as `replace`: the version
+// moves on, the value index and the outbox follow; a name another user holds is refused and
+// the caller's transaction rolls back whole.
+store_test!(replace_locked_writes_what_replace_writes, |store| {
+    let org = org(&store, "acme");
+    let mut conn = store.get().unwrap();
+    let first = users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
+    users::create(&mut conn, org, &new_user("u2", "two")).unwrap();
+    let written = store
+        .transaction(|conn| {
+            let current = resources::lock(conn, &USERS, org, "u1", None)?;
+            let update = update_of(&current, |u| {
+                u.columns.name = "uno".into();
+                u.columns.name_key = "uno".into();
+                u.columns.search = r#"{"userName":"uno"}"#.into();
+                u.attributes = vec!["userName".into()];
+            });
+            resources::replace_locked(conn, &USERS, org, &current, &update)
+        })
+        .unwrap();
+    assert_eq!(
+        (written.name.as_str(), written.version),
+        ("uno", first.version + 1)
+    );
+    assert_eq!(
+        users::get(&mut conn, org, "u1").unwrap().map(|u| u.name),
+        Some("uno".to_owned())
+    );
+    let found = |conn: &mut scim_store::DbConnection, filter: &str| {
+        let registry = SchemaRegistry::standard();
+        let rt = registry.resource_type("User").unwrap();
+        let compiled = CompiledFilter::compile(&scim_filter::parse(filter).unwrap(), rt).unwrap();
+        let search = Search {
+            filter: Some(&compiled),
+            sort: None,
+            offset: 0,
+            limit: 10,
+            location_prefix: None,
+        };
+        let query = ListQuery::new(&USERS, store.dialect(), org, &search).unwrap();
+        resources::list(conn, &query).unwrap().total
+    };
+    assert_eq!(found(&mut conn, r#"userName eq "uno""#), 1);
+    assert_eq!(found(&mut conn, r#"userName eq "one""#), 0);
+    let kinds: Vec<_> = events::list_after(&mut conn, org, 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.resource_id))
+        .collect();
+    assert_eq!(kinds.last(), Some(&(EventKind::Updated, "u1".to_owned())));
+
+    let taken: Result<_, StoreError> = store.transaction(|conn| {
+        let current = resources::lock(conn, &USERS, org, "u1", None)?;
+        let update = update_of(&current, |u| {
+            u.columns.name = "two".into();
+            u.columns.name_key = "two".into();
+        });
+        resources::replace_locked(conn, &USERS, org, &current, &update)
+    });
+    assert!(
+        matches!(taken, Err(StoreError::UniqueViolation { .. })),
+        "{taken:?}"
+    );
+    assert_eq!(
+        users::get(&mut conn, org, "u1").unwrap().map(|u| u.version),
+        Some(first.version + 1)
+    );
+});
