@@ -219,22 +219,7 @@ impl Postgres {
     }
 
     fn psql(&self, url: &str, sql: &str) -> Result<String, String> {
-        let mut cmd = Command::new("psql");
-        cmd.args([
-            "-X",
-            "-q",
-            "-t",
-            "-A",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            sql,
-        ]);
-        let output = run_bounded(&mut cmd, COMMAND_TIMEOUT)?;
-        expect_success(&output, "psql")?;
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        psql(url, sql)
     }
 
     /// A new empty database, dropped when the guard is.
@@ -259,6 +244,26 @@ impl Postgres {
             None => format!("{server}/{database}"),
         }
     }
+}
+
+/// Runs `sql` with `psql` on the database at `url`; its output, trimmed.
+fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let mut cmd = Command::new("psql");
+    cmd.args([
+        "-X",
+        "-q",
+        "-t",
+        "-A",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        url,
+        "-c",
+        sql,
+    ]);
+    let output = run_bounded(&mut cmd, COMMAND_TIMEOUT)?;
+    expect_success(&output, "psql")?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 struct Database<'a> {
@@ -395,6 +400,12 @@ fn measure(
         backend.name()
     );
     let data = Arc::new(load(&target, options.connections)?);
+    if backend == Backend::Postgres {
+        // What `pgbench -i` does after loading, and autovacuum soon after on a live server:
+        // statistics and a visibility map, so the figures are of a settled database, not of
+        // its first minute.
+        psql(url, "VACUUM ANALYZE")?;
+    }
     let mut rows = Vec::new();
     for workload in WORKLOADS {
         if !options.only.is_empty() && !options.only.iter().any(|n| n == workload.name) {
@@ -946,7 +957,7 @@ fn read_answer(stream: &mut BufReader<TcpStream>, line: &mut String) -> io::Resu
 fn print_table(options: &Options, rows: &[Row], baseline: &Baseline, notes: &[String]) {
     println!(
         "\n{} connections, {} s per workload after 1 s of warm-up, {USERS} users and {GROUPS} \
-         groups loaded",
+         groups loaded (then VACUUM ANALYZE on PostgreSQL, as pgbench -i does)",
         options.connections, options.seconds
     );
     let show = |tps: Option<f64>| tps.map_or("not measured".to_owned(), |t| format!("{t:.0} TPS"));
