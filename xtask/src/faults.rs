@@ -72,7 +72,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             if !path.is_file() {
                 return Err(format!("faults: no file at {}", path.display()));
             }
-            path
+            // The servers run in the work directory: a relative path would point elsewhere.
+            path.canonicalize()
+                .map_err(|e| format!("faults: {}: {e}", path.display()))?
         }
         _ => return Err("faults: the only argument is `--scimd PATH`".into()),
     };
