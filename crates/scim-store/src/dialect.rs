@@ -169,19 +169,19 @@ impl Dialect {
     }
 }
 
-/// The rows of `sql` about a list of ids: prepared ([`Dialect::prepared`]) when the list has one
-/// id, the shape of every request about one resource, else a one-off statement, since each
-/// length of list would be another text to keep prepared.
-pub(crate) fn load_for_ids<U>(
+/// The rows of `sql`: prepared ([`Dialect::prepared`]) when `fixed_shape` says its text comes
+/// from a bounded set (one id rather than a list of any length; a lookup by one attribute
+/// rather than any filter), else a one-off statement.
+pub(crate) fn load_rows<U>(
     conn: &mut DbConnection,
     sql: &SqlFragment,
-    ids: usize,
+    fixed_shape: bool,
 ) -> diesel::QueryResult<Vec<U>>
 where
     U: diesel::QueryableByName<MultiBackend> + 'static,
 {
     let dialect = conn.dialect();
-    if ids == 1 {
+    if fixed_shape {
         dialect.prepared(sql).load::<U>(conn)
     } else {
         dialect.query(sql).load::<U>(conn)

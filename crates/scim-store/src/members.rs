@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::connection::DbConnection;
-use crate::dialect::{load_for_ids, SqlFragment, LIVE_BY_KEY};
+use crate::dialect::{load_rows, SqlFragment, LIVE_BY_KEY};
 use crate::events::UnknownValue;
 use crate::{OrgId, StoreError};
 
@@ -503,7 +503,7 @@ fn parents(
             sql.push_sql(" AND member_type = 'Group'");
         }
         out.extend(
-            load_for_ids::<Edge>(conn, &sql, batch.len())?
+            load_rows::<Edge>(conn, &sql, batch.len() == 1)?
                 .into_iter()
                 .map(|edge| (edge.member_id, edge.group_id)),
         );
@@ -534,7 +534,7 @@ fn display_names(
             .push_sql(LIVE_BY_KEY)
             .push_sql(" AND id IN ");
         push_ids(&mut sql, batch);
-        for row in load_for_ids::<Named>(conn, &sql, batch.len())? {
+        for row in load_rows::<Named>(conn, &sql, batch.len() == 1)? {
             out.insert(row.id, row.display_name);
         }
     }

@@ -16,11 +16,12 @@ use std::time::SystemTime;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use scim_model::filter::CompiledFilter;
+use scim_filter::CompareOp;
+use scim_model::filter::{CompiledFilter, Node};
 use scim_model::schema::ResolvedAttribute;
 
 use crate::connection::{write_transaction, DbConnection};
-use crate::dialect::{Dialect, SqlFragment, LIVE_BY_KEY};
+use crate::dialect::{load_rows, BindValue, Dialect, SqlFragment, LIVE_BY_KEY};
 use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{Condition, FilterSql, UnsupportedFilter};
 use crate::paging::Position;
@@ -802,6 +803,17 @@ pub struct Search<'a> {
     pub location_prefix: Option<&'a str>,
 }
 
+/// Whether `node` is one `eq`, on an attribute or inside one value filter
+/// (`userName eq "x"`, `emails[value eq "x"]`): the lookups identity providers make, whose SQL
+/// text depends only on the attribute, of which the schema has a bounded number.
+fn one_equality(node: &Node<'_>) -> bool {
+    let eq = |node: &Node<'_>| matches!(node, Node::Compare(c) if c.op == CompareOp::Eq);
+    match node {
+        Node::Any { filter, .. } => eq(filter),
+        node => eq(node),
+    }
+}
+
 /// Which rows a [`ListQuery`] reads.
 #[derive(Debug, Clone)]
 enum Rows {
@@ -832,6 +844,10 @@ pub struct ListQuery {
     pub(crate) after: Option<Position>,
     offset: i64,
     limit: i64,
+    /// Whether the statements' text comes from a bounded set, so the connection may keep them
+    /// prepared: no filter or one equality, and no sortBy. A filter of any other shape could
+    /// make a new text with every request.
+    fixed_shape: bool,
 }
 
 impl ListQuery {
@@ -888,6 +904,10 @@ impl ListQuery {
             after: None,
             offset: search.offset,
             limit: search.limit,
+            fixed_shape: search.sort.is_none()
+                && search
+                    .filter
+                    .is_none_or(|filter| one_equality(filter.root())),
         })
     }
 
@@ -902,6 +922,7 @@ impl ListQuery {
             after: None,
             offset,
             limit,
+            fixed_shape: true,
         }
     }
 
@@ -1011,11 +1032,8 @@ impl ListQuery {
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn count(conn: &mut DbConnection, query: &ListQuery) -> Result<i64, StoreError> {
-    Ok(conn
-        .dialect()
-        .query(&query.count_sql())
-        .get_result::<Total>(conn)?
-        .total)
+    let rows = load_rows::<Total>(conn, &query.count_sql(), query.fixed_shape)?;
+    Ok(rows.first().map_or(0, |row| row.total))
 }
 
 /// A page of live resources matching `query`, and how many match in all.
@@ -1035,10 +1053,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
             items: Vec::new(),
         });
     }
-    let items: Vec<Record> = conn
-        .dialect()
-        .query(&query.page_sql())
-        .load::<RecordRow>(conn)?
+    let items: Vec<Record> = load_rows::<RecordRow>(conn, &query.page_sql(), query.fixed_shape)?
         .into_iter()
         .map(Record::from)
         .collect();
@@ -1054,19 +1069,71 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<Page<Record>, 
 
 /// How the database would run `query`: the plans of its count and of its page, one line per
 /// plan node (PostgreSQL's `EXPLAIN`, SQLite's `EXPLAIN QUERY PLAN`), without running either.
-/// For tests that pin which index a filter uses, and for an operator asking why one is slow.
+/// For tests that pin which index a filter uses, and for an operator asking why one is slow. A
+/// query of fixed shape (no filter or one equality, no sortBy) is kept prepared, so on
+/// PostgreSQL its plans are the generic ones, made without the values.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
 pub fn explain(conn: &mut DbConnection, query: &ListQuery) -> Result<QueryPlans, StoreError> {
+    if query.fixed_shape && conn.dialect() == Dialect::Postgres {
+        return Ok(QueryPlans {
+            count: generic_plan_of(conn, &query.count_sql())?,
+            page: generic_plan_of(conn, &query.page_sql())?,
+        });
+    }
     Ok(QueryPlans {
         count: plan_of(conn, query.count_sql())?,
         page: plan_of(conn, query.page_sql())?,
     })
 }
 
+/// PostgreSQL: the generic plan of `statement`, the one made without its values, which a
+/// prepared statement may run with after a few executions. A query the store keeps prepared
+/// ([`ListQuery`] of fixed shape) must be index-backed with that plan too.
+fn generic_plan_of(
+    conn: &mut DbConnection,
+    statement: &SqlFragment,
+) -> Result<Vec<String>, StoreError> {
+    use diesel::connection::SimpleConnection as _;
+    let (sql, binds) = Dialect::Postgres.render(statement);
+    let types: Vec<&str> = binds
+        .iter()
+        .map(|value| match value {
+            BindValue::Text(_) | BindValue::Null => "text",
+            BindValue::BigInt(_) => "bigint",
+            BindValue::Double(_) => "double precision",
+            BindValue::Bool(_) => "boolean",
+        })
+        .collect();
+    // EXPLAIN EXECUTE takes the values as SQL; these are the store's own binds, quoted.
+    let values: Vec<String> = binds
+        .iter()
+        .map(|value| match value {
+            BindValue::Text(text) => format!("'{}'", text.replace('\'', "''")),
+            BindValue::BigInt(n) => n.to_string(),
+            BindValue::Double(x) => format!("CAST('{x:?}' AS double precision)"),
+            BindValue::Bool(flag) => flag.to_string(),
+            BindValue::Null => "NULL".to_owned(),
+        })
+        .collect();
+    conn.batch_execute(&format!(
+        "PREPARE scim_explain ({}) AS {sql}; SET plan_cache_mode = force_generic_plan",
+        types.join(", ")
+    ))?;
+    let plan = diesel::sql_query(format!(
+        "EXPLAIN EXECUTE scim_explain ({})",
+        values.join(", ")
+    ))
+    .load::<PgPlanLine>(conn)
+    .map(|lines| lines.into_iter().map(|line| line.plan).collect());
+    conn.batch_execute("DEALLOCATE scim_explain; RESET plan_cache_mode")?;
+    Ok(plan?)
+}
+
 /// How the database would read the live resource `id` of `org`, as [`get`] does, or as a write
-/// does when `for_update` (with its row lock): one line per plan node, as [`explain`] gives.
+/// does when `for_update` (with its row lock): one line per plan node, as [`explain`] gives
+/// (on PostgreSQL the generic plan: the statement is kept prepared).
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
@@ -1082,7 +1149,12 @@ pub fn explain_get(
     } else {
         ""
     };
-    plan_of(conn, select_live(kind, org, id, lock))
+    let statement = select_live(kind, org, id, lock);
+    // The store keeps it prepared: on PostgreSQL, the generic plan is the one that counts.
+    match conn.dialect() {
+        Dialect::Postgres => generic_plan_of(conn, &statement),
+        Dialect::Sqlite => plan_of(conn, statement),
+    }
 }
 
 /// The plan of `statement`, one line per node, without running it.

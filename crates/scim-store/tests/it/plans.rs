@@ -206,6 +206,46 @@ store_test!(group_lookups_are_index_backed_without_statistics, |store| {
     assert_indexed(&store, org, &GROUPS, GROUP_LOOKUPS);
 });
 
+// A lookup by one attribute (`userName eq`, `emails[value eq]`) is kept prepared by each
+// connection, and PostgreSQL may then run it with a generic plan, made without the values:
+// that plan must be index-backed too.
+#[test]
+fn one_attribute_lookups_stay_indexed_with_generic_plans() {
+    let db = scim_test_db::TestDb::postgres();
+    let store = db.store();
+    let org = crate::org(store, "acme");
+    load_users(store, org, 1, LOADED).unwrap();
+    let mut conn = store.get().unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("SET plan_cache_mode = force_generic_plan"),
+        &mut *conn,
+    )
+    .unwrap();
+    let mut failures = Vec::new();
+    for filter in [
+        r#"id eq "lu-777""#,
+        r#"userName eq "User777@example.com""#,
+        r#"externalId eq "ext-777""#,
+        r#"emails.value eq "user777@example.com""#,
+        r#"emails[value eq "user777@example.com"]"#,
+        r#"displayName eq "User 777""#,
+        r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "777""#,
+    ] {
+        let plans = resources::explain(&mut conn, &query(store, org, &USERS, filter)).unwrap();
+        let mut lines = plans.count;
+        lines.extend(plans.page);
+        // A generic plan shows the parameters it was made without.
+        let generic = lines.iter().any(|line| line.contains("$2"));
+        if !generic
+            || !full_scans(Dialect::Postgres, &lines).is_empty()
+            || !uses_an_index(Dialect::Postgres, &lines)
+        {
+            failures.push(format!("{filter}\n    {}", lines.join("\n    ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 // A read or write by id (RFC 7644 §3.4.1, §3.5) is one primary-key lookup on a freshly loaded
 // table too: not a scan of the organisation through the partial unique index on the name, which
 // PostgreSQL prefers without statistics when the query repeats that index's predicate.
