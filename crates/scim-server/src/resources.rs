@@ -784,7 +784,13 @@ async fn create(
         .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
             let record = plan.write(conn, ep, org, rt, new_id(), &token)?;
-            let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;
+            // A group's members were just written and are read back; a user created this
+            // instant, under an id no one has seen, belongs to no group: nothing to read.
+            let related = if ep.kind.has_members() {
+                load_related(conn, ep, org, std::slice::from_ref(&record), fields)?
+            } else {
+                Vec::new()
+            };
             Ok((record, related))
         })
         .await?;
