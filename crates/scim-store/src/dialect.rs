@@ -188,6 +188,25 @@ where
     }
 }
 
+/// Runs `sql`, prepared when `fixed_shape` (as [`load_rows`]); the number of rows it changed.
+pub(crate) fn execute_sql(
+    conn: &mut DbConnection,
+    sql: &SqlFragment,
+    fixed_shape: bool,
+) -> diesel::QueryResult<usize> {
+    let dialect = conn.dialect();
+    if fixed_shape {
+        dialect.prepared(sql).execute(conn)
+    } else {
+        dialect.query(sql).execute(conn)
+    }
+}
+
+/// The longest list of values a statement may carry and still be kept prepared: one text per
+/// length up to this, a handful per connection, covers the value-index rows of an ordinary
+/// resource.
+pub(crate) const PREPARED_LIST: usize = 16;
+
 /// A statement of fixed shape with its values, cached by the connection ([`Dialect::prepared`]).
 ///
 /// `diesel::sql_query` marks itself unsafe to cache, since its text may be anything; this type

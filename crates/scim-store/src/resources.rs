@@ -405,7 +405,9 @@ pub fn create_many(
             }
             sql.push_sql(" RETURNING ").push_sql(&kind.select_list());
             // RETURNING gives no order on SQLite: the records are matched by id.
-            for row in conn.dialect().query(&sql).load::<RecordRow>(conn)? {
+            // One row, the usual create, has one text per kind: prepared; a batch's text
+            // depends on its length.
+            for row in load_rows::<RecordRow>(conn, &sql, batch.len() == 1)? {
                 records.insert(row.id.clone(), Record::from(row));
             }
         }

@@ -21,7 +21,7 @@ use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
 use crate::connection::{write_transaction, DbConnection};
-use crate::dialect::SqlFragment;
+use crate::dialect::{execute_sql, SqlFragment, PREPARED_LIST};
 use crate::resources::ResourceKind;
 use crate::{OrgId, StoreError};
 
@@ -198,7 +198,7 @@ fn insert_rows(
                 .push_sql(")");
         }
         sql.push_sql(" ON CONFLICT DO NOTHING");
-        conn.dialect().query(&sql).execute(conn)?;
+        execute_sql(conn, &sql, batch.len() <= PREPARED_LIST)?;
     }
     Ok(())
 }
@@ -237,7 +237,7 @@ fn remove<'a>(
                 sql.push_bind(*value);
             }
             sql.push_sql(") AND resource_id = ").push_bind(id);
-            conn.dialect().query(&sql).execute(conn)?;
+            execute_sql(conn, &sql, batch.len() <= PREPARED_LIST)?;
         }
     }
     Ok(())
