@@ -26,7 +26,7 @@ use crate::process::{
     describe, expect_success, on_path, run_bounded, run_logged, run_quiet, tail, wait_bounded,
 };
 use crate::random_suffix;
-use crate::scimd::{self, free_port, Profile, Server};
+use crate::scimd::{self, free_port, Backend, Profile, Server};
 
 /// Bound on each `scimd org|token` command and each psql/createdb call.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -79,21 +79,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     report(&runs, &allowlist)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
 /// A server someone else started, named by `--url`.
 #[derive(Debug, PartialEq, Eq)]
 struct External {
@@ -125,15 +110,13 @@ impl Options {
                     .ok_or_else(|| format!("conformance: {name} needs a value"))
             };
             match arg.as_str() {
-                "--backend" => match value("--backend")?.as_str() {
-                    "sqlite" => backends.push(Backend::Sqlite),
-                    "postgres" => backends.push(Backend::Postgres),
-                    other => {
-                        return Err(format!(
-                            "conformance: unknown backend `{other}` (sqlite or postgres)"
-                        ))
-                    }
-                },
+                "--backend" => {
+                    let name = value("--backend")?;
+                    let backend = Backend::parse(&name).ok_or_else(|| {
+                        format!("conformance: unknown backend `{name}` (sqlite or postgres)")
+                    })?;
+                    backends.push(backend);
+                }
                 "--url" => url = Some(value("--url")?),
                 "--token" => token = Some(value("--token")?),
                 "--scimd" => scimd = Some(PathBuf::from(value("--scimd")?)),

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::process::{expect_success, on_path, run_bounded};
 use crate::random_suffix;
-use crate::scimd::{self, free_port, Profile, Server};
+use crate::scimd::{self, free_port, Backend, Profile, Server};
 
 /// Users loaded before the workloads, as in the measurements issue 10 started from.
 const USERS: usize = 1_000;
@@ -52,21 +52,6 @@ struct Options {
     only: Vec<String>,
     /// Record a system-wide `perf` profile of each workload under `target/load/`.
     perf: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        }
-    }
 }
 
 pub(crate) const USAGE: &str = "\
@@ -118,11 +103,12 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .filter(|&c| (1..=256).contains(&c))
                     .ok_or("load: --connections takes a number from 1 to 256")?;
             }
-            "--backend" => match value()?.as_str() {
-                "sqlite" => options.backends.push(Backend::Sqlite),
-                "postgres" => options.backends.push(Backend::Postgres),
-                other => return Err(format!("load: unknown backend `{other}`")),
-            },
+            "--backend" => {
+                let name = value()?;
+                let backend = Backend::parse(&name)
+                    .ok_or_else(|| format!("load: unknown backend `{name}`"))?;
+                options.backends.push(backend);
+            }
             "--workload" => {
                 let name = value()?;
                 if !WORKLOADS.iter().any(|w| w.name == name) {
@@ -178,11 +164,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 rows.append(&mut found);
                 notes.push(format!(
                     "scimd on {}: peak resident memory {:.1} MiB",
-                    backend.name(),
+                    backend.label(),
                     rss as f64 / 1024.0
                 ));
             }
-            Err(e) => notes.push(format!("{}: not measured: {e}", backend.name())),
+            Err(e) => notes.push(format!("{}: not measured: {e}", backend.label())),
         }
     }
     print_table(&options, &rows, &baseline, &notes);
@@ -387,7 +373,7 @@ fn measure(
     cli(&["org", "create", ORG])?;
     let token = cli(&["token", "create", "--org", ORG, "--name", "load"])?;
     let port = free_port()?;
-    let log = work.join(format!("scimd-{}.log", backend.name().to_lowercase()));
+    let log = work.join(format!("scimd-{}.log", backend.name()));
     let mut server = Server::start(scimd, work, port, url, &[], &log)?;
     server.wait_until_ready(port, &token)?;
     let target = Target {
@@ -397,7 +383,7 @@ fn measure(
 
     println!(
         "{}: loading {USERS} users and {GROUPS} groups",
-        backend.name()
+        backend.label()
     );
     let data = Arc::new(load(&target, options.connections)?);
     if backend == Backend::Postgres {
@@ -412,11 +398,7 @@ fn measure(
             continue;
         }
         let profile = if options.perf {
-            let file = work.join(format!(
-                "perf-{}-{}.data",
-                backend.name().to_lowercase(),
-                workload.name
-            ));
+            let file = work.join(format!("perf-{}-{}.data", backend.name(), workload.name));
             Some(Profiler::start(&file, options.seconds)?)
         } else {
             None
@@ -427,7 +409,7 @@ fn measure(
         }
         println!(
             "{}: {:<28} {:>8.0} req/s  p99 {:>7.2} ms  {} errors",
-            backend.name(),
+            backend.label(),
             workload.label,
             stats.rate(),
             stats.percentile(99.0),
@@ -984,7 +966,7 @@ fn print_table(options: &Options, rows: &[Row], baseline: &Baseline, notes: &[St
         println!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
             row.workload.label,
-            row.backend.name(),
+            row.backend.label(),
             row.stats.rate(),
             row.stats.percentile(50.0),
             row.stats.percentile(90.0),

@@ -14,6 +14,40 @@ use crate::process::{describe, tail};
 /// How long `scimd serve` may take to answer HTTP once started.
 const SERVER_START: Duration = Duration::from_secs(30);
 
+/// A database backend `scimd` runs on, as xtask's commands name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// How `--backend` spells it, and file names use it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// How reports show it.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The backend `--backend` names.
+    pub(crate) fn parse(name: &str) -> Option<Backend> {
+        match name {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+}
+
 /// The cargo profile to build `scimd` with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Profile {
