@@ -50,9 +50,9 @@ use crate::{media, resource, ApiError, Authenticated, ScimState};
 
 /// Operations per transaction on PostgreSQL. Each operation takes one or two savepoints, and
 /// PostgreSQL caches only 64 subtransactions of a transaction in shared memory: past that
-/// ("subxid overflow") visibility checks read `pg_subtrans`, which slows every session. Each
-/// chunk also holds its organisation's outbox lock from its first event to its commit, so it
-/// stays short for the organisation's other writers.
+/// ("subxid overflow") visibility checks read `pg_subtrans`, which slows every session. A
+/// chunk's events are written together as its last statement, taking its organisation's outbox
+/// lock only for the commit, so other writers wait on the chunk's row locks alone.
 const POSTGRES_CHUNK: usize = 30;
 
 /// Operations per transaction on SQLite, which has no such cache and one writer at a time:
