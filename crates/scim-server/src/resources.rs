@@ -826,6 +826,24 @@ async fn get(
     let lookup = id.clone();
     let found = state
         .with_conn(org, move |conn| {
+            if fields.is_some() && ep.relation().is_some() && !ep.kind.has_members() {
+                // A user and its direct groups in one statement: most users' groups are then
+                // read without a second one.
+                let Some((record, parents)) =
+                    resources::get_with_parents(conn, ep.kind, org, &lookup)?
+                else {
+                    return Ok(None);
+                };
+                let direct = parents
+                    .into_iter()
+                    .map(|group| (record.id.clone(), group))
+                    .collect();
+                let groups = store_members::groups_from_direct(conn, org, direct)?
+                    .into_iter()
+                    .map(|(_, group)| group)
+                    .collect();
+                return Ok(Some((record, vec![Related::Groups(groups)])));
+            }
             let Some(record) = resources::get(conn, ep.kind, org, &lookup)? else {
                 return Ok(None);
             };

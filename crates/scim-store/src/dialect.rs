@@ -102,6 +102,17 @@ impl Dialect {
         Some(sql)
     }
 
+    /// An aggregate of `column`'s text values into a JSON array, as text: `[]` when there are
+    /// no rows.
+    pub(crate) fn json_array_agg(self, column: &str) -> String {
+        match self {
+            Dialect::Postgres => {
+                format!("CAST(COALESCE(json_agg({column}), '[]') AS TEXT)")
+            }
+            Dialect::Sqlite => format!("json_group_array({column})"),
+        }
+    }
+
     /// The clause that ends a `SELECT` which the transaction is about to update: `FOR UPDATE` on
     /// PostgreSQL; nothing on SQLite, whose write transactions hold the database's only write
     /// lock from their start (see `write_transaction`).

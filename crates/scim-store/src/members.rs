@@ -421,6 +421,20 @@ pub fn groups_of(
 ) -> Result<Vec<(String, GroupRef)>, StoreError> {
     // Direct memberships of the members asked about.
     let direct = parents(conn, org, member_ids, false)?;
+    groups_from_direct(conn, org, direct)
+}
+
+/// [`groups_of`] from the direct memberships, (member id, group id) pairs, already read (by
+/// [`crate::resources::get_with_parents`], with the member's row): nothing more to read when
+/// there are none.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn groups_from_direct(
+    conn: &mut DbConnection,
+    org: OrgId,
+    direct: Vec<(String, String)>,
+) -> Result<Vec<(String, GroupRef)>, StoreError> {
     // The parents of every group reached, level by level, until no new group appears (the
     // graph has no cycles, and `seen` stops the walk even if one slipped in).
     let mut parents_of: HashMap<String, Vec<String>> = HashMap::new();

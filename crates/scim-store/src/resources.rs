@@ -466,6 +466,53 @@ pub fn get(
     Ok(row.map(Record::from))
 }
 
+/// [`get`], and the ids of the groups the resource is a direct member of, read in the same
+/// statement: a user's `groups` then needs no second read when it is in none
+/// ([`members::groups_from_direct`] walks on from these).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn get_with_parents(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    id: &str,
+) -> Result<Option<(Record, Vec<String>)>, StoreError> {
+    if !storable_id(id) {
+        return Ok(None);
+    }
+    let dialect = conn.dialect();
+    let table = kind.table;
+    let mut sql = SqlFragment::sql(format!(
+        "SELECT {}, (SELECT {} FROM group_members WHERE group_members.org_id = {table}.org_id \
+         AND group_members.member_id = {table}.id) AS parents FROM {table} WHERE org_id = ",
+        kind.select_list(),
+        dialect.json_array_agg("group_members.group_id"),
+    ));
+    sql.push_bind(org)
+        .push_sql(" AND id = ")
+        .push_bind(id)
+        .push_sql(" AND ")
+        .push_sql(LIVE_BY_KEY);
+    let Some(row) = dialect
+        .prepared(&sql)
+        .get_result::<RecordWithParents>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let parents: Vec<String> = serde_json::from_str(&row.parents).map_err(StoreError::other)?;
+    Ok(Some((row.record.into(), parents)))
+}
+
+#[derive(QueryableByName)]
+struct RecordWithParents {
+    #[diesel(embed)]
+    record: RecordRow,
+    #[diesel(sql_type = Text)]
+    parents: String,
+}
+
 /// The live resource `id` of `org`, its row locked until the transaction ends, so that
 /// concurrent writers of one resource take turns instead of failing; checked against
 /// `expected_version` (an `If-Match`) if given. Call it inside a transaction.

@@ -217,6 +217,32 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
         .map(|(_, g)| (g.id.as_str(), g.direct))
         .collect();
     assert_eq!(seen, [("all", false), ("eng", true)]);
+
+    // Read with the user's row (RFC 7643 §4.1.2 `groups`): the same groups from its direct
+    // memberships, none for a user in no group, nothing for an unknown id.
+    let (record, parents) = resources::get_with_parents(&mut conn, &USERS, org, "u1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (record.id.as_str(), parents.as_slice()),
+        ("u1", &["eng".to_owned()][..])
+    );
+    let direct = parents.into_iter().map(|g| ("u1".to_owned(), g)).collect();
+    let from_row = members::groups_from_direct(&mut conn, org, direct).unwrap();
+    assert_eq!(
+        from_row,
+        members::groups_of(&mut conn, org, &ids(&["u1"])).unwrap()
+    );
+    users::create(&mut conn, org, &new_user("u2", "two")).unwrap();
+    let (_, none) = resources::get_with_parents(&mut conn, &USERS, org, "u2")
+        .unwrap()
+        .unwrap();
+    assert!(none.is_empty());
+    assert!(
+        resources::get_with_parents(&mut conn, &USERS, org, "nobody")
+            .unwrap()
+            .is_none()
+    );
 });
 
 // Deleting a member removes its memberships in the same transaction, in both delete modes; each
