@@ -802,14 +802,10 @@ impl Job {
                 }
             }
         };
-        // A create without members and a delete are each one store call, already atomic (the
-        // store makes its own savepoint inside a transaction); a second savepoint around them
-        // would only cost two more round trips per operation.
-        let one_write = match action {
-            Action::Create(plan) => plan.is_one_write(),
-            Action::Delete { .. } => true,
-            Action::Write { .. } => false,
-        };
+        // A delete is one store call, already atomic (the store makes its own savepoint inside
+        // a transaction); a second savepoint around it would only cost two more round trips.
+        // A create writes without one (`CreatePlan::write`), so it gets this one.
+        let one_write = matches!(action, Action::Delete { .. });
         let result = if one_write {
             attempt(conn)
         } else {

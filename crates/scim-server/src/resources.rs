@@ -707,8 +707,8 @@ impl CreatePlan {
         Ok(())
     }
 
-    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row), and
-    /// so atomic on its own inside a transaction.
+    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row), so
+    /// that runs of such creates can be written together by `resources::create_many`.
     pub(crate) fn is_one_write(&self) -> bool {
         self.members.as_ref().is_none_or(Vec::is_empty)
     }
@@ -729,7 +729,7 @@ impl CreatePlan {
     }
 
     /// Stores the resource as `id`, with its members and its `created` event, inside the
-    /// caller's transaction.
+    /// caller's transaction, which must be rolled back (to a savepoint) if it fails.
     ///
     /// # Errors
     /// 409 when its unique name is taken; store failures.
@@ -743,7 +743,7 @@ impl CreatePlan {
         token: &str,
     ) -> Result<Record, ApiError> {
         let new = self.new_resource(ep, rt, id, token);
-        let record = resources::create(conn, ep.kind, org, &new)?;
+        let record = resources::create_in(conn, ep.kind, org, &new)?;
         if let Some(ids) = &self.members {
             let add = vec![MemberChange::Add(ids.clone())];
             members::apply(conn, org, &record.id, add, rt)?;

@@ -339,7 +339,22 @@ pub fn create(
     org: OrgId,
     new: &NewResource,
 ) -> Result<Record, StoreError> {
-    create_many(conn, kind, org, std::slice::from_ref(new))?
+    write_transaction(conn, |conn| create_in(conn, kind, org, new))
+}
+
+/// [`create`] inside the caller's transaction, without a savepoint of its own: two statements
+/// fewer. Call it inside a transaction, or a [`savepoint`](crate::savepoint), that is rolled
+/// back if it fails: a failed statement leaves a PostgreSQL transaction unusable until then.
+///
+/// # Errors
+/// As [`create`].
+pub fn create_in(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    new: &NewResource,
+) -> Result<Record, StoreError> {
+    insert_many(conn, kind, org, std::slice::from_ref(new))?
         .pop()
         .ok_or_else(|| StoreError::other(MissingRow(new.id.clone())))
 }
@@ -362,80 +377,88 @@ pub fn create_many(
     org: OrgId,
     new: &[NewResource],
 ) -> Result<Vec<Record>, StoreError> {
-    write_transaction(conn, |conn| {
-        let now = now_micros();
-        let mut records = std::collections::HashMap::with_capacity(new.len());
-        for batch in new.chunks(CREATE_BATCH) {
-            let mut sql = SqlFragment::sql(format!(
-                "INSERT INTO {table} (org_id, id, {name}, {key}, external_id, version, created_at, \
-                 last_modified, document, search{active}) VALUES ",
-                table = kind.table,
-                name = kind.name_column,
-                key = kind.key_column,
-                active = if kind.has_active {
-                    ", active, session_version"
-                } else {
-                    ""
-                },
-            ));
-            for (i, resource) in batch.iter().enumerate() {
-                let c = &resource.columns;
-                sql.push_sql(if i == 0 { "(" } else { ", (" })
-                    .push_bind(org)
-                    .push_sql(", ")
-                    .push_bind(resource.id.as_str())
-                    .push_sql(", ")
-                    .push_bind(c.name.as_str())
-                    .push_sql(", ")
-                    .push_bind(c.name_key.as_str())
-                    .push_sql(", ")
-                    .push_bind(c.external_id.clone())
-                    .push_sql(", 1, ")
-                    .push_bind(now)
-                    .push_sql(", ")
-                    .push_bind(now)
-                    .push_sql(", ")
-                    .push_bind(c.document.as_str())
-                    .push_sql(", ")
-                    .push_bind(c.search.as_str());
-                if kind.has_active {
-                    sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
-                }
-                sql.push_sql(")");
+    write_transaction(conn, |conn| insert_many(conn, kind, org, new))
+}
+
+/// The statements of [`create_many`], without its savepoint.
+fn insert_many(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    new: &[NewResource],
+) -> Result<Vec<Record>, StoreError> {
+    let now = now_micros();
+    let mut records = std::collections::HashMap::with_capacity(new.len());
+    for batch in new.chunks(CREATE_BATCH) {
+        let mut sql = SqlFragment::sql(format!(
+            "INSERT INTO {table} (org_id, id, {name}, {key}, external_id, version, created_at, \
+             last_modified, document, search{active}) VALUES ",
+            table = kind.table,
+            name = kind.name_column,
+            key = kind.key_column,
+            active = if kind.has_active {
+                ", active, session_version"
+            } else {
+                ""
+            },
+        ));
+        for (i, resource) in batch.iter().enumerate() {
+            let c = &resource.columns;
+            sql.push_sql(if i == 0 { "(" } else { ", (" })
+                .push_bind(org)
+                .push_sql(", ")
+                .push_bind(resource.id.as_str())
+                .push_sql(", ")
+                .push_bind(c.name.as_str())
+                .push_sql(", ")
+                .push_bind(c.name_key.as_str())
+                .push_sql(", ")
+                .push_bind(c.external_id.clone())
+                .push_sql(", 1, ")
+                .push_bind(now)
+                .push_sql(", ")
+                .push_bind(now)
+                .push_sql(", ")
+                .push_bind(c.document.as_str())
+                .push_sql(", ")
+                .push_bind(c.search.as_str());
+            if kind.has_active {
+                sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
             }
-            sql.push_sql(" RETURNING ").push_sql(&kind.select_list());
-            // RETURNING gives no order on SQLite: the records are matched by id.
-            // One row, the usual create, has one text per kind: prepared; a batch's text
-            // depends on its length.
-            for row in load_rows::<RecordRow>(conn, &sql, batch.len() == 1)? {
-                records.insert(row.id.clone(), Record::from(row));
-            }
+            sql.push_sql(")");
         }
-        let searches: Vec<(OrgId, &str, &str)> = new
-            .iter()
-            .map(|resource| (org, resource.id.as_str(), resource.columns.search.as_str()))
-            .collect();
-        values::insert_new_many(conn, kind, &searches)?;
-        let events: Vec<NewEvent<'_>> = new
-            .iter()
-            .map(|resource| NewEvent {
-                resource_type: kind.name,
-                resource_id: &resource.id,
-                kind: EventKind::Created,
-                token_id: resource.token_id.as_deref(),
-                attributes: &resource.attributes,
-                occurred_at: now,
-            })
-            .collect();
-        events::record_all(conn, org, &events)?;
-        new.iter()
-            .map(|resource| {
-                records
-                    .remove(&resource.id)
-                    .ok_or_else(|| StoreError::other(MissingRow(resource.id.clone())))
-            })
-            .collect()
-    })
+        sql.push_sql(" RETURNING ").push_sql(&kind.select_list());
+        // RETURNING gives no order on SQLite: the records are matched by id.
+        // One row, the usual create, has one text per kind: prepared; a batch's text
+        // depends on its length.
+        for row in load_rows::<RecordRow>(conn, &sql, batch.len() == 1)? {
+            records.insert(row.id.clone(), Record::from(row));
+        }
+    }
+    let searches: Vec<(OrgId, &str, &str)> = new
+        .iter()
+        .map(|resource| (org, resource.id.as_str(), resource.columns.search.as_str()))
+        .collect();
+    values::insert_new_many(conn, kind, &searches)?;
+    let events: Vec<NewEvent<'_>> = new
+        .iter()
+        .map(|resource| NewEvent {
+            resource_type: kind.name,
+            resource_id: &resource.id,
+            kind: EventKind::Created,
+            token_id: resource.token_id.as_deref(),
+            attributes: &resource.attributes,
+            occurred_at: now,
+        })
+        .collect();
+    events::record_all(conn, org, &events)?;
+    new.iter()
+        .map(|resource| {
+            records
+                .remove(&resource.id)
+                .ok_or_else(|| StoreError::other(MissingRow(resource.id.clone())))
+        })
+        .collect()
 }
 
 /// A row [`create_many`] inserted did not come back from `RETURNING`.
