@@ -486,7 +486,7 @@ impl PgTool {
     }
 }
 
-fn psql_command(psql: &Path, admin_url: &str) -> Command {
+pub(crate) fn psql_command(psql: &Path, admin_url: &str) -> Command {
     let mut cmd = Command::new(psql);
     // No password prompt, no ~/.psqlrc, stop at the first error.
     cmd.args([
@@ -586,7 +586,7 @@ impl Drop for PgDatabase {
 }
 
 /// `url` with its database (the path) replaced by `name`, its query string kept.
-fn with_database(url: &str, name: &str) -> String {
+pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::conformance::{psql_command, with_database};
 use crate::process::{expect_success, on_path, run_bounded};
 use crate::random_suffix;
 use crate::scimd::{self, free_port, Backend, Profile, Server};
@@ -214,39 +215,12 @@ impl Postgres {
         self.psql(&self.admin_url, &format!("CREATE DATABASE {name}"))?;
         Ok(Database { pg: self, name })
     }
-
-    /// The admin URL with its database replaced by `database`.
-    fn url_of(&self, database: &str) -> String {
-        let (base, query) = match self.admin_url.split_once('?') {
-            Some((base, query)) => (base, Some(query)),
-            None => (self.admin_url.as_str(), None),
-        };
-        let server = match base.rfind('/') {
-            Some(slash) if slash > "postgres://".len() => &base[..slash],
-            _ => base,
-        };
-        match query {
-            Some(query) => format!("{server}/{database}?{query}"),
-            None => format!("{server}/{database}"),
-        }
-    }
 }
 
 /// Runs `sql` with `psql` on the database at `url`; its output, trimmed.
 fn psql(url: &str, sql: &str) -> Result<String, String> {
-    let mut cmd = Command::new("psql");
-    cmd.args([
-        "-X",
-        "-q",
-        "-t",
-        "-A",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-d",
-        url,
-        "-c",
-        sql,
-    ]);
+    let mut cmd = psql_command(Path::new("psql"), url);
+    cmd.args(["-t", "-A", "-c", sql]);
     let output = run_bounded(&mut cmd, COMMAND_TIMEOUT)?;
     expect_success(&output, "psql")?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
@@ -259,7 +233,7 @@ struct Database<'a> {
 
 impl Database<'_> {
     fn url(&self) -> String {
-        self.pg.url_of(&self.name)
+        with_database(&self.pg.admin_url, &self.name)
     }
 }
 
@@ -985,18 +959,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_of_replaces_only_the_database() {
-        let pg = Postgres {
-            admin_url: "postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3".into(),
-        };
+    fn database_urls_replace_only_the_database() {
         assert_eq!(
-            pg.url_of("x1"),
+            with_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3",
+                "x1"
+            ),
             "postgres://postgres@127.0.0.1:5432/x1?connect_timeout=3"
         );
-        let bare = Postgres {
-            admin_url: "postgres://u@h:5432".into(),
-        };
-        assert_eq!(bare.url_of("x1"), "postgres://u@h:5432/x1");
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x1"),
+            "postgres://u@h:5432/x1"
+        );
     }
 
     #[test]
