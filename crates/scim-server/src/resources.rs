@@ -213,6 +213,12 @@ enum Related {
     Groups(Vec<GroupRef>),
 }
 
+/// Whether a response shows `ep`'s relation (a group's members, a user's groups): the endpoint
+/// has one and the projection asks for some of its sub-attributes.
+fn relation_shown(ep: &Endpoint, fields: Option<SubFields>) -> bool {
+    fields.is_some() && ep.relation().is_some()
+}
+
 /// Reads the relation of each of `records` that `fields` asks for, in one query.
 fn load_related(
     conn: &mut DbConnection,
@@ -221,7 +227,7 @@ fn load_related(
     records: &[Record],
     fields: Option<SubFields>,
 ) -> Result<Vec<Related>, ApiError> {
-    if fields.is_none() || records.is_empty() || ep.relation().is_none() {
+    if records.is_empty() || !relation_shown(ep, fields) {
         return Ok(records.iter().map(|_| Related::Hidden).collect());
     }
     if let ([record], true) = (records, ep.kind.has_members()) {
@@ -826,7 +832,7 @@ async fn get(
     let lookup = id.clone();
     let found = state
         .with_conn(org, move |conn| {
-            if fields.is_some() && ep.relation().is_some() && !ep.kind.has_members() {
+            if relation_shown(ep, fields) && !ep.kind.has_members() {
                 // A user and its direct groups in one statement: most users' groups are then
                 // read without a second one.
                 let Some((record, parents)) =
