@@ -360,17 +360,27 @@ pub(crate) fn apply(
     group_id: &str,
     changes: Vec<MemberChange>,
     group_type: ResourceTypeView<'_>,
+    token: &str,
 ) -> Result<bool, ApiError> {
+    let token = Some(token);
     let mut changed = false;
     for change in changes {
         changed |= match change {
-            MemberChange::Add(values) => add(conn, org, group_id, values)? > 0,
-            MemberChange::Remove(ids) => members::remove(conn, org, group_id, &ids)? > 0,
-            MemberChange::RemoveAll => members::clear(conn, org, group_id)? > 0,
+            MemberChange::Add(values) => add(conn, org, group_id, values, token)? > 0,
+            MemberChange::Remove(ids) => members::remove(conn, org, group_id, &ids, token)? > 0,
+            MemberChange::RemoveAll => members::clear(conn, org, group_id, token)? > 0,
             MemberChange::Replace(values) => {
-                let cleared = members::clear(conn, org, group_id)?;
-                let added = add(conn, org, group_id, values)?;
-                cleared > 0 || added > 0
+                // Only the members that are not in the new list leave: the events then say
+                // who lost and who gained access, and the others keep their `display`.
+                let staying: HashSet<&str> = values.iter().map(|v| v.id.as_str()).collect();
+                let leaving: Vec<String> = members::of(conn, org, group_id)?
+                    .into_iter()
+                    .map(|member| member.value)
+                    .filter(|id| !staying.contains(id.as_str()))
+                    .collect();
+                let removed = members::remove(conn, org, group_id, &leaving, token)?;
+                let added = add(conn, org, group_id, values, token)?;
+                removed > 0 || added > 0
             }
             MemberChange::RemoveMatching(filter) => {
                 let wrapped = Filter::ValuePath {
@@ -390,7 +400,7 @@ pub(crate) fn apply(
                     })
                     .map(|member| member.value)
                     .collect();
-                members::remove(conn, org, group_id, &ids)? > 0
+                members::remove(conn, org, group_id, &ids, token)? > 0
             }
         };
     }
@@ -404,6 +414,7 @@ fn add(
     org: OrgId,
     group_id: &str,
     values: Vec<MemberValue>,
+    token: Option<&str>,
 ) -> Result<usize, ApiError> {
     let mut seen = HashSet::with_capacity(values.len());
     let values: Vec<MemberValue> = values
@@ -431,7 +442,7 @@ fn add(
             "member ids that are no live user or group of the organisation were skipped"
         );
     }
-    Ok(members::add(conn, org, group_id, &known)?)
+    Ok(members::add(conn, org, group_id, &known, token)?)
 }
 
 /// One member as a response shows it, with the sub-attributes a projection keeps.

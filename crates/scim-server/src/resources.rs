@@ -752,7 +752,7 @@ impl CreatePlan {
         let record = resources::create_in(conn, ep.kind, org, &new)?;
         if let Some(ids) = &self.members {
             let add = vec![MemberChange::Add(ids.clone())];
-            members::apply(conn, org, &record.id, add, rt)?;
+            members::apply(conn, org, &record.id, add, rt, token)?;
         }
         Ok(record)
     }
@@ -1682,7 +1682,8 @@ pub(crate) fn write(
         members: changes,
     } = plan.rewrite(ep, rt, &existing, &stored, location)?;
     let members_changed =
-        !changes.is_empty() && members::apply(conn, org, &existing.id, changes, rt)?;
+        !changes.is_empty()
+        && members::apply(conn, org, &existing.id, changes, rt, writer.token)?;
     if members_changed && !attributes.iter().any(|a| a == "members") {
         attributes.push("members".into());
     }

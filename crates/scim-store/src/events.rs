@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use crate::connection::DbConnection;
 use crate::dialect::{each_backend, lock_outbox, outbox_lock_keys, SqlFragment};
-use crate::schema::events;
+use crate::schema::{events, organizations};
 use crate::timestamp::from_micros;
 use crate::{OrgId, StoreError};
 
@@ -29,6 +29,10 @@ pub enum EventKind {
     Reactivated,
     /// It was deleted (purged or tombstoned).
     Deleted,
+    /// Members were added to a group: `data` is `{"members": [ids]}`.
+    MemberAdded,
+    /// Members left a group (removed, or deleted): `data` is `{"members": [ids]}`.
+    MemberRemoved,
 }
 
 impl EventKind {
@@ -40,6 +44,8 @@ impl EventKind {
             EventKind::Deactivated => "deactivated",
             EventKind::Reactivated => "reactivated",
             EventKind::Deleted => "deleted",
+            EventKind::MemberAdded => "member_added",
+            EventKind::MemberRemoved => "member_removed",
         }
     }
 }
@@ -77,6 +83,8 @@ impl FromStr for EventKind {
             "deactivated" => EventKind::Deactivated,
             "reactivated" => EventKind::Reactivated,
             "deleted" => EventKind::Deleted,
+            "member_added" => EventKind::MemberAdded,
+            "member_removed" => EventKind::MemberRemoved,
             _ => {
                 return Err(UnknownValue {
                     what: "event kind",
@@ -147,6 +155,9 @@ pub struct EventRecord {
     pub attributes: Vec<String>,
     /// When the change was made.
     pub occurred_at: SystemTime,
+    /// What the kind carries beyond attribute names: `{"sessionVersion": n}` on a user's
+    /// deactivation and deletion, `{"members": [ids]}` on membership events.
+    pub data: Option<serde_json::Value>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -160,6 +171,7 @@ struct EventRow {
     token_id: Option<String>,
     attributes: String,
     occurred_at: i64,
+    data: Option<String>,
 }
 
 impl TryFrom<EventRow> for EventRecord {
@@ -175,6 +187,11 @@ impl TryFrom<EventRow> for EventRecord {
             token_id: row.token_id,
             attributes: serde_json::from_str(&row.attributes).map_err(StoreError::other)?,
             occurred_at: from_micros(row.occurred_at),
+            data: row
+                .data
+                .map(|data| serde_json::from_str(&data))
+                .transpose()
+                .map_err(StoreError::other)?,
         })
     }
 }
@@ -202,6 +219,98 @@ pub fn list_after(
         .collect()
 }
 
+/// The `data` of a user's deactivation or deletion: the session version the host application
+/// compares its sessions against.
+pub(crate) fn session_data(session_version: i64) -> String {
+    serde_json::json!({ "sessionVersion": session_version }).to_string()
+}
+
+/// The `data` of a membership event: the ids of the members it concerns.
+pub(crate) fn members_data<S: AsRef<str>>(ids: &[S]) -> String {
+    let ids: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    serde_json::json!({ "members": ids }).to_string()
+}
+
+/// The highest seq of `org` that retention deleted ([`prune`]), 0 if none: a consumer that
+/// resumes from a lower seq has missed events and must read the resources afresh.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such organisation.
+pub fn pruned_through(conn: &mut DbConnection, org: OrgId) -> Result<i64, StoreError> {
+    organizations::table
+        .filter(organizations::id.eq(org.0))
+        .select(organizations::events_pruned_through)
+        .first::<i64>(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The highest seq `org` has written, 0 if none (a consumer that read everything resumes from
+/// it).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn latest_seq(conn: &mut DbConnection, org: OrgId) -> Result<i64, StoreError> {
+    let latest = events::table
+        .filter(events::org_id.eq(org.0))
+        .select(diesel::dsl::max(events::seq))
+        .first::<Option<i64>>(conn)?;
+    Ok(latest.unwrap_or(0).max(pruned_through(conn, org)?))
+}
+
+/// Events per statement of [`prune`].
+const PRUNE_BATCH: i64 = 1_000;
+
+/// Deletes the events that occurred before `before`, in every organisation, and raises each
+/// organisation's [`pruned_through`] to the highest seq deleted, in the same transaction, so a
+/// consumer never misses an event without being told. Runs in batches of short transactions;
+/// returns how many events were deleted.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails; batches done
+/// before stay done.
+pub fn prune(conn: &mut DbConnection, before: SystemTime) -> Result<usize, StoreError> {
+    let cutoff = crate::timestamp::to_micros(before);
+    let orgs: Vec<i64> = organizations::table
+        .select(organizations::id)
+        .load(conn)?;
+    let mut deleted = 0;
+    for org in orgs {
+        loop {
+            // The newest seq among the org's oldest batch of events past retention.
+            let oldest = events::table
+                .filter(events::org_id.eq(org))
+                .filter(events::occurred_at.lt(cutoff))
+                .order(events::seq.asc())
+                .select(events::seq)
+                .limit(PRUNE_BATCH)
+                .load::<i64>(conn)?;
+            let Some(&upto) = oldest.last() else {
+                break;
+            };
+            deleted += crate::connection::write_transaction(conn, |conn| {
+                let raise = diesel::update(
+                    organizations::table
+                        .filter(organizations::id.eq(org))
+                        .filter(organizations::events_pruned_through.lt(upto)),
+                )
+                .set(organizations::events_pruned_through.eq(upto));
+                each_backend!(&mut *conn, |c| raise.execute(c))?;
+                let delete = diesel::delete(
+                    events::table
+                        .filter(events::org_id.eq(org))
+                        .filter(events::seq.le(upto)),
+                );
+                Ok::<_, StoreError>(each_backend!(&mut *conn, |c| delete.execute(c))?)
+            })?;
+            if i64::try_from(oldest.len()).unwrap_or(i64::MAX) < PRUNE_BATCH {
+                break;
+            }
+        }
+    }
+    Ok(deleted)
+}
+
 /// An event to append, in the transaction of the change it describes.
 pub(crate) struct NewEvent<'a> {
     /// The SCIM resource type's name, as [`ResourceType::as_str`] gives it.
@@ -211,6 +320,8 @@ pub(crate) struct NewEvent<'a> {
     pub(crate) token_id: Option<&'a str>,
     pub(crate) attributes: &'a [String],
     pub(crate) occurred_at: i64,
+    /// JSON, as [`EventRecord::data`] describes.
+    pub(crate) data: Option<String>,
 }
 
 /// Appends `event` to `org`'s outbox, in the transaction of the change it describes.
@@ -248,6 +359,7 @@ pub(crate) fn record_all(
                 token_id: event.token_id.map(str::to_owned),
                 attributes: serde_json::to_string(event.attributes).map_err(StoreError::other)?,
                 occurred_at: event.occurred_at,
+                data: event.data.clone(),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -277,6 +389,8 @@ struct Pending {
     /// JSON.
     attributes: String,
     occurred_at: i64,
+    /// JSON.
+    data: Option<String>,
 }
 
 /// The events a transaction on one connection recorded so far.
@@ -386,6 +500,7 @@ fn write(conn: &mut DbConnection, events: &[Pending]) -> Result<(), StoreError> 
                     events::token_id.eq(event.token_id.as_deref()),
                     events::attributes.eq(event.attributes.as_str()),
                     events::occurred_at.eq(event.occurred_at),
+                    events::data.eq(event.data.as_deref()),
                 )
             })
             .collect();
@@ -414,7 +529,7 @@ fn insert_one_locked(
     let (space, key) = outbox_lock_keys(org);
     let mut sql = SqlFragment::sql(
         "INSERT INTO events (org_id, resource_type, resource_id, kind, token_id, attributes, \
-         occurred_at) SELECT ",
+         occurred_at, data) SELECT ",
     );
     sql.push_bind(org)
         .push_sql(", ")
@@ -429,6 +544,8 @@ fn insert_one_locked(
         .push_bind(event.attributes.as_str())
         .push_sql(", ")
         .push_bind(event.occurred_at)
+        .push_sql(", ")
+        .push_bind(event.data.clone())
         .push_sql(" FROM (SELECT pg_advisory_xact_lock(CAST(")
         .push_bind(i64::from(space))
         .push_sql(" AS integer), CAST(")

@@ -40,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin_tokens;
 mod connection;
 mod dialect;
 mod documents;
@@ -56,6 +57,7 @@ mod timestamp;
 pub mod tokens;
 pub mod users;
 mod values;
+pub mod webhooks;
 mod writers;
 
 pub use connection::{savepoint, ConnectionManager, DatabaseUrl, DbConnection};

@@ -5,8 +5,10 @@
 //! cycle (a group inside itself, directly or not) is refused. Deleting a resource removes its
 //! memberships in the same transaction (see [`crate::resources::delete`]).
 //!
-//! These functions do not bump the group's version or record its event: the caller writes the
-//! group with [`crate::resources::replace`] in the same transaction, which does both.
+//! [`add`], [`remove`] and [`clear`] record `member_added` and `member_removed` events naming
+//! the members that really joined or left. They do not bump the group's version or record its
+//! `updated` event: the caller writes the group with [`crate::resources::replace`] in the same
+//! transaction, which does both.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,7 +19,8 @@ use diesel::sql_types::Text;
 
 use crate::connection::DbConnection;
 use crate::dialect::{load_rows, SqlFragment, LIVE_BY_KEY};
-use crate::events::UnknownValue;
+use crate::events::{self, EventKind, NewEvent, UnknownValue};
+use crate::timestamp::now_micros;
 use crate::{OrgId, StoreError};
 
 /// Ids per statement: keeps every statement far below PostgreSQL's limit on bound parameters.
@@ -170,7 +173,8 @@ pub fn resolve(
 }
 
 /// Adds `members` (ids already [resolved](resolve)) to the group `group_id` of `org`; members
-/// it already has are left as they are, `display` included. Returns how many were added.
+/// it already has are left as they are, `display` included. Records a `member_added` event
+/// naming those added, made by `token_id`. Returns how many were added.
 ///
 /// # Errors
 /// [`StoreError::MembershipCycle`] when a group member would contain the group itself (directly
@@ -180,6 +184,7 @@ pub fn add(
     org: OrgId,
     group_id: &str,
     members: &[NewMember],
+    token_id: Option<&str>,
 ) -> Result<usize, StoreError> {
     let nested: Vec<&str> = members
         .iter()
@@ -199,7 +204,7 @@ pub fn add(
             }
         }
     }
-    let mut added = 0;
+    let mut added: Vec<String> = Vec::new();
     for batch in members.chunks(BATCH) {
         let mut sql = SqlFragment::sql(
             "INSERT INTO group_members (org_id, group_id, member_id, member_type, display) VALUES ",
@@ -220,10 +225,58 @@ pub fn add(
                 .push_bind(member.display.clone())
                 .push_sql(")");
         }
-        sql.push_sql(" ON CONFLICT (org_id, group_id, member_id) DO NOTHING");
-        added += conn.dialect().query(&sql).execute(conn)?;
+        sql.push_sql(" ON CONFLICT (org_id, group_id, member_id) DO NOTHING RETURNING member_id");
+        added.extend(ids_of(conn, &sql)?);
     }
-    Ok(added)
+    record(conn, org, group_id, EventKind::MemberAdded, &added, token_id)?;
+    Ok(added.len())
+}
+
+/// The `member_id`s a statement ending in `RETURNING member_id` gave back.
+fn ids_of(conn: &mut DbConnection, sql: &SqlFragment) -> Result<Vec<String>, StoreError> {
+    Ok(conn
+        .dialect()
+        .query(sql)
+        .load::<MemberId>(conn)?
+        .into_iter()
+        .map(|row| row.member_id)
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct MemberId {
+    #[diesel(sql_type = Text)]
+    member_id: String,
+}
+
+/// Members per membership event: a group emptied of many members gets several events, each of
+/// a bounded size.
+const MEMBERS_PER_EVENT: usize = 1_000;
+
+/// Records `kind` (a membership event) for the members `ids` of the group `group_id`.
+fn record(
+    conn: &mut DbConnection,
+    org: OrgId,
+    group_id: &str,
+    kind: EventKind,
+    ids: &[String],
+    token_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = now_micros();
+    let attributes = ["members".to_owned()];
+    let new: Vec<NewEvent<'_>> = ids
+        .chunks(MEMBERS_PER_EVENT)
+        .map(|chunk| NewEvent {
+            resource_type: crate::resources::GROUPS.name,
+            resource_id: group_id,
+            kind,
+            token_id,
+            attributes: &attributes,
+            occurred_at: now,
+            data: Some(events::members_data(chunk)),
+        })
+        .collect();
+    events::record_all(conn, org, &new)
 }
 
 /// Whether making the groups `candidates` members of `group_id` closes a cycle: one of them
@@ -256,7 +309,8 @@ fn reaches(
 }
 
 /// Removes the members `ids` from the group `group_id` of `org`; ids that are not members are
-/// ignored. Returns how many were removed.
+/// ignored. Records a `member_removed` event naming those removed, made by `token_id`. Returns
+/// how many were removed.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
@@ -265,9 +319,10 @@ pub fn remove(
     org: OrgId,
     group_id: &str,
     ids: &[String],
+    token_id: Option<&str>,
 ) -> Result<usize, StoreError> {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let mut removed = 0;
+    let mut removed: Vec<String> = Vec::new();
     for batch in ids.chunks(BATCH) {
         let mut sql = SqlFragment::sql("DELETE FROM group_members WHERE org_id = ");
         sql.push_bind(org)
@@ -275,21 +330,32 @@ pub fn remove(
             .push_bind(group_id)
             .push_sql(" AND member_id IN ");
         push_ids(&mut sql, batch);
-        removed += conn.dialect().query(&sql).execute(conn)?;
+        sql.push_sql(" RETURNING member_id");
+        removed.extend(ids_of(conn, &sql)?);
     }
-    Ok(removed)
+    record(conn, org, group_id, EventKind::MemberRemoved, &removed, token_id)?;
+    Ok(removed.len())
 }
 
-/// Removes every member of the group `group_id` of `org`; returns how many there were.
+/// Removes every member of the group `group_id` of `org`, recording a `member_removed` event
+/// naming them, made by `token_id`; returns how many there were.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
-pub fn clear(conn: &mut DbConnection, org: OrgId, group_id: &str) -> Result<usize, StoreError> {
+pub fn clear(
+    conn: &mut DbConnection,
+    org: OrgId,
+    group_id: &str,
+    token_id: Option<&str>,
+) -> Result<usize, StoreError> {
     let mut sql = SqlFragment::sql("DELETE FROM group_members WHERE org_id = ");
     sql.push_bind(org)
         .push_sql(" AND group_id = ")
-        .push_bind(group_id);
-    Ok(conn.dialect().query(&sql).execute(conn)?)
+        .push_bind(group_id)
+        .push_sql(" RETURNING member_id");
+    let removed = ids_of(conn, &sql)?;
+    record(conn, org, group_id, EventKind::MemberRemoved, &removed, token_id)?;
+    Ok(removed.len())
 }
 
 /// Removes `member_id` from every group of `org` it belongs to, giving each of those groups a

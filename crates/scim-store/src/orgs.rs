@@ -19,6 +19,17 @@ pub struct Organization {
     pub name: String,
     /// When it was created.
     pub created_at: SystemTime,
+    /// Whether SCIM manages its users: `None` until its first SCIM write sets it true
+    /// ([`note_scim_write`]), or as an operator set it ([`set_scim_managed`]). A host
+    /// application switches its own JIT provisioning off when it is true.
+    pub scim_managed: Option<bool>,
+}
+
+impl Organization {
+    /// [`Organization::scim_managed`], unset read as false.
+    pub fn is_scim_managed(&self) -> bool {
+        self.scim_managed.unwrap_or(false)
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -27,6 +38,7 @@ struct OrganizationRow {
     id: i64,
     name: String,
     created_at: i64,
+    scim_managed: Option<bool>,
 }
 
 impl From<OrganizationRow> for Organization {
@@ -35,8 +47,56 @@ impl From<OrganizationRow> for Organization {
             id: OrgId(row.id),
             name: row.name,
             created_at: from_micros(row.created_at),
+            scim_managed: row.scim_managed,
         }
     }
+}
+
+/// The organisation with id `id`, if any.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn by_id(conn: &mut DbConnection, id: OrgId) -> Result<Option<Organization>, StoreError> {
+    let row = organizations::table
+        .filter(organizations::id.eq(id.0))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(Organization::from))
+}
+
+/// Sets (or, with `None`, unsets) whether SCIM manages `org`. An unset flag goes true on the
+/// next SCIM write; one an operator set stays as set.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such organisation.
+pub fn set_scim_managed(
+    conn: &mut DbConnection,
+    org: OrgId,
+    managed: Option<bool>,
+) -> Result<Organization, StoreError> {
+    let update = diesel::update(organizations::table.filter(organizations::id.eq(org.0)))
+        .set(organizations::scim_managed.eq(managed));
+    let row: Option<OrganizationRow> = each_backend!(conn, |c| update
+        .returning(OrganizationRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    row.map(Organization::from).ok_or(StoreError::NotFound)
+}
+
+/// Marks `org` as managed by SCIM unless its flag is already set (either way). Call it in the
+/// transaction of a SCIM write; returns whether the flag changed.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn note_scim_write(conn: &mut DbConnection, org: OrgId) -> Result<bool, StoreError> {
+    let update = diesel::update(
+        organizations::table
+            .filter(organizations::id.eq(org.0))
+            .filter(organizations::scim_managed.is_null()),
+    )
+    .set(organizations::scim_managed.eq(Some(true)));
+    Ok(each_backend!(conn, |c| update.execute(c))? > 0)
 }
 
 /// Creates an organisation named `name`.

@@ -449,6 +449,7 @@ fn insert_many(
             token_id: resource.token_id.as_deref(),
             attributes: &resource.attributes,
             occurred_at: now,
+            data: None,
         })
         .collect();
     events::record_all(conn, org, &events)?;
@@ -676,6 +677,7 @@ pub fn replace_locked(
         .prepared(&sql)
         .get_result::<RecordRow>(conn)?;
     values::update(conn, kind, org, id, &current.search, &c.search)?;
+    let record = Record::from(row);
     events::record(
         conn,
         org,
@@ -686,9 +688,11 @@ pub fn replace_locked(
             token_id: update.token_id.as_deref(),
             attributes: &update.attributes,
             occurred_at: now,
+            data: (event == EventKind::Deactivated)
+                .then(|| events::session_data(record.session_version)),
         },
     )?;
-    Ok(row.into())
+    Ok(record)
 }
 
 /// Deletes the live resource `id` of `org` as `mode` says, removes it from every group it is a
@@ -716,7 +720,7 @@ pub fn delete(
         let now = now_micros();
         let parents = members::remove_everywhere(conn, org, id, now)?;
         if kind.has_members {
-            members::clear(conn, org, id)?;
+            members::clear(conn, org, id, token_id)?;
         }
         values::remove_all(conn, kind, org, id, &current.search)?;
         let mut sql = match mode {
@@ -743,15 +747,19 @@ pub fn delete(
             .push_sql(LIVE_BY_KEY);
         conn.dialect().prepared(&sql).execute(conn)?;
         let members_attribute = ["members".to_owned()];
+        let gone = events::members_data(&[id]);
         let left: Vec<NewEvent<'_>> = parents
             .iter()
-            .map(|parent| NewEvent {
-                resource_type: GROUPS.name,
-                resource_id: parent,
-                kind: EventKind::Updated,
-                token_id,
-                attributes: &members_attribute,
-                occurred_at: now,
+            .flat_map(|parent| {
+                [EventKind::Updated, EventKind::MemberRemoved].map(|event| NewEvent {
+                    resource_type: GROUPS.name,
+                    resource_id: parent,
+                    kind: event,
+                    token_id,
+                    attributes: &members_attribute,
+                    occurred_at: now,
+                    data: (event == EventKind::MemberRemoved).then(|| gone.clone()),
+                })
             })
             .collect();
         events::record_all(conn, org, &left)?;
@@ -765,6 +773,11 @@ pub fn delete(
                 token_id,
                 attributes: &[],
                 occurred_at: now,
+                // A tombstone's session version went up by one; a purged row's is gone, and
+                // the host application ends the sessions of a deleted user either way.
+                data: kind
+                    .has_active
+                    .then(|| events::session_data(current.session_version + 1)),
             },
         )
     })

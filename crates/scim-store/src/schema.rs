@@ -8,6 +8,8 @@ diesel::table! {
         name -> Text,
         created_at -> BigInt,
         cursor_key -> Nullable<Text>,
+        scim_managed -> Nullable<Bool>,
+        events_pruned_through -> BigInt,
     }
 }
 
@@ -52,11 +54,47 @@ diesel::table! {
         token_id -> Nullable<Text>,
         attributes -> Text,
         occurred_at -> BigInt,
+        data -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    admin_tokens (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        org_ids -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhooks (org_id, id) {
+        org_id -> BigInt,
+        id -> Text,
+        url -> Text,
+        event_kinds -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        delivered_seq -> BigInt,
+        failures -> BigInt,
+        next_attempt_at -> BigInt,
+        paused -> Bool,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<BigInt>,
+        last_delivered_at -> Nullable<BigInt>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
     }
 }
 
 diesel::joinable!(tokens -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(events -> organizations (org_id));
+diesel::joinable!(webhooks -> organizations (org_id));
 
-diesel::allow_tables_to_appear_in_same_query!(organizations, tokens, users, events);
+diesel::allow_tables_to_appear_in_same_query!(organizations, tokens, users, events, webhooks);

@@ -2,6 +2,7 @@
 //! users, members as rows, nested groups without cycles, and deletes that never leave a
 //! dangling member.
 
+use serde_json::json;
 use scim_store::members::{self, MemberType, NewMember};
 use scim_store::resources::{self, Columns, DeleteMode, NewResource, GROUPS, USERS};
 use scim_store::users;
@@ -102,7 +103,7 @@ store_test!(members_are_a_set_of_live_users_and_groups, |store| {
 
     let add = |conn: &mut scim_store::DbConnection, list: &[(&str, MemberType)]| {
         let list: Vec<NewMember> = list.iter().map(|(id, t)| m(id, *t)).collect();
-        members::add(conn, org, "g1", &list)
+        members::add(conn, org, "g1", &list, None)
     };
     assert_eq!(
         add(
@@ -127,7 +128,7 @@ store_test!(members_are_a_set_of_live_users_and_groups, |store| {
     assert_eq!(listed[1].1.display, "one");
 
     assert_eq!(
-        members::remove(&mut conn, org, "g1", &ids(&["u1", "nobody"])).unwrap(),
+        members::remove(&mut conn, org, "g1", &ids(&["u1", "nobody"]), None).unwrap(),
         1
     );
     assert_eq!(member_ids(&store, org, "g1"), ["g2", "u2"]);
@@ -137,17 +138,17 @@ store_test!(members_are_a_set_of_live_users_and_groups, |store| {
         display: Some("The Boss".into()),
         ..m("u1", MemberType::User)
     };
-    members::add(&mut conn, org, "g1", &[named]).unwrap();
+    members::add(&mut conn, org, "g1", &[named], None).unwrap();
     let renamed = NewMember {
         display: Some("Someone else".into()),
         ..m("u1", MemberType::User)
     };
-    members::add(&mut conn, org, "g1", &[renamed]).unwrap();
+    members::add(&mut conn, org, "g1", &[renamed], None).unwrap();
     let listed = members::of(&mut conn, org, "g1").unwrap();
     let boss = listed.iter().find(|member| member.value == "u1").unwrap();
     assert_eq!(boss.display, "The Boss");
-    members::remove(&mut conn, org, "g1", &ids(&["u1"])).unwrap();
-    assert_eq!(members::clear(&mut conn, org, "g1").unwrap(), 2);
+    members::remove(&mut conn, org, "g1", &ids(&["u1"]), None).unwrap();
+    assert_eq!(members::clear(&mut conn, org, "g1", None).unwrap(), 2);
     assert!(member_ids(&store, org, "g1").is_empty());
 });
 
@@ -159,10 +160,10 @@ store_test!(membership_cycles_are_refused, |store| {
         resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
     }
     let group = |id: &str| vec![m(id, MemberType::Group)];
-    members::add(&mut conn, org, "a", &group("b")).unwrap();
-    members::add(&mut conn, org, "b", &group("c")).unwrap();
+    members::add(&mut conn, org, "a", &group("b"), None).unwrap();
+    members::add(&mut conn, org, "b", &group("c"), None).unwrap();
     for (parent, child) in [("c", "a"), ("b", "a"), ("a", "a")] {
-        let err = members::add(&mut conn, org, parent, &group(child)).unwrap_err();
+        let err = members::add(&mut conn, org, parent, &group(child), None).unwrap_err();
         assert!(
             matches!(&err, StoreError::MembershipCycle { member } if member == child),
             "{parent} ← {child}: {err:?}"
@@ -172,14 +173,14 @@ store_test!(membership_cycles_are_refused, |store| {
     // one that closes the cycle, and adds none of them.
     resources::create(&mut conn, &GROUPS, org, &new_group("d", "D")).unwrap();
     let both = [m("d", MemberType::Group), m("a", MemberType::Group)];
-    let err = members::add(&mut conn, org, "c", &both).unwrap_err();
+    let err = members::add(&mut conn, org, "c", &both, None).unwrap_err();
     assert!(
         matches!(&err, StoreError::MembershipCycle { member } if member == "a"),
         "{err:?}"
     );
     assert!(member_ids(&store, org, "c").is_empty());
     // A diamond is no cycle.
-    members::add(&mut conn, org, "a", &group("c")).unwrap();
+    members::add(&mut conn, org, "a", &group("c"), None).unwrap();
 });
 
 // RFC 7643 §4.1.2: a user's groups are its direct and indirect memberships.
@@ -194,9 +195,9 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
     ] {
         resources::create(&mut conn, &GROUPS, org, &new_group(id, name)).unwrap();
     }
-    members::add(&mut conn, org, "eng", &[m("u1", MemberType::User)]).unwrap();
-    members::add(&mut conn, org, "all", &[m("eng", MemberType::Group)]).unwrap();
-    members::add(&mut conn, org, "all", &[m("u1", MemberType::User)]).unwrap();
+    members::add(&mut conn, org, "eng", &[m("u1", MemberType::User)], None).unwrap();
+    members::add(&mut conn, org, "all", &[m("eng", MemberType::Group)], None).unwrap();
+    members::add(&mut conn, org, "all", &[m("u1", MemberType::User)], None).unwrap();
     let groups = members::groups_of(&mut conn, org, &ids(&["u1", "eng"])).unwrap();
     let seen: Vec<(&str, &str, bool)> = groups
         .iter()
@@ -210,7 +211,7 @@ store_test!(groups_of_a_user_are_direct_and_indirect, |store| {
             ("u1", "eng", true)
         ]
     );
-    members::remove(&mut conn, org, "all", &ids(&["u1"])).unwrap();
+    members::remove(&mut conn, org, "all", &ids(&["u1"]), None).unwrap();
     let groups = members::groups_of(&mut conn, org, &ids(&["u1"])).unwrap();
     let seen: Vec<(&str, bool)> = groups
         .iter()
@@ -254,8 +255,8 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
         users::create(&mut conn, org, &new_user("u1", "one")).unwrap();
         let g1 = resources::create(&mut conn, &GROUPS, org, &new_group("g1", "A")).unwrap();
         resources::create(&mut conn, &GROUPS, org, &new_group("g2", "B")).unwrap();
-        members::add(&mut conn, org, "g1", &[m("u1", MemberType::User)]).unwrap();
-        members::add(&mut conn, org, "g1", &[m("g2", MemberType::Group)]).unwrap();
+        members::add(&mut conn, org, "g1", &[m("u1", MemberType::User)], None).unwrap();
+        members::add(&mut conn, org, "g1", &[m("g2", MemberType::Group)], None).unwrap();
 
         users::delete(&mut conn, org, "u1", mode, None, Some("tok1")).unwrap();
         assert_eq!(member_ids(&store, org, "g1"), ["g2"], "{mode:?}");
@@ -276,8 +277,25 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
         );
         assert_eq!(left, 0, "{mode:?}");
 
-        let kinds: Vec<(String, String, String)> = events::list_after(&mut conn, org, 0, 100)
-            .unwrap()
+        let all = events::list_after(&mut conn, org, 0, 100).unwrap();
+        let data = |kind: &str, id: &str| {
+            all.iter()
+                .filter(|e| e.kind.as_str() == kind && e.resource_id == id)
+                .map(|e| e.data.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            data("member_removed", "g1"),
+            [json!({"members": ["u1"]}), json!({"members": ["g2"]})],
+            "{mode:?}"
+        );
+        // The deleted user's sessions end: its session version went from 1 to 2.
+        assert_eq!(
+            data("deleted", "u1"),
+            [json!({"sessionVersion": 2})],
+            "{mode:?}"
+        );
+        let kinds: Vec<(String, String, String)> = all
             .into_iter()
             .map(|e| {
                 (
@@ -291,9 +309,13 @@ store_test!(deleting_a_member_leaves_no_dangling_membership, |store| {
             ("User", "u1", "created"),
             ("Group", "g1", "created"),
             ("Group", "g2", "created"),
+            ("Group", "g1", "member_added"),
+            ("Group", "g1", "member_added"),
             ("Group", "g1", "updated"),
+            ("Group", "g1", "member_removed"),
             ("User", "u1", "deleted"),
             ("Group", "g1", "updated"),
+            ("Group", "g1", "member_removed"),
             ("Group", "g2", "deleted"),
             ("Group", "g1", "deleted"),
         ];

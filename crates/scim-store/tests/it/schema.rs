@@ -7,6 +7,8 @@
 //!   organisation (and it is not unique, which a distributed table could not enforce);
 //! - `value_index_state`, one row per resource type saying which attributes its entries in
 //!   `resource_values` were built for: global, like `organizations`;
+//! - `admin_tokens`: an admin credential may cover several organisations or all of them, so
+//!   it is global, like `organizations`;
 //! - on SQLite only, `events` is keyed by its rowid alias `seq` (SQLite cannot auto-increment a
 //!   composite key); its `(org_id, seq)` index serves the reads.
 
@@ -17,13 +19,14 @@ use diesel::{QueryableByName, RunQueryDsl};
 use scim_store::{DbConnection, Store};
 use scim_test_db::store_test;
 
-const TENANT_TABLES: [&str; 6] = [
+const TENANT_TABLES: [&str; 7] = [
     "events",
     "group_members",
     "groups",
     "resource_values",
     "tokens",
     "users",
+    "webhooks",
 ];
 
 /// One index (or primary key) of a table, from the catalog.
@@ -103,7 +106,8 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
     for index in &indexes {
         // Global tables: organisations themselves, and which attributes each resource type's
         // index entries were built for.
-        if index.table_name == "organizations" || index.table_name == "value_index_state" {
+        if ["organizations", "value_index_state", "admin_tokens"].contains(&index.table_name.as_str())
+        {
             continue;
         }
         assert!(
