@@ -109,6 +109,11 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated
     Ok(context.into())
 }
 
+/// The key failed authentications of `req` are counted under.
+pub(crate) fn client_of(state: &ScimState, req: &ServiceRequest) -> ClientKey {
+    client_key(&origin(state, req))
+}
+
 /// Where the request came from (see [`crate::forwarded`]), resolved once and kept in the
 /// request's extensions for [`ScimState::base_url`].
 fn origin(state: &ScimState, req: &ServiceRequest) -> Origin {
@@ -123,7 +128,7 @@ fn origin(state: &ScimState, req: &ServiceRequest) -> Origin {
 
 /// The key failed authentications are counted under: the client's address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum ClientKey {
+pub(crate) enum ClientKey {
     /// An IPv4 address, or an IPv6 /64 prefix (one subscriber usually holds a whole /64).
     Ip(IpAddr),
     /// A forwarded client that is not an address (e.g. an obfuscated `Forwarded: for=_hidden`

@@ -1,6 +1,7 @@
 //! The service's settings: a plain struct the embedding application fills in. The library never
 //! reads the environment or a file; `scimd` does that once and hands the result over.
 
+use crate::webhooks::WebhookConfig;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -91,6 +92,12 @@ pub struct ServerConfig {
     /// refused with `expiredCursor`. Advertised as `pagination.cursorTimeout` (whole seconds).
     /// Default: 1 hour.
     pub cursor_timeout: Duration,
+    /// How long events stay in the outbox (the change feed and the audit trail). Older ones
+    /// are deleted with the tombstone scrub; a feed consumer resuming from before them gets
+    /// 410. `None` keeps them for ever. Default: 90 days.
+    pub event_retention: Option<Duration>,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookConfig,
 }
 
 /// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
@@ -137,6 +144,8 @@ impl Default for ServerConfig {
             documentation_uri: None,
             bulk: BulkLimits::default(),
             cursor_timeout: Duration::from_secs(60 * 60),
+            event_retention: Some(Duration::from_secs(90 * 24 * 60 * 60)),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

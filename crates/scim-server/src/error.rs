@@ -311,6 +311,32 @@ impl ResponseError for ApiError {
     }
 }
 
+impl ApiError {
+    /// The same answer as an RFC 9457 problem document (`application/problem+json`), for the
+    /// admin API, which is not SCIM. `extra` members are added to the document.
+    pub(crate) fn problem_response(
+        &self,
+        extra: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> HttpResponse<BoxBody> {
+        let answer = self.answer();
+        let mut body = serde_json::json!({
+            "type": "about:blank",
+            "title": answer.status.canonical_reason().unwrap_or("Error"),
+            "status": answer.status.as_u16(),
+            "detail": answer.detail,
+        });
+        if let (Some(object), Some(extra)) = (body.as_object_mut(), extra) {
+            object.extend(extra.clone());
+        }
+        let mut response = HttpResponse::build(answer.status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(extra) = answer.header {
+            response.insert_header(extra);
+        }
+        response.body(body.to_string())
+    }
+}
+
 impl From<BlockingError> for ApiError {
     fn from(_: BlockingError) -> Self {
         ApiError::Blocking

@@ -58,6 +58,7 @@
 //! `routes.rs` with [`resource`], which answers other methods with a SCIM 405.
 #![deny(missing_docs)]
 
+mod admin;
 mod auth;
 mod bulk;
 mod config;
@@ -72,7 +73,9 @@ mod org_jobs;
 mod resources;
 mod routes;
 mod state;
+pub mod webhooks;
 
+pub use admin::{admin_scope, Admin, AdminTokenSource, AdminVerifier, Problem, MAX_FEED_LIMIT, MAX_FEED_WAIT};
 pub use auth::Authenticated;
 pub use config::{
     BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
@@ -81,4 +84,8 @@ pub use error::{ApiError, BEARER_CHALLENGE};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use observe::{RequestId, REQUEST_ID};
 pub use routes::{not_found, resource, scope, scope_with};
-pub use state::{ScimState, StoreTokenSource, StoreVerifier, SERVED_RESOURCE_TYPES};
+pub use state::{
+    ScimState, StoreTokenSource, StoreVerifier, MAX_FEED_WAITERS, MAX_FEED_WAITERS_PER_ORG,
+    SERVED_RESOURCE_TYPES,
+};
+pub use webhooks::WebhookConfig;

@@ -1,16 +1,19 @@
 //! [`ScimState`]: what every handler shares — the store, the served schemas, the token verifier
 //! and the configuration — and the token source the verifier reads through.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpMessage, HttpRequest};
 use scim_auth::{StoredToken, TokenId, TokenSource, Verifier, VerifierConfig};
 use scim_model::schema::SchemaRegistry;
-use scim_store::{resources, tokens, DbConnection, OrgId, Store, StoreError};
+use scim_store::{events, orgs, resources, tokens, DbConnection, OrgId, Store, StoreError};
+use tokio::sync::Notify;
 
+use crate::admin::{AdminTokenSource, AdminVerifier};
 use crate::config::{ConfigError, ServerConfig};
 use crate::cursor::{CursorKey, KeyCache};
 use crate::error::ApiError;
@@ -72,6 +75,40 @@ struct Inner {
     org_jobs: Arc<OrgJobs>,
     background_started: AtomicBool,
     cursor_keys: KeyCache,
+    admin_verifier: Arc<AdminVerifier>,
+    /// Woken after every write this process commits: waiting feed requests read again.
+    feed: Arc<Notify>,
+    /// Woken after every write this process commits, and when a webhook is added or resumed.
+    webhook_wake: Arc<Notify>,
+    /// Organisations whose "managed by SCIM" flag is known to be set, so a write need not set it.
+    managed: Mutex<HashSet<OrgId>>,
+    /// Feed requests waiting now, per organisation.
+    feed_waiters: Arc<Mutex<HashMap<OrgId, usize>>>,
+}
+
+/// Feed requests one organisation may have waiting at once (each holds an HTTP connection and
+/// a task, never a database connection); beyond it a request is answered 429.
+pub const MAX_FEED_WAITERS_PER_ORG: usize = 16;
+
+/// Feed requests the whole process may have waiting at once.
+pub const MAX_FEED_WAITERS: usize = 1_024;
+
+/// A waiting feed request's place, given back when dropped.
+pub(crate) struct FeedWaiter {
+    waiters: Arc<Mutex<HashMap<OrgId, usize>>>,
+    org: OrgId,
+}
+
+impl Drop for FeedWaiter {
+    fn drop(&mut self) {
+        let mut waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = waiters.get_mut(&self.org) {
+            *count -= 1;
+            if *count == 0 {
+                waiters.remove(&self.org);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for ScimState {
@@ -99,6 +136,7 @@ impl ScimState {
         verifier: VerifierConfig,
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
+        let admin_verifier = Verifier::new(AdminTokenSource::new(store.clone()), verifier.clone());
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
         let half_the_pool = usize::try_from(store.pool_size() / 2).unwrap_or(usize::MAX);
         let org_jobs = OrgJobs::new(
@@ -114,6 +152,11 @@ impl ScimState {
                 config,
                 background_started: AtomicBool::new(false),
                 cursor_keys: KeyCache::default(),
+                admin_verifier: Arc::new(admin_verifier),
+                feed: Arc::new(Notify::new()),
+                webhook_wake: Arc::new(Notify::new()),
+                managed: Mutex::new(HashSet::new()),
+                feed_waiters: Arc::new(Mutex::new(HashMap::new())),
             }),
         })
     }
@@ -137,6 +180,66 @@ impl ScimState {
     /// The configuration.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The admin token verifier (admin API). A process that revokes an admin token should call
+    /// [`Verifier::forget`] on it.
+    pub fn admin_verifier(&self) -> &Arc<AdminVerifier> {
+        &self.inner.admin_verifier
+    }
+
+    /// What waiting feed requests wait on.
+    pub(crate) fn feed_signal(&self) -> Arc<Notify> {
+        self.inner.feed.clone()
+    }
+
+    /// What the webhook worker waits on between rounds.
+    pub(crate) fn webhook_signal(&self) -> Arc<Notify> {
+        self.inner.webhook_wake.clone()
+    }
+
+    /// Wakes the webhook worker: there may be new work.
+    pub(crate) fn wake_webhooks(&self) {
+        self.inner.webhook_wake.notify_one();
+    }
+
+    /// A place for one more waiting feed request of `org`, if the caps allow.
+    pub(crate) fn feed_waiter(&self, org: OrgId) -> Option<FeedWaiter> {
+        let mut waiters = self
+            .inner
+            .feed_waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let total: usize = waiters.values().sum();
+        let count = waiters.entry(org).or_insert(0);
+        if *count >= MAX_FEED_WAITERS_PER_ORG || total >= MAX_FEED_WAITERS {
+            if *count == 0 {
+                waiters.remove(&org);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(FeedWaiter {
+            waiters: self.inner.feed_waiters.clone(),
+            org,
+        })
+    }
+
+    /// Forgets that `org`'s "managed by SCIM" flag is set (an operator changed it).
+    pub(crate) fn forget_scim_managed(&self, org: OrgId) {
+        self.inner
+            .managed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&org);
+    }
+
+    fn knows_scim_managed(&self, org: OrgId) -> bool {
+        self.inner
+            .managed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&org)
     }
 
     /// The key that signs `org`'s cursors: from memory after the first use, else the one stored
@@ -211,18 +314,66 @@ impl ScimState {
     ///
     /// # Errors
     /// As [`ScimState::with_conn`].
-    pub async fn transaction<T, F>(&self, org: OrgId, f: F) -> Result<T, ApiError>
+    ///
+    /// It is for SCIM writes: the organisation's first one also marks it as managed by SCIM
+    /// (`scim_store::orgs::note_scim_write`), and every commit wakes the change feed's waiting
+    /// requests and the webhook worker.
+    pub async fn transaction<T, F>(&self, org: OrgId, mut f: F) -> Result<T, ApiError>
     where
         F: FnMut(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let permit = self.inner.org_jobs.acquire(org).await?;
         let store = self.store().clone();
-        web::block(move || {
+        let note_managed = !self.knows_scim_managed(org);
+        let value = web::block(move || {
             let _permit = permit;
-            store.transaction(f)
+            store.transaction(|conn| {
+                let value = f(conn)?;
+                if note_managed {
+                    orgs::note_scim_write(conn, org)?;
+                }
+                Ok::<T, ApiError>(value)
+            })
         })
-        .await?
+        .await??;
+        if note_managed {
+            self.inner
+                .managed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(org);
+        }
+        self.inner.feed.notify_waiters();
+        self.inner.webhook_wake.notify_one();
+        Ok(value)
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread, outside every organisation's
+    /// share: for the service's own background work.
+    pub(crate) async fn service_conn<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.blocking_with_conn(f).await
+    }
+
+    /// Deletes the events older than [`ServerConfig::event_retention`], in every organisation
+    /// (see `scim_store::events::prune`); returns how many. The service does this with the
+    /// tombstone scrub.
+    ///
+    /// # Errors
+    /// When the store fails; what was deleted before stays deleted.
+    pub async fn prune_events(&self) -> Result<usize, ApiError> {
+        let Some(retention) = self.config().event_retention else {
+            return Ok(0);
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(UNIX_EPOCH);
+        self.blocking_with_conn(move |conn| Ok(events::prune(conn, cutoff)?))
+            .await
     }
 
     /// Writes the token last-use times gathered since the last flush; returns how many tokens
@@ -267,12 +418,24 @@ impl ScimState {
     /// last-use flush and the tombstone scrub. The authentication middleware calls it, so a
     /// mounted service needs no setup step.
     pub(crate) fn ensure_background_tasks(&self) {
+        self.start_background_tasks();
+    }
+
+    /// Starts the service's periodic work on the current runtime, once per state: the
+    /// last-use flush, the tombstone scrub and event pruning, and the webhook worker
+    /// ([`crate::WebhookConfig::enabled`]). The first authenticated request starts them too;
+    /// a server calls this at start so pending webhooks are delivered before any request.
+    pub fn start_background_tasks(&self) {
         if self.inner.background_started.swap(true, Ordering::AcqRel) {
             return;
         }
         self.spawn_flusher();
-        if self.config().tombstone_retention.is_some() {
+        if self.config().tombstone_retention.is_some() || self.config().event_retention.is_some()
+        {
             self.spawn_scrubber();
+        }
+        if self.config().webhooks.enabled {
+            actix_web::rt::spawn(crate::webhooks::run(self.clone()));
         }
     }
 
@@ -289,6 +452,11 @@ impl ScimState {
                     Ok(0) => {}
                     Ok(scrubbed) => tracing::info!(scrubbed, "tombstones past retention scrubbed"),
                     Err(error) => tracing::warn!(%error, "could not scrub tombstones"),
+                }
+                match state.prune_events().await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "events past retention deleted"),
+                    Err(error) => tracing::warn!(%error, "could not delete old events"),
                 }
             }
         });

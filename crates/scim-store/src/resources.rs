@@ -490,6 +490,35 @@ pub fn get(
     Ok(row.map(Record::from))
 }
 
+/// The live resource of `org` whose unique attribute (a user's `userName`, a group's
+/// `displayName`) is `name`, compared as the attribute's uniqueness compares it (folded case).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn get_by_name(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    name: &str,
+) -> Result<Option<Record>, StoreError> {
+    let mut sql = SqlFragment::sql(format!(
+        "SELECT {} FROM {} WHERE org_id = ",
+        kind.select_list(),
+        kind.table
+    ));
+    sql.push_bind(org)
+        .push_sql(&format!(" AND {} = ", kind.key_column))
+        .push_bind(scim_model::value::fold_case(name).into_owned())
+        // The predicate of the partial unique index on the key, so the index serves it.
+        .push_sql(" AND deleted_at IS NULL");
+    let row = conn
+        .dialect()
+        .prepared(&sql)
+        .get_result::<RecordRow>(conn)
+        .optional()?;
+    Ok(row.map(Record::from))
+}
+
 /// [`get`], and the ids of the groups the resource is a direct member of, read in the same
 /// statement: a user's `groups` then needs no second read when it is in none
 /// ([`members::groups_from_direct`] walks on from these).

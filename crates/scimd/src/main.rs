@@ -2,6 +2,7 @@
 //! management. A thin shell over the scim-* crates: it reads the configuration (flags, `SCIM_*`
 //! environment variables, a TOML file), sets up logging, and calls them.
 
+mod admin_token;
 mod db;
 mod logging;
 mod org;
@@ -9,6 +10,7 @@ mod serve;
 mod settings;
 mod token;
 mod tombstones;
+mod webhook;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -47,6 +49,13 @@ enum Command {
     /// Manage API tokens: each belongs to one organisation and sees only its resources.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage admin tokens: credentials for the admin API (/admin/v1: change feed, session
+    /// checks, webhooks), never accepted for SCIM.
+    #[command(subcommand, name = "admin-token")]
+    AdminToken(AdminTokenCommand),
+    /// Manage webhooks: signed POSTs of an organisation's events.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Delete the tombstones of deleted users and groups now, in every organisation, and print
     /// how many (their events stay).
     PurgeTombstones {
@@ -65,6 +74,109 @@ enum OrgCommand {
     },
     /// List organisations.
     List,
+    /// Change an organisation's settings.
+    Set {
+        /// The organisation.
+        name: String,
+        /// Whether SCIM manages its users (the host application then switches off its own
+        /// JIT provisioning); `unset` lets the next SCIM write set it true.
+        #[arg(long, value_name = "true|false|unset", value_parser = parse_tristate)]
+        scim_managed: Option<Tristate>,
+    },
+}
+
+/// A flag that may be true, false, or left to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tristate(Option<bool>);
+
+fn parse_tristate(value: &str) -> Result<Tristate, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(Tristate(Some(true))),
+        "false" | "no" | "off" | "0" => Ok(Tristate(Some(false))),
+        "unset" | "auto" => Ok(Tristate(None)),
+        _ => Err("expected true, false or unset".into()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminTokenCommand {
+    /// Create an admin token and print it (only it) on stdout; it is not shown again.
+    Create {
+        /// An organisation it may manage; repeat for several [default: every organisation].
+        #[arg(long, value_name = "NAME")]
+        org: Vec<String>,
+        /// A label [default: admin-<id>].
+        #[arg(long, value_name = "LABEL")]
+        name: Option<String>,
+        /// Lifetime, e.g. 90d [default: never expires].
+        #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+        expires_in: Option<Duration>,
+    },
+    /// List admin tokens, never a secret.
+    List,
+    /// Revoke an admin token by id.
+    Revoke {
+        /// The token id (the 16 characters after `scim_`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Add a webhook; prints `id=…` and `secret=…` (the signing secret, shown only now). It
+    /// receives the events written from now on.
+    Add {
+        /// The organisation whose events it receives.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// Where events are POSTed (http:// or https://).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// Only these kinds, comma separated: created, updated, deactivated, reactivated,
+        /// deleted, member_added, member_removed [default: all].
+        #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// List an organisation's webhooks with their delivery state.
+    List {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+    },
+    /// Delivery state of a webhook (or all of the organisation's): last delivered seq,
+    /// pending events, lag, last error.
+    Status {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// The webhook id [default: all].
+        id: Option<String>,
+    },
+    /// Remove a webhook.
+    Remove {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// The webhook id.
+        id: String,
+    },
+    /// Give a webhook a new signing secret (printed once); the old one keeps signing beside it
+    /// for a day.
+    RotateSecret {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// The webhook id.
+        id: String,
+    },
+    /// Resume a webhook paused after repeated failures.
+    Resume {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// The webhook id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +271,36 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         }
         Command::Org(OrgCommand::Create { name }) => org::create(&admin_store()?, &name),
         Command::Org(OrgCommand::List) => org::list(&admin_store()?),
+        Command::Org(OrgCommand::Set { name, scim_managed }) => {
+            org::set(&admin_store()?, &name, scim_managed.map(|t| t.0))
+        }
+        Command::AdminToken(AdminTokenCommand::Create {
+            org,
+            name,
+            expires_in,
+        }) => admin_token::create(&admin_store()?, &org, name.as_deref(), expires_in),
+        Command::AdminToken(AdminTokenCommand::List) => admin_token::list(&admin_store()?),
+        Command::AdminToken(AdminTokenCommand::Revoke { id }) => {
+            admin_token::revoke(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        }
+        Command::Webhook(WebhookCommand::Add { org, url, events }) => {
+            webhook::add(&admin_store()?, &org, &url, &events)
+        }
+        Command::Webhook(WebhookCommand::List { org }) => {
+            webhook::status(&admin_store()?, &org, None)
+        }
+        Command::Webhook(WebhookCommand::Status { org, id }) => {
+            webhook::status(&admin_store()?, &org, id.as_deref())
+        }
+        Command::Webhook(WebhookCommand::Remove { org, id }) => {
+            webhook::remove(&admin_store()?, &org, &id)
+        }
+        Command::Webhook(WebhookCommand::RotateSecret { org, id }) => {
+            webhook::rotate_secret(&admin_store()?, &org, &id)
+        }
+        Command::Webhook(WebhookCommand::Resume { org, id }) => {
+            webhook::resume(&admin_store()?, &org, &id)
+        }
         Command::Token(TokenCommand::Create {
             org,
             name,

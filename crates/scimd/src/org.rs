@@ -55,3 +55,24 @@ pub fn list(store: &Store) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `scimd org set NAME --scim-managed true|false|unset`.
+///
+/// # Errors
+/// When the organisation does not exist, nothing is to change, or the store fails.
+pub fn set(store: &Store, name: &str, scim_managed: Option<Option<bool>>) -> anyhow::Result<()> {
+    let Some(managed) = scim_managed else {
+        bail!("nothing to change: pass --scim-managed true|false|unset");
+    };
+    let mut conn = store.get()?;
+    let org = crate::token::organization(&mut conn, name)?;
+    let org = orgs::set_scim_managed(&mut conn, org.id, managed)
+        .context("cannot change the organisation")?;
+    let shown = match org.scim_managed {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "unset (the next SCIM write sets it true)",
+    };
+    println!("organisation {}: scim-managed {shown}", org.name);
+    Ok(())
+}

@@ -13,6 +13,9 @@ use scim_store::{orgs, tokens, Store, StoreError, UniqueField};
 
 use crate::settings::{Settings, SCIM_PATH};
 
+/// Where the admin API is served.
+pub const ADMIN_PATH: &str = "/admin/v1";
+
 /// The organisation and token a first start creates.
 const FIRST_ORG: &str = "default";
 const FIRST_TOKEN: &str = "initial";
@@ -56,6 +59,7 @@ async fn serve_until_signal(
                 scim_server::resource("/healthz", &[Method::GET]).route(web::get().to(healthz)),
             )
             .service(scim_server::scope(SCIM_PATH, app_state.clone()))
+            .service(scim_server::admin_scope(ADMIN_PATH, app_state.clone()))
             .default_service(web::to(scim_server::not_found))
     })
     .shutdown_timeout(whole_seconds(serve.shutdown_timeout))
@@ -73,6 +77,8 @@ async fn serve_until_signal(
         database = %crate::settings::redact_database_url(&settings.database_url),
         "serving"
     );
+    // Webhooks pending from before a restart go out without waiting for a request.
+    state.start_background_tasks();
     server.run().await.context("the server failed")?;
     match state.flush_last_used().await {
         Ok(_) => {}

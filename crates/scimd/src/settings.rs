@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
-use scim_server::{BulkLimits, DeleteMode, IpCidr, Limits, ServerConfig};
+use scim_server::{BulkLimits, DeleteMode, IpCidr, Limits, ServerConfig, WebhookConfig};
 use scim_store::PoolConfig;
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +203,17 @@ pub struct ServeArgs {
     /// pagination.cursorTimeout [default: 1h]
     #[arg(long, env = "SCIM_CURSOR_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub cursor_timeout: Option<Duration>,
+    /// How long events stay in the change feed and audit trail; older ones are deleted and a
+    /// feed consumer behind them gets 410. `off` keeps them for ever [default: 90d]
+    #[arg(long, env = "SCIM_EVENT_RETENTION", value_name = "DURATION|off", value_parser = parse_retention)]
+    pub event_retention: Option<Retention>,
+    /// Whether this process delivers webhooks (replicas on one PostgreSQL share the work; on
+    /// SQLite keep it on in one process only) [default: true]
+    #[arg(long, env = "SCIM_WEBHOOKS", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhooks: Option<bool>,
+    /// Failed deliveries in a row after which a webhook is paused until resumed [default: 15]
+    #[arg(long, env = "SCIM_WEBHOOK_MAX_FAILURES", value_name = "N")]
+    pub webhook_max_failures: Option<u32>,
 }
 
 /// The configuration file: every key optional, unknown keys refused.
@@ -267,7 +278,14 @@ pub struct FileConfig {
     bulk_max_operations: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bulk_max_payload_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cursor_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_retention: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_max_failures: Option<u32>,
 }
 
 impl FileConfig {
@@ -471,8 +489,33 @@ impl Settings {
                 None => file_duration(&file.cursor_timeout, "cursor_timeout")?
                     .unwrap_or(defaults.cursor_timeout),
             },
+            event_retention: match serve.event_retention {
+                Some(Retention(retention)) => retention,
+                None => match file.event_retention.as_deref() {
+                    Some(text) => {
+                        parse_retention(text)
+                            .map_err(|e| anyhow::anyhow!("event_retention: {e}"))?
+                            .0
+                    }
+                    None => defaults.event_retention,
+                },
+            },
+            webhooks: WebhookConfig {
+                enabled: serve
+                    .webhooks
+                    .or(file.webhooks)
+                    .unwrap_or(defaults.webhooks.enabled),
+                max_failures: serve
+                    .webhook_max_failures
+                    .or(file.webhook_max_failures)
+                    .unwrap_or(defaults.webhooks.max_failures),
+                ..defaults.webhooks
+            },
             ..defaults
         };
+        if server.webhooks.max_failures == 0 {
+            bail!("webhook_max_failures must be at least 1");
+        }
         server.validate().context("invalid configuration")?;
         let workers = serve.workers.or(file.workers);
         if workers == Some(0) {
@@ -569,6 +612,9 @@ impl Settings {
             bulk_max_operations: Some(server.bulk.max_operations),
             bulk_max_payload_bytes: Some(server.bulk.max_payload_bytes),
             cursor_timeout: Some(humantime::format_duration(server.cursor_timeout).to_string()),
+            event_retention: Some(Retention(server.event_retention).to_string()),
+            webhooks: Some(server.webhooks.enabled),
+            webhook_max_failures: Some(server.webhooks.max_failures),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))

@@ -136,7 +136,7 @@ pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()
     Ok(())
 }
 
-fn organization(conn: &mut DbConnection, name: &str) -> anyhow::Result<Organization> {
+pub fn organization(conn: &mut DbConnection, name: &str) -> anyhow::Result<Organization> {
     orgs::by_name(conn, name)?.ok_or_else(|| {
         anyhow!("no organisation named `{name}` (create it with `scimd org create {name}`)")
     })
