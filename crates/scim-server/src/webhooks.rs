@@ -56,6 +56,9 @@ pub struct WebhookConfig {
     /// How often the worker looks for work when no write of this process woke it.
     /// Default: 1 s.
     pub poll_interval: Duration,
+    /// How long a worker's claim on a webhook lasts: if it dies mid-delivery, another worker
+    /// takes the webhook over after this and sends what was not acknowledged. Default: 60 s.
+    pub lease: Duration,
 }
 
 impl Default for WebhookConfig {
@@ -67,6 +70,7 @@ impl Default for WebhookConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60 * 60),
             poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -221,9 +225,6 @@ fn backoff(config: &WebhookConfig, failures: u32) -> Duration {
     delay.saturating_sub(jitter)
 }
 
-/// How long a claim lasts; a worker stops sending before it runs out.
-const LEASE: Duration = Duration::from_secs(60);
-
 /// Webhooks one worker claims per round.
 const CLAIM_LIMIT: i64 = 16;
 
@@ -252,7 +253,9 @@ pub(crate) async fn run(state: ScimState) {
         woken.as_mut().enable();
         let claim_owner = owner.clone();
         let claimed = state
-            .service_conn(move |conn| Ok(stored::claim(conn, &claim_owner, LEASE, CLAIM_LIMIT)?))
+            .service_conn(move |conn| {
+                Ok(stored::claim(conn, &claim_owner, config.lease, CLAIM_LIMIT)?)
+            })
             .await;
         match claimed {
             Ok(webhooks) if !webhooks.is_empty() => {
@@ -271,7 +274,9 @@ pub(crate) async fn run(state: ScimState) {
 /// Delivers `webhook`'s pending events in order until they run out, one fails, or the lease
 /// nears its end; then gives the lease back.
 async fn deliver(state: &ScimState, client: &awc::Client, owner: &str, mut webhook: WebhookRecord) {
-    let stop_by = Instant::now() + LEASE - LEASE / 4;
+    // Stops sending with a quarter of the lease left, so it never sends on a lapsed claim.
+    let lease = state.config().webhooks.lease;
+    let stop_by = Instant::now() + lease - lease / 4;
     let outcome = deliver_until(state, client, owner, &mut webhook, stop_by).await;
     if let Err(error) = outcome {
         tracing::warn!(webhook = %webhook.id, org = webhook.org.0, %error, "webhook delivery stopped");

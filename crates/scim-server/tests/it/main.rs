@@ -6,6 +6,7 @@
     reason = "in a test helper as in a test, a failed step fails the test"
 )]
 
+mod admin;
 mod auth;
 mod bulk;
 mod cursor;
@@ -23,6 +24,7 @@ mod limits;
 mod negotiation;
 mod tombstones;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::time::Duration;
