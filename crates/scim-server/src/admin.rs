@@ -164,9 +164,7 @@ pub fn admin_scope(path: &str, state: ScimState) -> impl HttpServiceFactory {
                 .route(web::get().to(get_org))
                 .route(web::patch().to(patch_org)),
         )
-        .service(
-            admin_resource("/orgs/{org}/events", &[Method::GET]).route(web::get().to(feed)),
-        )
+        .service(admin_resource("/orgs/{org}/events", &[Method::GET]).route(web::get().to(feed)))
         .service(
             admin_resource("/orgs/{org}/users/session", &[Method::GET])
                 .route(web::get().to(session_by_name)),
@@ -212,7 +210,10 @@ fn admin_resource(path: &str, allowed: &'static [Method]) -> actix_web::Resource
         let problem = Problem::from(ScimError::new(
             405,
             None,
-            format!("method {} is not allowed here; allowed: {allow}", req.method()),
+            format!(
+                "method {} is not allowed here; allowed: {allow}",
+                req.method()
+            ),
         ));
         let mut response = problem.error_response();
         if let Ok(value) = header::HeaderValue::from_str(&allow) {
@@ -366,7 +367,9 @@ async fn patch_org(
 ) -> Result<HttpResponse, Problem> {
     let name = path.into_inner();
     let Some(managed) = body.into_inner().scim_managed else {
-        return Err(bad_request("nothing to change: send {\"scimManaged\": true|false|null}"));
+        return Err(bad_request(
+            "nothing to change: send {\"scimManaged\": true|false|null}",
+        ));
     };
     let org = blocking(&state, move |conn| {
         let org = admin.org(conn, &name)?;
@@ -500,7 +503,11 @@ async fn feed(
             "limit must be between 1 and {MAX_FEED_LIMIT}"
         )));
     }
-    let wait = wait.as_deref().map(parse_wait).transpose()?.unwrap_or_default();
+    let wait = wait
+        .as_deref()
+        .map(parse_wait)
+        .transpose()?
+        .unwrap_or_default();
     let name = path.into_inner();
     let org = blocking(&state, move |conn| admin.org(conn, &name)).await?;
     let deadline = Instant::now() + wait;
@@ -547,9 +554,11 @@ async fn feed(
             })));
         }
         if slot.is_none() {
-            slot = Some(state.feed_waiter(org.id).ok_or_else(|| {
-                Problem::from(ApiError::OrgBusy)
-            })?);
+            slot = Some(
+                state
+                    .feed_waiter(org.id)
+                    .ok_or_else(|| Problem::from(ApiError::OrgBusy))?,
+            );
         }
         let nap = (deadline - now).min(FEED_POLL);
         let _ = actix_web::rt::time::timeout(nap, woken).await;
@@ -681,10 +690,9 @@ async fn add_webhook(
         webhooks::add(conn, org.id, &url, kinds).map_err(|error| match error {
             webhooks::AddError::Url(detail) => bad_request(detail),
             webhooks::AddError::Store(error) => error.into(),
-            webhooks::AddError::Random => ApiError::from(ScimError::internal(
-                "the system's random source failed",
-            ))
-            .into(),
+            webhooks::AddError::Random => {
+                ApiError::from(ScimError::internal("the system's random source failed")).into()
+            }
         })
     })
     .await?;
@@ -712,7 +720,11 @@ async fn get_webhook(
     Ok(HttpResponse::Ok().json(shown))
 }
 
-fn webhook_of(conn: &mut DbConnection, org: &Organization, id: &str) -> Result<WebhookRecord, Problem> {
+fn webhook_of(
+    conn: &mut DbConnection,
+    org: &Organization,
+    id: &str,
+) -> Result<WebhookRecord, Problem> {
     match stored_webhooks::get(conn, org.id, id) {
         Err(StoreError::NotFound) => Err(not_found(format!("no webhook with id {id:?}"))),
         other => Ok(other?),
@@ -745,16 +757,10 @@ async fn rotate_webhook_secret(
     let (webhook, secret) = blocking(&state, move |conn| {
         let org = admin.org(conn, &name)?;
         webhook_of(conn, &org, &id)?;
-        let secret = webhooks::new_secret().map_err(|_| {
-            Problem::from(ScimError::internal("the system's random source failed"))
-        })?;
-        let webhook = stored_webhooks::rotate_secret(
-            conn,
-            org.id,
-            &id,
-            &secret,
-            webhooks::SECRET_GRACE,
-        )?;
+        let secret = webhooks::new_secret()
+            .map_err(|_| Problem::from(ScimError::internal("the system's random source failed")))?;
+        let webhook =
+            stored_webhooks::rotate_secret(conn, org.id, &id, &secret, webhooks::SECRET_GRACE)?;
         Ok((webhook, secret))
     })
     .await?;

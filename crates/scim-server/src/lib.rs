@@ -75,7 +75,9 @@ mod routes;
 mod state;
 pub mod webhooks;
 
-pub use admin::{admin_scope, Admin, AdminTokenSource, AdminVerifier, Problem, MAX_FEED_LIMIT, MAX_FEED_WAIT};
+pub use admin::{
+    admin_scope, Admin, AdminTokenSource, AdminVerifier, Problem, MAX_FEED_LIMIT, MAX_FEED_WAIT,
+};
 pub use auth::Authenticated;
 pub use config::{
     BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,

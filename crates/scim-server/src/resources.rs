@@ -1682,8 +1682,7 @@ pub(crate) fn write(
         members: changes,
     } = plan.rewrite(ep, rt, &existing, &stored, location)?;
     let members_changed =
-        !changes.is_empty()
-        && members::apply(conn, org, &existing.id, changes, rt, writer.token)?;
+        !changes.is_empty() && members::apply(conn, org, &existing.id, changes, rt, writer.token)?;
     if members_changed && !attributes.iter().any(|a| a == "members") {
         attributes.push("members".into());
     }

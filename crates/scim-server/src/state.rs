@@ -430,8 +430,7 @@ impl ScimState {
             return;
         }
         self.spawn_flusher();
-        if self.config().tombstone_retention.is_some() || self.config().event_retention.is_some()
-        {
+        if self.config().tombstone_retention.is_some() || self.config().event_retention.is_some() {
             self.spawn_scrubber();
         }
         if self.config().webhooks.enabled {

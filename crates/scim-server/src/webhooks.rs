@@ -186,12 +186,12 @@ fn check_url(url: &str) -> Result<(), String> {
     if url.len() > MAX_URL_LEN {
         return Err(format!("the URL is longer than {MAX_URL_LEN} bytes"));
     }
-    let parsed: actix_web::http::Uri = url
-        .parse()
-        .map_err(|_| format!("{url:?} is not a URL"))?;
+    let parsed: actix_web::http::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
     match parsed.scheme_str() {
         Some("http" | "https") if parsed.host().is_some_and(|host| !host.is_empty()) => Ok(()),
-        _ => Err(format!("{url:?} is not an absolute http:// or https:// URL")),
+        _ => Err(format!(
+            "{url:?} is not an absolute http:// or https:// URL"
+        )),
     }
 }
 
@@ -236,7 +236,10 @@ const READ_BATCH: i64 = 100;
 pub(crate) async fn run(state: ScimState) {
     let config = state.config().webhooks;
     let owner = match new_secret() {
-        Ok(secret) => format!("worker-{}", &secret[SECRET_PREFIX.len()..SECRET_PREFIX.len() + 16]),
+        Ok(secret) => format!(
+            "worker-{}",
+            &secret[SECRET_PREFIX.len()..SECRET_PREFIX.len() + 16]
+        ),
         Err(error) => {
             tracing::error!(%error, "webhook worker cannot name itself; not delivering");
             return;
@@ -254,7 +257,12 @@ pub(crate) async fn run(state: ScimState) {
         let claim_owner = owner.clone();
         let claimed = state
             .service_conn(move |conn| {
-                Ok(stored::claim(conn, &claim_owner, config.lease, CLAIM_LIMIT)?)
+                Ok(stored::claim(
+                    conn,
+                    &claim_owner,
+                    config.lease,
+                    CLAIM_LIMIT,
+                )?)
             })
             .await;
         match claimed {
@@ -342,7 +350,9 @@ async fn deliver_until(
                     let (failed, owner) = (webhook.clone(), owner.to_owned());
                     state
                         .service_conn(move |conn| {
-                            Ok(stored::fail(conn, &failed, &owner, &error, retry_at, pause)?)
+                            Ok(stored::fail(
+                                conn, &failed, &owner, &error, retry_at, pause,
+                            )?)
                         })
                         .await?;
                     return Ok(());
@@ -381,14 +391,15 @@ async fn acknowledge(
 }
 
 /// Posts `event` to `webhook`; a 2xx is success, anything else an error for `last_error`.
-async fn post(client: &awc::Client, webhook: &WebhookRecord, event: &EventRecord) -> Result<(), String> {
+async fn post(
+    client: &awc::Client,
+    webhook: &WebhookRecord,
+    event: &EventRecord,
+) -> Result<(), String> {
     let body = message(event);
     let id = format!("evt_{}_{}", event.org.0, event.seq);
     let now = SystemTime::now();
-    let timestamp = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let timestamp = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let signature = sign(&webhook.signing_secrets(now), &id, timestamp, &body);
     let response = client
         .post(webhook.url.as_str())
@@ -416,7 +427,12 @@ mod tests {
     fn signatures_match_the_standard_webhooks_example() {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let body = r#"{"test": 2432232314}"#;
-        let signature = sign(&[secret], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body);
+        let signature = sign(
+            &[secret],
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
+        );
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
@@ -438,7 +454,13 @@ mod tests {
     fn only_absolute_http_urls_are_taken() {
         assert!(check_url("https://hooks.example.com/scim").is_ok());
         assert!(check_url("http://127.0.0.1:9000/x?y=1").is_ok());
-        for bad in ["ftp://x/", "/relative", "https://", "not a url", "mailto:a@b"] {
+        for bad in [
+            "ftp://x/",
+            "/relative",
+            "https://",
+            "not a url",
+            "mailto:a@b",
+        ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
         assert!(check_url(&format!("https://x/{}", "a".repeat(MAX_URL_LEN))).is_err());
@@ -450,7 +472,10 @@ mod tests {
         for (failures, full) in [(0, 1), (1, 2), (3, 8), (20, 3600), (40, 3600)] {
             let delay = backoff(&config, failures);
             let full = Duration::from_secs(full);
-            assert!(delay <= full && delay >= full.mul_f64(0.8), "{failures}: {delay:?}");
+            assert!(
+                delay <= full && delay >= full.mul_f64(0.8),
+                "{failures}: {delay:?}"
+            );
         }
     }
 

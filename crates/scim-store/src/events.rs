@@ -271,9 +271,7 @@ const PRUNE_BATCH: i64 = 1_000;
 /// before stay done.
 pub fn prune(conn: &mut DbConnection, before: SystemTime) -> Result<usize, StoreError> {
     let cutoff = crate::timestamp::to_micros(before);
-    let orgs: Vec<i64> = organizations::table
-        .select(organizations::id)
-        .load(conn)?;
+    let orgs: Vec<i64> = organizations::table.select(organizations::id).load(conn)?;
     let mut deleted = 0;
     for org in orgs {
         loop {

@@ -228,7 +228,14 @@ pub fn add(
         sql.push_sql(" ON CONFLICT (org_id, group_id, member_id) DO NOTHING RETURNING member_id");
         added.extend(ids_of(conn, &sql)?);
     }
-    record(conn, org, group_id, EventKind::MemberAdded, &added, token_id)?;
+    record(
+        conn,
+        org,
+        group_id,
+        EventKind::MemberAdded,
+        &added,
+        token_id,
+    )?;
     Ok(added.len())
 }
 
@@ -333,7 +340,14 @@ pub fn remove(
         sql.push_sql(" RETURNING member_id");
         removed.extend(ids_of(conn, &sql)?);
     }
-    record(conn, org, group_id, EventKind::MemberRemoved, &removed, token_id)?;
+    record(
+        conn,
+        org,
+        group_id,
+        EventKind::MemberRemoved,
+        &removed,
+        token_id,
+    )?;
     Ok(removed.len())
 }
 
@@ -354,7 +368,14 @@ pub fn clear(
         .push_bind(group_id)
         .push_sql(" RETURNING member_id");
     let removed = ids_of(conn, &sql)?;
-    record(conn, org, group_id, EventKind::MemberRemoved, &removed, token_id)?;
+    record(
+        conn,
+        org,
+        group_id,
+        EventKind::MemberRemoved,
+        &removed,
+        token_id,
+    )?;
     Ok(removed.len())
 }
 

@@ -71,15 +71,16 @@ pub struct WebhookRecord {
 impl WebhookRecord {
     /// Whether it takes events of `kind`.
     pub fn wants(&self, kind: EventKind) -> bool {
-        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
     }
 
     /// The secrets that sign a message sent at `now`: the current one, and the previous one
     /// during its grace period.
     pub fn signing_secrets(&self, now: SystemTime) -> Vec<&str> {
         let mut secrets = vec![self.secret.as_str()];
-        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_until)
-        {
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_until) {
             if now < until {
                 secrets.push(previous);
             }

@@ -57,7 +57,11 @@ fn user(name: &str) -> Value {
 /// Asserts an RFC 9457 problem document with `status`.
 fn assert_problem(reply: &Reply, status: u16) {
     assert_eq!(reply.status.as_u16(), status, "{reply:?}");
-    assert_eq!(reply.content_type(), "application/problem+json", "{reply:?}");
+    assert_eq!(
+        reply.content_type(),
+        "application/problem+json",
+        "{reply:?}"
+    );
     assert_eq!(reply.body["status"], json!(status), "{reply:?}");
     assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
@@ -84,7 +88,9 @@ store_test!(admin_and_scim_credentials_do_not_cross, |store| {
         let reply = call(&app, get(FEED, &scim_token)).await;
         assert_problem(&reply, 401);
         assert!(reply.header("www-authenticate").is_some());
-        call(&app, get("/scim/v2/Users", &admin)).await.assert_error(401);
+        call(&app, get("/scim/v2/Users", &admin))
+            .await
+            .assert_error(401);
         assert_problem(&call(&app, test::TestRequest::get().uri(FEED)).await, 401);
 
         // A token limited to other organisations does not see acme at all.
@@ -108,72 +114,83 @@ store_test!(admin_and_scim_credentials_do_not_cross, |store| {
     });
 });
 
-store_test!(feed_lists_events_in_order_and_resumes_from_any_seq, |store| {
-    run(async {
-        let h = Harness::new(&store);
-        let (_, token) = h.acme();
-        let admin = h.admin_token(None);
-        let app = h.admin_app().await;
-        let created = call(&app, post("/scim/v2/Users", &token, &user("bjensen"))).await;
-        let id = created.body["id"].as_str().unwrap().to_owned();
-        let path = format!("/scim/v2/Users/{id}");
-        let off = json!([{"op": "replace", "path": "active", "value": false}]);
-        let on = json!([{"op": "replace", "path": "active", "value": true}]);
-        call(&app, patch(&path, &token, off.clone())).await;
-        call(&app, patch(&path, &token, on)).await;
-        call(&app, patch(&path, &token, off)).await;
-        let group = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "eng",
-            "members": [{"value": id}],
+store_test!(
+    feed_lists_events_in_order_and_resumes_from_any_seq,
+    |store| {
+        run(async {
+            let h = Harness::new(&store);
+            let (_, token) = h.acme();
+            let admin = h.admin_token(None);
+            let app = h.admin_app().await;
+            let created = call(&app, post("/scim/v2/Users", &token, &user("bjensen"))).await;
+            let id = created.body["id"].as_str().unwrap().to_owned();
+            let path = format!("/scim/v2/Users/{id}");
+            let off = json!([{"op": "replace", "path": "active", "value": false}]);
+            let on = json!([{"op": "replace", "path": "active", "value": true}]);
+            call(&app, patch(&path, &token, off.clone())).await;
+            call(&app, patch(&path, &token, on)).await;
+            call(&app, patch(&path, &token, off)).await;
+            let group = json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "eng",
+                "members": [{"value": id}],
+            });
+            let group = call(&app, post("/scim/v2/Groups", &token, &group)).await;
+            let gid = group.body["id"].as_str().unwrap().to_owned();
+            let remove = json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]);
+            call(
+                &app,
+                patch(&format!("/scim/v2/Groups/{gid}"), &token, remove),
+            )
+            .await;
+            call(&app, crate::delete(&path, &token)).await;
+
+            let all = call(&app, get(FEED, &admin)).await;
+            assert_eq!(all.status, 200, "{all:?}");
+            assert_eq!(
+                kinds(&all),
+                [
+                    "created",
+                    "deactivated",
+                    "reactivated",
+                    "deactivated",
+                    "created",
+                    "member_added",
+                    "member_removed",
+                    "updated",
+                    "deleted"
+                ]
+            );
+            let events = all.body["events"].as_array().unwrap();
+            let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+            // Each deactivation carries the session version the host application compares.
+            assert_eq!(events[1]["sessionVersion"], 2);
+            assert_eq!(events[3]["sessionVersion"], 3);
+            assert_eq!(events[5]["members"], json!([id]));
+            assert_eq!(events[6]["members"], json!([id]));
+            assert_eq!(events[0]["resourceType"], "User");
+            assert_eq!(events[0]["attributes"], json!(["userName"]));
+            assert!(events[0]["tokenId"].as_str().is_some_and(|t| t.len() == 16));
+            assert_eq!(all.body["next"], json!(seqs.last()));
+            assert_eq!(all.body["scimManaged"], true);
+
+            // Resumable from any seq, a page at a time.
+            let page = call(
+                &app,
+                get(&format!("{FEED}?after={}&limit=2", seqs[2]), &admin),
+            )
+            .await;
+            assert_eq!(kinds(&page), ["deactivated", "created"]);
+            assert_eq!(page.body["next"], json!(seqs[4]));
+            let rest = call(&app, get(&format!("{FEED}?after={}", seqs[4]), &admin)).await;
+            assert_eq!(rest.body["events"].as_array().unwrap().len(), 4);
+            let none = call(&app, get(&format!("{FEED}?after={}", seqs[8]), &admin)).await;
+            assert_eq!(none.body["events"], json!([]));
+            assert_eq!(none.body["next"], json!(seqs[8]));
         });
-        let group = call(&app, post("/scim/v2/Groups", &token, &group)).await;
-        let gid = group.body["id"].as_str().unwrap().to_owned();
-        let remove = json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]);
-        call(&app, patch(&format!("/scim/v2/Groups/{gid}"), &token, remove)).await;
-        call(&app, crate::delete(&path, &token)).await;
-
-        let all = call(&app, get(FEED, &admin)).await;
-        assert_eq!(all.status, 200, "{all:?}");
-        assert_eq!(
-            kinds(&all),
-            [
-                "created",
-                "deactivated",
-                "reactivated",
-                "deactivated",
-                "created",
-                "member_added",
-                "member_removed",
-                "updated",
-                "deleted"
-            ]
-        );
-        let events = all.body["events"].as_array().unwrap();
-        let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-        // Each deactivation carries the session version the host application compares.
-        assert_eq!(events[1]["sessionVersion"], 2);
-        assert_eq!(events[3]["sessionVersion"], 3);
-        assert_eq!(events[5]["members"], json!([id]));
-        assert_eq!(events[6]["members"], json!([id]));
-        assert_eq!(events[0]["resourceType"], "User");
-        assert_eq!(events[0]["attributes"], json!(["userName"]));
-        assert!(events[0]["tokenId"].as_str().is_some_and(|t| t.len() == 16));
-        assert_eq!(all.body["next"], json!(seqs.last()));
-        assert_eq!(all.body["scimManaged"], true);
-
-        // Resumable from any seq, a page at a time.
-        let page = call(&app, get(&format!("{FEED}?after={}&limit=2", seqs[2]), &admin)).await;
-        assert_eq!(kinds(&page), ["deactivated", "created"]);
-        assert_eq!(page.body["next"], json!(seqs[4]));
-        let rest = call(&app, get(&format!("{FEED}?after={}", seqs[4]), &admin)).await;
-        assert_eq!(rest.body["events"].as_array().unwrap().len(), 4);
-        let none = call(&app, get(&format!("{FEED}?after={}", seqs[8]), &admin)).await;
-        assert_eq!(none.body["events"], json!([]));
-        assert_eq!(none.body["next"], json!(seqs[8]));
-    });
-});
+    }
+);
 
 store_test!(feed_rejects_bad_parameters, |store| {
     run(async {
@@ -193,71 +210,82 @@ store_test!(feed_rejects_bad_parameters, |store| {
             let reply = call(&app, get(&format!("{FEED}?{query}"), &admin)).await;
             assert_problem(&reply, 400);
         }
-        let wrong = call(&app, with_token(test::TestRequest::post().uri(FEED), &admin)).await;
+        let wrong = call(
+            &app,
+            with_token(test::TestRequest::post().uri(FEED), &admin),
+        )
+        .await;
         assert_problem(&wrong, 405);
         assert_eq!(wrong.header("allow"), Some("GET"));
         assert_problem(&call(&app, get("/admin/v1/nope", &admin)).await, 404);
     });
 });
 
-store_test!(a_waiting_feed_request_returns_with_the_next_write, |store| {
-    run(async {
-        let h = Harness::new(&store);
-        let (_, token) = h.acme();
-        let admin = h.admin_token(None);
-        let app = h.admin_app().await;
+store_test!(
+    a_waiting_feed_request_returns_with_the_next_write,
+    |store| {
+        run(async {
+            let h = Harness::new(&store);
+            let (_, token) = h.acme();
+            let admin = h.admin_token(None);
+            let app = h.admin_app().await;
 
-        // Nothing new: the request waits its `wait` out and answers an empty page.
-        let started = Instant::now();
-        let idle = call(&app, get(&format!("{FEED}?wait=300ms"), &admin)).await;
-        assert_eq!(idle.body["events"], json!([]));
-        assert!(started.elapsed() >= Duration::from_millis(300));
+            // Nothing new: the request waits its `wait` out and answers an empty page.
+            let started = Instant::now();
+            let idle = call(&app, get(&format!("{FEED}?wait=300ms"), &admin)).await;
+            assert_eq!(idle.body["events"], json!([]));
+            assert!(started.elapsed() >= Duration::from_millis(300));
 
-        // A write during the wait answers the waiting request with it.
-        let waiting = call(&app, get(&format!("{FEED}?wait=30s"), &admin));
-        let write = async {
-            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-            call(&app, post("/scim/v2/Users", &token, &user("late"))).await
-        };
-        let (woken, created) = futures_util::future::join(waiting, write).await;
-        assert_eq!(created.status, 201);
-        assert_eq!(kinds(&woken), ["created"]);
-    });
-});
+            // A write during the wait answers the waiting request with it.
+            let waiting = call(&app, get(&format!("{FEED}?wait=30s"), &admin));
+            let write = async {
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+                call(&app, post("/scim/v2/Users", &token, &user("late"))).await
+            };
+            let (woken, created) = futures_util::future::join(waiting, write).await;
+            assert_eq!(created.status, 201);
+            assert_eq!(kinds(&woken), ["created"]);
+        });
+    }
+);
 
-store_test!(feed_behind_retention_gets_410_with_where_to_resume, |store| {
-    run(async {
-        let h = Harness::new(&store);
-        let (org, token) = h.acme();
-        let admin = h.admin_token(None);
-        let app = h.admin_app().await;
-        for name in ["a", "b", "c"] {
-            call(&app, post("/scim/v2/Users", &token, &user(name))).await;
-        }
-        let all = call(&app, get(FEED, &admin)).await;
-        let seqs: Vec<i64> = all.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["seq"].as_i64().unwrap())
-            .collect();
-        let mut conn = h.store.get().unwrap();
-        let pruned = events::prune(&mut conn, SystemTime::now() + Duration::from_secs(1)).unwrap();
-        assert_eq!(pruned, 3);
-        assert_eq!(events::pruned_through(&mut conn, org).unwrap(), seqs[2]);
+store_test!(
+    feed_behind_retention_gets_410_with_where_to_resume,
+    |store| {
+        run(async {
+            let h = Harness::new(&store);
+            let (org, token) = h.acme();
+            let admin = h.admin_token(None);
+            let app = h.admin_app().await;
+            for name in ["a", "b", "c"] {
+                call(&app, post("/scim/v2/Users", &token, &user(name))).await;
+            }
+            let all = call(&app, get(FEED, &admin)).await;
+            let seqs: Vec<i64> = all.body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap())
+                .collect();
+            let mut conn = h.store.get().unwrap();
+            let pruned =
+                events::prune(&mut conn, SystemTime::now() + Duration::from_secs(1)).unwrap();
+            assert_eq!(pruned, 3);
+            assert_eq!(events::pruned_through(&mut conn, org).unwrap(), seqs[2]);
 
-        let gone = call(&app, get(&format!("{FEED}?after={}", seqs[0]), &admin)).await;
-        assert_problem(&gone, 410);
-        assert_eq!(gone.body["resyncFrom"], json!(seqs[2]));
-        assert_eq!(gone.body["prunedThrough"], json!(seqs[2]));
-        // From the resync point on, the feed continues.
-        let resumed = call(&app, get(&format!("{FEED}?after={}", seqs[2]), &admin)).await;
-        assert_eq!(resumed.status, 200);
-        call(&app, post("/scim/v2/Users", &token, &user("d"))).await;
-        let next = call(&app, get(&format!("{FEED}?after={}", seqs[2]), &admin)).await;
-        assert_eq!(kinds(&next), ["created"]);
-    });
-});
+            let gone = call(&app, get(&format!("{FEED}?after={}", seqs[0]), &admin)).await;
+            assert_problem(&gone, 410);
+            assert_eq!(gone.body["resyncFrom"], json!(seqs[2]));
+            assert_eq!(gone.body["prunedThrough"], json!(seqs[2]));
+            // From the resync point on, the feed continues.
+            let resumed = call(&app, get(&format!("{FEED}?after={}", seqs[2]), &admin)).await;
+            assert_eq!(resumed.status, 200);
+            call(&app, post("/scim/v2/Users", &token, &user("d"))).await;
+            let next = call(&app, get(&format!("{FEED}?after={}", seqs[2]), &admin)).await;
+            assert_eq!(kinds(&next), ["created"]);
+        });
+    }
+);
 
 store_test!(session_check_by_id_and_by_user_name, |store| {
     run(async {
@@ -292,43 +320,55 @@ store_test!(session_check_by_id_and_by_user_name, |store| {
     });
 });
 
-store_test!(scim_managed_is_set_by_the_first_write_unless_an_operator_chose, |store| {
-    run(async {
-        let h = Harness::new(&store);
-        let (_, token) = h.acme();
-        let admin = h.admin_token(None);
-        let app = h.admin_app().await;
-        let org = || get("/admin/v1/orgs/acme", &admin);
-        assert_eq!(call(&app, org()).await.body["scimManaged"], false);
-        // Reads do not count.
-        call(&app, get("/scim/v2/Users", &token)).await;
-        assert_eq!(call(&app, org()).await.body["scimManaged"], false);
-        call(&app, post("/scim/v2/Users", &token, &user("a"))).await;
-        assert_eq!(call(&app, org()).await.body["scimManaged"], true);
+store_test!(
+    scim_managed_is_set_by_the_first_write_unless_an_operator_chose,
+    |store| {
+        run(async {
+            let h = Harness::new(&store);
+            let (_, token) = h.acme();
+            let admin = h.admin_token(None);
+            let app = h.admin_app().await;
+            let org = || get("/admin/v1/orgs/acme", &admin);
+            assert_eq!(call(&app, org()).await.body["scimManaged"], false);
+            // Reads do not count.
+            call(&app, get("/scim/v2/Users", &token)).await;
+            assert_eq!(call(&app, org()).await.body["scimManaged"], false);
+            call(&app, post("/scim/v2/Users", &token, &user("a"))).await;
+            assert_eq!(call(&app, org()).await.body["scimManaged"], true);
 
-        let set = |value: Value| {
-            with_token(test::TestRequest::patch().uri("/admin/v1/orgs/acme"), &admin)
+            let set = |value: Value| {
+                with_token(
+                    test::TestRequest::patch().uri("/admin/v1/orgs/acme"),
+                    &admin,
+                )
                 .insert_header(("Content-Type", "application/json"))
                 .set_payload(json!({ "scimManaged": value }).to_string())
-        };
-        assert_eq!(call(&app, set(json!(false))).await.body["scimManaged"], false);
-        // The operator's choice stays through later writes.
-        call(&app, post("/scim/v2/Users", &token, &user("b"))).await;
-        assert_eq!(call(&app, org()).await.body["scimManaged"], false);
-        let feed = call(&app, get(FEED, &admin)).await;
-        assert_eq!(feed.body["scimManaged"], false);
-        // Unset, the next write sets it again.
-        call(&app, set(Value::Null)).await;
-        call(&app, post("/scim/v2/Users", &token, &user("c"))).await;
-        assert_eq!(call(&app, org()).await.body["scimManaged"], true);
+            };
+            assert_eq!(
+                call(&app, set(json!(false))).await.body["scimManaged"],
+                false
+            );
+            // The operator's choice stays through later writes.
+            call(&app, post("/scim/v2/Users", &token, &user("b"))).await;
+            assert_eq!(call(&app, org()).await.body["scimManaged"], false);
+            let feed = call(&app, get(FEED, &admin)).await;
+            assert_eq!(feed.body["scimManaged"], false);
+            // Unset, the next write sets it again.
+            call(&app, set(Value::Null)).await;
+            call(&app, post("/scim/v2/Users", &token, &user("c"))).await;
+            assert_eq!(call(&app, org()).await.body["scimManaged"], true);
 
-        assert_problem(&call(&app, set(json!("yes"))).await, 400);
-        let empty = with_token(test::TestRequest::patch().uri("/admin/v1/orgs/acme"), &admin)
+            assert_problem(&call(&app, set(json!("yes"))).await, 400);
+            let empty = with_token(
+                test::TestRequest::patch().uri("/admin/v1/orgs/acme"),
+                &admin,
+            )
             .insert_header(("Content-Type", "application/json"))
             .set_payload("{}");
-        assert_problem(&call(&app, empty).await, 400);
-    });
-});
+            assert_problem(&call(&app, empty).await, 400);
+        });
+    }
+);
 
 store_test!(webhooks_are_managed_through_the_api, |store| {
     run(async {

@@ -978,8 +978,9 @@ store_test!(entra_group_provisioning, |store| {
         assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
         assert!(reply.body.get("groups").is_none(), "{reply:?}");
 
-        // Each membership change is an `updated` event naming `members`; the rename names
-        // `displayName` only.
+        // Each membership change is a `member_added` or `member_removed` event and an `updated`
+        // event naming `members`; the rename names `displayName` only; the delete lets the last
+        // member go.
         let events = events_of(&harness, org, &gid);
         let summary: Vec<(&str, bool)> = events
             .iter()
@@ -989,15 +990,20 @@ store_test!(entra_group_provisioning, |store| {
             summary,
             [
                 ("created", false),
+                ("member_added", true),
                 ("updated", true),
+                ("member_removed", true),
                 ("updated", true),
+                ("member_removed", true),
                 ("updated", true),
+                ("member_added", true),
                 ("updated", true),
                 ("updated", false),
+                ("member_removed", true),
                 ("deleted", false),
             ]
         );
-        assert!(events[5].1.iter().any(|a| a == "displayName"), "{events:?}");
+        assert!(events[9].1.iter().any(|a| a == "displayName"), "{events:?}");
     });
 });
 

@@ -658,20 +658,37 @@ store_test!(okta_group_push_lifecycle, |store| {
         .await;
         assert!(reply.body.get("groups").is_none(), "{reply:?}");
 
-        // Each push that changed the member set is an `updated` event naming `members`; the
-        // unchanged rename made none.
+        // Each push that changed the member set is an `updated` event naming `members`, after
+        // the `member_added` and `member_removed` events of the members that really came and
+        // went (a PUT's list is compared with the current one); the unchanged rename made none.
         let events = events_of(&harness, org, &gid);
         let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
         assert_eq!(
             kinds,
-            ["created", "updated", "updated", "updated", "updated", "updated", "updated"]
+            [
+                "created",
+                "member_added",
+                "updated",
+                "member_removed",
+                "member_added",
+                "updated",
+                "updated",
+                "member_removed",
+                "member_added",
+                "updated",
+                "member_added",
+                "updated",
+                "member_removed",
+                "updated"
+            ]
         );
         let names_members: Vec<bool> = events[1..]
             .iter()
+            .filter(|(kind, _)| kind == "updated")
             .map(|(_, attributes)| attributes.iter().any(|a| a == "members"))
             .collect();
         assert_eq!(names_members, [true, true, false, true, true, true]);
-        assert!(events[3].1.iter().any(|a| a == "displayName"), "{events:?}");
+        assert!(events[6].1.iter().any(|a| a == "displayName"), "{events:?}");
 
         // [O1] Delete Group, when the admin unlinks it and chooses to delete it: 204, then 404.
         // The users stay; they are no longer in the group.
@@ -784,10 +801,13 @@ store_test!(okta_aiw_group_updates_are_puts, |store| {
         let events = events_of(&harness, org, &gid);
         assert_eq!(events[0].0, "created");
         assert!(
-            events[1..]
-                .iter()
-                .all(|(kind, attributes)| kind == "updated"
-                    && attributes.iter().any(|a| a == "members")),
+            events[1..].iter().all(|(kind, attributes)| [
+                "updated",
+                "member_added",
+                "member_removed"
+            ]
+            .contains(&kind.as_str())
+                && attributes.iter().any(|a| a == "members")),
             "{events:?}"
         );
 

@@ -188,7 +188,8 @@ store_test!(events_arrive_signed_and_in_order, |store| {
             // Standard Webhooks: the id names the event, the signature covers id, time, body.
             let seq = delivery.body()["data"]["seq"].as_i64().unwrap();
             assert_eq!(delivery.id, format!("evt_{}_{seq}", org.0));
-            let expected = webhooks::sign(&[&secret], &delivery.id, delivery.timestamp, &delivery.raw);
+            let expected =
+                webhooks::sign(&[&secret], &delivery.id, delivery.timestamp, &delivery.raw);
             assert_eq!(delivery.signature, expected);
         }
         assert_eq!(got[1].body()["data"]["sessionVersion"], 2);
@@ -204,8 +205,11 @@ store_test!(events_arrive_signed_and_in_order, |store| {
         // The filtered webhook moved past the events it does not take.
         let mut conn = h.store.get().unwrap();
         let last = *seqs.last().unwrap();
-        let delivered =
-            || stored::get(&mut h.store.get().unwrap(), org, &filtered).unwrap().delivered_seq;
+        let delivered = || {
+            stored::get(&mut h.store.get().unwrap(), org, &filtered)
+                .unwrap()
+                .delivered_seq
+        };
         assert!(eventually(LIMIT, || delivered() == last).await);
         let state = stored::get(&mut conn, org, &filtered).unwrap();
         assert_eq!((state.failures, state.paused), (0, false));
@@ -238,79 +242,94 @@ store_test!(a_failing_receiver_gets_retries_and_loses_nothing, |store| {
     });
 });
 
-store_test!(a_receiver_failing_too_often_pauses_its_webhook_until_resumed, |store| {
-    run(async {
-        let config = quick(|webhooks| webhooks.max_failures = 3);
-        let h = Harness::with(&store, config, test_verifier());
-        let (org, token) = h.acme();
-        let receiver = Receiver::start();
-        receiver.failing.store(usize::MAX, Ordering::SeqCst);
-        let (webhook, _) = add(&h, org, &receiver.url, None);
-        let app = h.app().await;
-        call(&app, post("/scim/v2/Users", &token, &user("a"))).await;
-        let paused = || {
-            stored::get(&mut h.store.get().unwrap(), org, &webhook)
-                .unwrap()
-                .paused
-        };
-        assert!(eventually(LIMIT, paused).await);
-        let state = stored::get(&mut h.store.get().unwrap(), org, &webhook).unwrap();
-        assert_eq!(state.failures, 3);
-        assert_eq!(state.last_error.as_deref(), Some("receiver answered HTTP 500"));
-        let attempts = receiver.all().len();
-        assert_eq!(attempts, 3);
-
-        receiver.failing.store(0, Ordering::SeqCst);
-        stored::resume(&mut h.store.get().unwrap(), org, &webhook).unwrap();
-        call(&app, post("/scim/v2/Users", &token, &user("b"))).await;
-        assert!(eventually(LIMIT, || receiver.accepted().len() == 2).await);
-        let types: Vec<Value> = receiver
-            .accepted()
-            .iter()
-            .map(|d| d.body()["data"]["seq"].clone())
-            .collect();
-        assert!(types[0].as_i64() < types[1].as_i64(), "the held event goes first");
-    });
-});
-
-store_test!(a_crashed_workers_claim_lapses_and_its_events_are_delivered, |store| {
-    run(async {
-        let config = quick(|webhooks| webhooks.lease = Duration::from_millis(400));
-        let h = Harness::with(&store, config, test_verifier());
-        let (org, token) = h.acme();
-        let receiver = Receiver::start();
-        add(&h, org, &receiver.url, None);
-        // Events written while no worker runs (as by another process).
-        {
-            let idle = Harness::with(
-                &store,
-                quick(|webhooks| webhooks.enabled = false),
-                test_verifier(),
+store_test!(
+    a_receiver_failing_too_often_pauses_its_webhook_until_resumed,
+    |store| {
+        run(async {
+            let config = quick(|webhooks| webhooks.max_failures = 3);
+            let h = Harness::with(&store, config, test_verifier());
+            let (org, token) = h.acme();
+            let receiver = Receiver::start();
+            receiver.failing.store(usize::MAX, Ordering::SeqCst);
+            let (webhook, _) = add(&h, org, &receiver.url, None);
+            let app = h.app().await;
+            call(&app, post("/scim/v2/Users", &token, &user("a"))).await;
+            let paused = || {
+                stored::get(&mut h.store.get().unwrap(), org, &webhook)
+                    .unwrap()
+                    .paused
+            };
+            assert!(eventually(LIMIT, paused).await);
+            let state = stored::get(&mut h.store.get().unwrap(), org, &webhook).unwrap();
+            assert_eq!(state.failures, 3);
+            assert_eq!(
+                state.last_error.as_deref(),
+                Some("receiver answered HTTP 500")
             );
-            let app = idle.app().await;
-            for name in ["a", "b"] {
-                call(&app, post("/scim/v2/Users", &token, &user(name))).await;
+            let attempts = receiver.all().len();
+            assert_eq!(attempts, 3);
+
+            receiver.failing.store(0, Ordering::SeqCst);
+            stored::resume(&mut h.store.get().unwrap(), org, &webhook).unwrap();
+            call(&app, post("/scim/v2/Users", &token, &user("b"))).await;
+            assert!(eventually(LIMIT, || receiver.accepted().len() == 2).await);
+            let types: Vec<Value> = receiver
+                .accepted()
+                .iter()
+                .map(|d| d.body()["data"]["seq"].clone())
+                .collect();
+            assert!(
+                types[0].as_i64() < types[1].as_i64(),
+                "the held event goes first"
+            );
+        });
+    }
+);
+
+store_test!(
+    a_crashed_workers_claim_lapses_and_its_events_are_delivered,
+    |store| {
+        run(async {
+            let config = quick(|webhooks| webhooks.lease = Duration::from_millis(400));
+            let h = Harness::with(&store, config, test_verifier());
+            let (org, token) = h.acme();
+            let receiver = Receiver::start();
+            add(&h, org, &receiver.url, None);
+            // Events written while no worker runs (as by another process).
+            {
+                let idle = Harness::with(
+                    &store,
+                    quick(|webhooks| webhooks.enabled = false),
+                    test_verifier(),
+                );
+                let app = idle.app().await;
+                for name in ["a", "b"] {
+                    call(&app, post("/scim/v2/Users", &token, &user(name))).await;
+                }
             }
-        }
-        // A worker claims the webhook and dies before acknowledging anything.
-        let mut conn = h.store.get().unwrap();
-        let claimed = stored::claim(&mut conn, "crashed", Duration::from_millis(400), 10).unwrap();
-        assert_eq!(claimed.len(), 1);
-        // While its lease holds, no other worker takes the webhook.
-        assert!(stored::claim(&mut conn, "other", Duration::from_secs(1), 10)
-            .unwrap()
-            .is_empty());
-        drop(conn);
-        h.state.start_background_tasks();
-        assert!(eventually(LIMIT, || receiver.accepted().len() == 2).await);
-        let types: Vec<Value> = receiver
-            .accepted()
-            .iter()
-            .map(|d| d.body()["type"].clone())
-            .collect();
-        assert_eq!(types, [json!("user.created"), json!("user.created")]);
-    });
-});
+            // A worker claims the webhook and dies before acknowledging anything.
+            let mut conn = h.store.get().unwrap();
+            let claimed =
+                stored::claim(&mut conn, "crashed", Duration::from_millis(400), 10).unwrap();
+            assert_eq!(claimed.len(), 1);
+            // While its lease holds, no other worker takes the webhook.
+            assert!(
+                stored::claim(&mut conn, "other", Duration::from_secs(1), 10)
+                    .unwrap()
+                    .is_empty()
+            );
+            drop(conn);
+            h.state.start_background_tasks();
+            assert!(eventually(LIMIT, || receiver.accepted().len() == 2).await);
+            let types: Vec<Value> = receiver
+                .accepted()
+                .iter()
+                .map(|d| d.body()["type"].clone())
+                .collect();
+            assert_eq!(types, [json!("user.created"), json!("user.created")]);
+        });
+    }
+);
 
 store_test!(two_replicas_deliver_each_event_once, |store| {
     run(async {
@@ -323,7 +342,11 @@ store_test!(two_replicas_deliver_each_event_once, |store| {
         replica.start_background_tasks();
         let app = h.app().await;
         for n in 0..20 {
-            call(&app, post("/scim/v2/Users", &token, &user(&format!("u{n}")))).await;
+            call(
+                &app,
+                post("/scim/v2/Users", &token, &user(&format!("u{n}"))),
+            )
+            .await;
         }
         assert!(eventually(LIMIT, || receiver.accepted().len() >= 20).await);
         // Give a double delivery the time to show up.

@@ -2,12 +2,12 @@
 //! users, members as rows, nested groups without cycles, and deletes that never leave a
 //! dangling member.
 
-use serde_json::json;
 use scim_store::members::{self, MemberType, NewMember};
 use scim_store::resources::{self, Columns, DeleteMode, NewResource, GROUPS, USERS};
 use scim_store::users;
 use scim_store::{events, OrgId, Store, StoreError, UniqueField};
 use scim_test_db::store_test;
+use serde_json::json;
 
 use crate::{new_user, org};
 

@@ -106,7 +106,8 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
     for index in &indexes {
         // Global tables: organisations themselves, and which attributes each resource type's
         // index entries were built for.
-        if ["organizations", "value_index_state", "admin_tokens"].contains(&index.table_name.as_str())
+        if ["organizations", "value_index_state", "admin_tokens"]
+            .contains(&index.table_name.as_str())
         {
             continue;
         }
