@@ -66,6 +66,7 @@ mod cursor;
 mod discovery;
 mod error;
 mod forwarded;
+mod listen;
 mod media;
 mod members;
 mod observe;
@@ -83,6 +84,7 @@ pub use config::{
     BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
 };
 pub use error::{ApiError, BEARER_CHALLENGE};
+pub use listen::{EventListener, ListenerError, SWEEP_INTERVAL};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use observe::{RequestId, REQUEST_ID};
 pub use routes::{not_found, resource, scope, scope_with};

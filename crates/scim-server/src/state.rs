@@ -18,6 +18,7 @@ use crate::config::{ConfigError, ServerConfig};
 use crate::cursor::{CursorKey, KeyCache};
 use crate::error::ApiError;
 use crate::forwarded::{self, Origin};
+use crate::listen::{EventListener, Registration};
 use crate::observe::MountPath;
 use crate::org_jobs::OrgJobs;
 
@@ -84,6 +85,8 @@ struct Inner {
     managed: Mutex<HashSet<OrgId>>,
     /// Feed requests waiting now, per organisation.
     feed_waiters: Arc<Mutex<HashMap<OrgId, usize>>>,
+    /// The embedding application's listeners ([`ScimState::add_listener`]).
+    listeners: Mutex<Vec<Arc<Registration>>>,
 }
 
 /// Feed requests one organisation may have waiting at once (each holds an HTTP connection and
@@ -157,6 +160,7 @@ impl ScimState {
                 webhook_wake: Arc::new(Notify::new()),
                 managed: Mutex::new(HashSet::new()),
                 feed_waiters: Arc::new(Mutex::new(HashMap::new())),
+                listeners: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -186,6 +190,28 @@ impl ScimState {
     /// [`Verifier::forget`] on it.
     pub fn admin_verifier(&self) -> &Arc<AdminVerifier> {
         &self.inner.admin_verifier
+    }
+
+    /// Adds a listener that is handed every event committed from now on, in order per
+    /// organisation (see [`EventListener`] for the guarantees). Call it while setting the
+    /// service up: it reads where each organisation's events stand, on this thread.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub fn add_listener(&self, listener: Arc<dyn EventListener>) -> Result<(), StoreError> {
+        let registration = Registration::new(listener);
+        let mut conn = self.store().get()?;
+        registration.start_at(events::latest_seqs(&mut conn)?.into_iter().collect());
+        drop(conn);
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(registration.clone());
+        if self.inner.background_started.load(Ordering::Acquire) {
+            registration.spawn(self);
+        }
+        Ok(())
     }
 
     /// What waiting feed requests wait on.
@@ -346,6 +372,15 @@ impl ScimState {
         }
         self.inner.feed.notify_waiters();
         self.inner.webhook_wake.notify_one();
+        for registration in self
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            registration.mark(org);
+        }
         Ok(value)
     }
 
@@ -435,6 +470,15 @@ impl ScimState {
         }
         if self.config().webhooks.enabled {
             actix_web::rt::spawn(crate::webhooks::run(self.clone()));
+        }
+        let listeners = self
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for registration in listeners {
+            registration.spawn(self);
         }
     }
 

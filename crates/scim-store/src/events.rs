@@ -258,6 +258,32 @@ pub fn latest_seq(conn: &mut DbConnection, org: OrgId) -> Result<i64, StoreError
     Ok(latest.unwrap_or(0).max(pruned_through(conn, org)?))
 }
 
+/// Every organisation with the highest seq it has written (0 if none), in one statement: one
+/// index probe per organisation.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn latest_seqs(conn: &mut DbConnection) -> Result<Vec<(OrgId, i64)>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Latest {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        latest: i64,
+    }
+    let sql = SqlFragment::sql(
+        "SELECT o.id AS id, COALESCE((SELECT MAX(e.seq) FROM events e WHERE e.org_id = o.id), \
+         o.events_pruned_through) AS latest FROM organizations o ORDER BY o.id",
+    );
+    Ok(conn
+        .dialect()
+        .query(&sql)
+        .load::<Latest>(conn)?
+        .into_iter()
+        .map(|row| (OrgId(row.id), row.latest))
+        .collect())
+}
+
 /// Events per statement of [`prune`].
 const PRUNE_BATCH: i64 = 1_000;
 

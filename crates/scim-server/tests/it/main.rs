@@ -21,6 +21,7 @@ mod idp_okta;
 mod idp_onelogin;
 mod idp_ping;
 mod limits;
+mod listeners;
 mod negotiation;
 mod tombstones;
 mod users;
