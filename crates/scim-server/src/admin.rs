@@ -688,7 +688,7 @@ async fn add_webhook(
     let created = blocking(&state, move |conn| {
         let org = admin.org(conn, &name)?;
         webhooks::add(conn, org.id, &url, kinds).map_err(|error| match error {
-            webhooks::AddError::Url(detail) => bad_request(detail),
+            webhooks::AddError::Refused(detail) => bad_request(detail),
             webhooks::AddError::Store(error) => error.into(),
             webhooks::AddError::Random => {
                 ApiError::from(ScimError::internal("the system's random source failed")).into()

@@ -34,6 +34,9 @@ pub const SECRET_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The prefix of a signing secret, as Standard Webhooks writes them.
 pub const SECRET_PREFIX: &str = "whsec_";
 
+/// Most webhooks one organisation may have: each is a delivery of every event.
+pub const MAX_WEBHOOKS_PER_ORG: usize = 16;
+
 /// Longest webhook URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -135,9 +138,10 @@ pub fn parse_kinds(names: &[String]) -> Result<Vec<EventKind>, String> {
 /// Why [`add`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AddError {
-    /// The URL is not an absolute http(s) URL.
+    /// Refused: the URL is not an absolute http(s) URL, or the organisation has
+    /// [`MAX_WEBHOOKS_PER_ORG`] webhooks already.
     #[error("{0}")]
-    Url(String),
+    Refused(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -159,14 +163,19 @@ pub struct Added {
 /// next event on; the CLI and the admin API both call this.
 ///
 /// # Errors
-/// [`AddError::Url`] for a URL that is not absolute `http(s)://host…`.
+/// [`AddError::Refused`] for a URL that is not absolute `http(s)://host…`.
 pub fn add(
     conn: &mut DbConnection,
     org: OrgId,
     url: &str,
     kinds: Option<Vec<EventKind>>,
 ) -> Result<Added, AddError> {
-    check_url(url).map_err(AddError::Url)?;
+    check_url(url).map_err(AddError::Refused)?;
+    if stored::list(conn, org)?.len() >= MAX_WEBHOOKS_PER_ORG {
+        return Err(AddError::Refused(format!(
+            "an organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; remove one first"
+        )));
+    }
     let secret = new_secret().map_err(|_| AddError::Random)?;
     let id = format!("wh_{}", uuid::Uuid::new_v4().simple());
     let webhook = stored::create(
@@ -225,7 +234,7 @@ fn backoff(config: &WebhookConfig, failures: u32) -> Duration {
     delay.saturating_sub(jitter)
 }
 
-/// Webhooks one worker claims per round.
+/// Webhooks one worker delivers to at once.
 const CLAIM_LIMIT: i64 = 16;
 
 /// Events read per statement while delivering.
@@ -249,31 +258,38 @@ pub(crate) async fn run(state: ScimState) {
         .timeout(config.timeout)
         .disable_redirects()
         .finish();
+    // Deliveries run side by side, so one slow receiver delays only its own webhook.
+    let in_flight = std::rc::Rc::new(std::cell::Cell::new(0_i64));
     loop {
         let signal = state.webhook_signal();
         let woken = signal.notified();
         let mut woken = std::pin::pin!(woken);
         woken.as_mut().enable();
-        let claim_owner = owner.clone();
-        let claimed = state
-            .service_conn(move |conn| {
-                Ok(stored::claim(
-                    conn,
-                    &claim_owner,
-                    config.lease,
-                    CLAIM_LIMIT,
-                )?)
-            })
-            .await;
-        match claimed {
-            Ok(webhooks) if !webhooks.is_empty() => {
-                for webhook in webhooks {
-                    deliver(&state, &client, &owner, webhook).await;
+        let room = CLAIM_LIMIT - in_flight.get();
+        if room > 0 {
+            let claim_owner = owner.clone();
+            let claimed = state
+                .service_conn(move |conn| {
+                    Ok(stored::claim(conn, &claim_owner, config.lease, room)?)
+                })
+                .await;
+            match claimed {
+                Ok(webhooks) => {
+                    for webhook in webhooks {
+                        in_flight.set(in_flight.get() + 1);
+                        let (state, client, owner) = (state.clone(), client.clone(), owner.clone());
+                        let done = in_flight.clone();
+                        let wake = state.webhook_signal();
+                        actix_web::rt::spawn(async move {
+                            deliver(&state, &client, &owner, webhook).await;
+                            done.set(done.get() - 1);
+                            // There may be more for it, or room for another.
+                            wake.notify_one();
+                        });
+                    }
                 }
-                continue;
+                Err(error) => tracing::warn!(%error, "could not claim webhooks"),
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not claim webhooks"),
         }
         let _ = actix_web::rt::time::timeout(config.poll_interval, woken).await;
     }

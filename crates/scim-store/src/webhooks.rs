@@ -340,8 +340,7 @@ pub fn backlog(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<Backl
 }
 
 /// Claims up to `limit` webhooks that have events to deliver, are not paused, are due, and
-/// whose lease is free, expired or already `owner`'s, leasing them to `owner` until
-/// `now + lease`. The caller delivers, then [`acknowledge`]s, [`fail`]s and [`release`]s.
+/// whose lease is free or expired, leasing them to `owner` until `now + lease`. The caller delivers, then [`acknowledge`]s, [`fail`]s and [`release`]s.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
@@ -368,8 +367,6 @@ pub fn claim(
         .push_bind(now)
         .push_sql(" AND (w.lease_until IS NULL OR w.lease_until < ")
         .push_bind(now)
-        .push_sql(" OR w.lease_owner = ")
-        .push_bind(owner)
         .push_sql(
             ") AND EXISTS (SELECT 1 FROM events e WHERE e.org_id = w.org_id \
              AND e.seq > w.delivered_seq) ORDER BY w.next_attempt_at LIMIT ",

@@ -25,7 +25,7 @@ pub fn add(store: &Store, org: &str, url: &str, kinds: &[String]) -> anyhow::Res
     let org = organization(&mut conn, org)?;
     let added = match webhooks::add(&mut conn, org.id, url, kinds) {
         Ok(added) => added,
-        Err(AddError::Url(detail)) => bail!("{detail}"),
+        Err(AddError::Refused(detail)) => bail!("{detail}"),
         Err(error) => return Err(error).context("cannot add the webhook"),
     };
     tracing::info!(org = org.id.0, webhook = %added.webhook.id, url, "webhook added");

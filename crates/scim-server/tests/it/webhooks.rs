@@ -41,6 +41,8 @@ struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Delivery>>>,
     failing: Arc<AtomicUsize>,
+    /// Milliseconds to wait before answering.
+    delay_ms: Arc<AtomicUsize>,
 }
 
 impl Receiver {
@@ -49,15 +51,21 @@ impl Receiver {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let got = Arc::new(Mutex::new(Vec::new()));
         let failing = Arc::new(AtomicUsize::new(0));
-        let (log, fail) = (got.clone(), failing.clone());
+        let delay_ms = Arc::new(AtomicUsize::new(0));
+        let (log, fail, delay) = (got.clone(), failing.clone(), delay_ms.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let (log, fail) = (log.clone(), fail.clone());
-                std::thread::spawn(move || serve(stream, &log, &fail));
+                let (log, fail, delay) = (log.clone(), fail.clone(), delay.clone());
+                std::thread::spawn(move || serve(stream, &log, &fail, &delay));
             }
         });
-        Receiver { url, got, failing }
+        Receiver {
+            url,
+            got,
+            failing,
+            delay_ms,
+        }
     }
 
     fn accepted(&self) -> Vec<Delivery> {
@@ -75,7 +83,12 @@ impl Receiver {
     }
 }
 
-fn serve(stream: std::net::TcpStream, log: &Mutex<Vec<Delivery>>, failing: &AtomicUsize) {
+fn serve(
+    stream: std::net::TcpStream,
+    log: &Mutex<Vec<Delivery>>,
+    failing: &AtomicUsize,
+    delay_ms: &AtomicUsize,
+) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
@@ -98,6 +111,8 @@ fn serve(stream: std::net::TcpStream, log: &Mutex<Vec<Delivery>>, failing: &Atom
         let length: usize = headers["content-length"].parse().unwrap();
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
+        let delay = delay_ms.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(u64::try_from(delay).unwrap()));
         let accepted = failing
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_err();
@@ -361,5 +376,23 @@ store_test!(two_replicas_deliver_each_event_once, |store| {
             .map(|d| d.body()["data"]["seq"].as_i64().unwrap())
             .collect();
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    });
+});
+
+store_test!(a_slow_receiver_delays_only_its_own_webhook, |store| {
+    run(async {
+        let h = Harness::with(&store, quick(|_| {}), test_verifier());
+        let (org, token) = h.acme();
+        let slow = Receiver::start();
+        slow.delay_ms.store(4_000, Ordering::SeqCst);
+        let fast = Receiver::start();
+        add(&h, org, &slow.url, None);
+        add(&h, org, &fast.url, None);
+        let app = h.app().await;
+        call(&app, post("/scim/v2/Users", &token, &user("a"))).await;
+        assert!(eventually(LIMIT, || fast.accepted().len() == 1).await);
+        // The slow receiver is still answering its first request.
+        assert!(slow.all().is_empty());
+        assert!(eventually(LIMIT, || slow.accepted().len() == 1).await);
     });
 });
