@@ -300,8 +300,8 @@ pub(crate) async fn run(state: ScimState) {
 async fn deliver(state: &ScimState, client: &awc::Client, owner: &str, mut webhook: WebhookRecord) {
     // Stops sending with a quarter of the lease left, so it never sends on a lapsed claim.
     let lease = state.config().webhooks.lease;
-    let stop_by = Instant::now() + lease - lease / 4;
-    let outcome = deliver_until(state, client, owner, &mut webhook, stop_by).await;
+    let lease_end = Instant::now() + lease;
+    let outcome = deliver_until(state, client, owner, &mut webhook, lease_end).await;
     if let Err(error) = outcome {
         tracing::warn!(webhook = %webhook.id, org = webhook.org.0, %error, "webhook delivery stopped");
     }
@@ -319,9 +319,13 @@ async fn deliver_until(
     client: &awc::Client,
     owner: &str,
     webhook: &mut WebhookRecord,
-    stop_by: Instant,
+    lease_end: Instant,
 ) -> Result<(), crate::ApiError> {
     let config = state.config().webhooks;
+    // No new attempt in the last quarter of the lease, and none that could outlast it: once
+    // the lease lapses another worker may send, and two senders could reorder events.
+    let stop_by = lease_end - config.lease / 4;
+    let margin = config.lease / 8;
     while Instant::now() < stop_by {
         let (org, after) = (webhook.org, webhook.delivered_seq);
         let batch = state
@@ -341,7 +345,14 @@ async fn deliver_until(
                     return Ok(());
                 }
             }
-            match post(client, webhook, event).await {
+            let budget = lease_end
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(margin)
+                .min(config.timeout);
+            if budget.is_zero() {
+                return Ok(());
+            }
+            match post(client, webhook, event, budget).await {
                 Ok(()) => {
                     if !acknowledge(state, webhook, owner, event.seq, true).await? {
                         return Ok(());
@@ -411,6 +422,7 @@ async fn post(
     client: &awc::Client,
     webhook: &WebhookRecord,
     event: &EventRecord,
+    timeout: Duration,
 ) -> Result<(), String> {
     let body = message(event);
     let id = format!("evt_{}_{}", event.org.0, event.seq);
@@ -423,6 +435,7 @@ async fn post(
         .insert_header(("webhook-id", id.as_str()))
         .insert_header(("webhook-timestamp", timestamp.to_string()))
         .insert_header(("webhook-signature", signature))
+        .timeout(timeout)
         .send_body(body)
         .await
         .map_err(|error| format!("request failed: {error}"))?;

@@ -9,7 +9,8 @@
 //! scim_store::orgs::create(&mut conn, "acme").unwrap();
 //! ```
 //!
-//! [`store_test!`] runs one test body on both backends.
+//! [`store_test!`] runs one test body on both backends. [`receiver::Receiver`] is a webhook
+//! receiver on a local port, for the delivery tests.
 //!
 //! # Finding PostgreSQL
 //! In this order, the first that answers wins (once per test process):
@@ -36,6 +37,7 @@ use tempfile::TempDir;
 
 pub mod fixtures;
 mod postgres;
+pub mod receiver;
 
 #[doc(hidden)]
 pub use scim_store;

@@ -214,6 +214,10 @@ pub struct ServeArgs {
     /// Failed deliveries in a row after which a webhook is paused until resumed [default: 15]
     #[arg(long, env = "SCIM_WEBHOOK_MAX_FAILURES", value_name = "N")]
     pub webhook_max_failures: Option<u32>,
+    /// How long a delivery worker's claim on a webhook lasts: after a crash, another worker
+    /// (or this one restarted) resumes that webhook's deliveries after this [default: 60s]
+    #[arg(long, env = "SCIM_WEBHOOK_LEASE", value_name = "DURATION", value_parser = parse_duration)]
+    pub webhook_lease: Option<Duration>,
 }
 
 /// The configuration file: every key optional, unknown keys refused.
@@ -286,6 +290,8 @@ pub struct FileConfig {
     webhooks: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_max_failures: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_lease: Option<String>,
 }
 
 impl FileConfig {
@@ -509,12 +515,21 @@ impl Settings {
                     .webhook_max_failures
                     .or(file.webhook_max_failures)
                     .unwrap_or(defaults.webhooks.max_failures),
+                lease: match serve.webhook_lease {
+                    Some(lease) => lease,
+                    None => file_duration(&file.webhook_lease, "webhook_lease")?
+                        .unwrap_or(defaults.webhooks.lease),
+                },
                 ..defaults.webhooks
             },
             ..defaults
         };
         if server.webhooks.max_failures == 0 {
             bail!("webhook_max_failures must be at least 1");
+        }
+        // A worker stops sending with a quarter of its lease left; one attempt must fit.
+        if server.webhooks.lease < Duration::from_secs(1) {
+            bail!("webhook_lease must be at least 1s");
         }
         server.validate().context("invalid configuration")?;
         let workers = serve.workers.or(file.workers);
@@ -615,6 +630,7 @@ impl Settings {
             event_retention: Some(Retention(server.event_retention).to_string()),
             webhooks: Some(server.webhooks.enabled),
             webhook_max_failures: Some(server.webhooks.max_failures),
+            webhook_lease: Some(humantime::format_duration(server.webhooks.lease).to_string()),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))

@@ -2,10 +2,7 @@
 //! pausing, a crashed worker's lease, and two replicas sharing the work.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use scim_server::webhooks::{self, WebhookConfig};
@@ -13,127 +10,11 @@ use scim_server::{ScimState, ServerConfig};
 use scim_store::events::EventKind;
 use scim_store::webhooks as stored;
 use scim_store::OrgId;
+use scim_test_db::receiver::Receiver;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
 use crate::{call, eventually, patch, post, run, test_verifier, Harness};
-
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Delivery {
-    id: String,
-    timestamp: u64,
-    signature: String,
-    raw: String,
-    /// Whether the receiver answered 2xx.
-    accepted: bool,
-}
-
-impl Delivery {
-    fn body(&self) -> Value {
-        serde_json::from_str(&self.raw).unwrap()
-    }
-}
-
-/// A minimal HTTP/1.1 receiver on a thread: answers 500 while `failing` is above zero
-/// (counting it down), 204 otherwise, and records every request.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Delivery>>>,
-    failing: Arc<AtomicUsize>,
-    /// Milliseconds to wait before answering.
-    delay_ms: Arc<AtomicUsize>,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let failing = Arc::new(AtomicUsize::new(0));
-        let delay_ms = Arc::new(AtomicUsize::new(0));
-        let (log, fail, delay) = (got.clone(), failing.clone(), delay_ms.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let (log, fail, delay) = (log.clone(), fail.clone(), delay.clone());
-                std::thread::spawn(move || serve(stream, &log, &fail, &delay));
-            }
-        });
-        Receiver {
-            url,
-            got,
-            failing,
-            delay_ms,
-        }
-    }
-
-    fn accepted(&self) -> Vec<Delivery> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|d| d.accepted)
-            .cloned()
-            .collect()
-    }
-
-    fn all(&self) -> Vec<Delivery> {
-        self.got.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    stream: std::net::TcpStream,
-    log: &Mutex<Vec<Delivery>>,
-    failing: &AtomicUsize,
-    delay_ms: &AtomicUsize,
-) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = std::collections::HashMap::new();
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length: usize = headers["content-length"].parse().unwrap();
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let delay = delay_ms.load(Ordering::SeqCst);
-        std::thread::sleep(Duration::from_millis(u64::try_from(delay).unwrap()));
-        let accepted = failing
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_err();
-        log.lock().unwrap().push(Delivery {
-            id: headers["webhook-id"].clone(),
-            timestamp: headers["webhook-timestamp"].parse().unwrap(),
-            signature: headers["webhook-signature"].clone(),
-            raw: String::from_utf8(body).unwrap(),
-            accepted,
-        });
-        let status = if accepted {
-            "204 No Content"
-        } else {
-            "500 Internal Server Error"
-        };
-        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
-        if writer.write_all(answer.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
 
 /// Fast retries and polling, so the tests take milliseconds rather than minutes.
 fn quick(overrides: impl FnOnce(&mut WebhookConfig)) -> ServerConfig {

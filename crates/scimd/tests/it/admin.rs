@@ -22,6 +22,12 @@ fn every_command_has_help() {
         &["token", "list", "--help"],
         &["token", "revoke", "--help"],
         &["purge-tombstones", "--help"],
+        &["org", "set", "--help"],
+        &["admin-token", "--help"],
+        &["admin-token", "create", "--help"],
+        &["webhook", "--help"],
+        &["webhook", "add", "--help"],
+        &["webhook", "status", "--help"],
     ] {
         let out = scratch.ok(args);
         assert!(out.contains("Usage: scimd"), "{args:?}: {out}");

@@ -8,6 +8,7 @@
 
 mod admin;
 mod config;
+mod host;
 mod serve;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
