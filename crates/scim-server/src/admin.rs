@@ -31,7 +31,7 @@ use scim_auth::{bearer_token, AuthError, StoredToken, TokenId, TokenSource, Veri
 use scim_model::error::ScimError;
 use scim_model::value::format_date_time;
 use scim_store::events::{self, EventRecord};
-use scim_store::orgs::{self, Organization};
+use scim_store::orgs::{self, Organization, RateLimit};
 use scim_store::resources::{self, USERS};
 use scim_store::webhooks::{self as stored_webhooks, WebhookRecord};
 use scim_store::{admin_tokens, DbConnection, Store, StoreError};
@@ -295,13 +295,21 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Admin, Proble
     })
 }
 
-/// An organisation as the admin API shows it.
-fn org_json(org: &Organization) -> Value {
+/// An organisation as the admin API shows it. `rateLimit` is its own limit, or the server's
+/// default (`rateLimitIsDefault`), or null for none.
+fn org_json(org: &Organization, default_limit: Option<RateLimit>) -> Value {
+    let limit = org.rate_limit.or(default_limit);
     json!({
         "id": org.id.0,
         "name": org.name,
         "createdAt": format_date_time(&org.created_at.into()),
         "scimManaged": org.is_scim_managed(),
+        "rateLimit": limit.map(|limit| json!({
+            "perSecond": limit.per_second,
+            "burst": limit.burst,
+        })),
+        "rateLimitIsDefault": org.rate_limit.is_none(),
+        "interopProfile": if org.strict_profile { "strict" } else { "tolerant" },
     })
 }
 
@@ -322,13 +330,14 @@ where
 }
 
 async fn list_orgs(admin: Admin, state: web::Data<ScimState>) -> Result<HttpResponse, Problem> {
+    let default_limit = state.config().rate_limit;
     let listed = blocking(&state, move |conn| {
         let token = admin_tokens::find_by_id(conn, admin.token_id.as_str())?
             .ok_or_else(|| Problem::from(AuthError::Unknown))?;
         Ok(orgs::list(conn)?
             .into_iter()
             .filter(|org| token.covers(org.id))
-            .map(|org| org_json(&org))
+            .map(|org| org_json(&org, default_limit))
             .collect::<Vec<_>>())
     })
     .await?;
@@ -342,21 +351,44 @@ async fn get_org(
 ) -> Result<HttpResponse, Problem> {
     let name = path.into_inner();
     let org = blocking(&state, move |conn| admin.org(conn, &name)).await?;
-    Ok(HttpResponse::Ok().json(org_json(&org)))
+    Ok(HttpResponse::Ok().json(org_json(&org, state.config().rate_limit)))
 }
 
-/// `PATCH /orgs/{org}`: `{"scimManaged": true | false | null}`.
+/// `PATCH /orgs/{org}`: any of `{"scimManaged": true | false | null, "rateLimit": {"perSecond":
+/// n, "burst": n} | null, "interopProfile": "strict" | "tolerant"}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct OrgPatch {
     /// Present (possibly null) to change the flag.
     #[serde(default, deserialize_with = "present")]
     scim_managed: Option<Option<bool>>,
+    /// Present (possibly null, for the server's default) to change the limit.
+    #[serde(default, deserialize_with = "present")]
+    rate_limit: Option<Option<RateLimitBody>>,
+    interop_profile: Option<Profile>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RateLimitBody {
+    per_second: u32,
+    burst: u32,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Profile {
+    Strict,
+    Tolerant,
 }
 
 /// Tells a member given as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<bool>>, D::Error> {
-    Option::<bool>::deserialize(d).map(Some)
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn patch_org(
@@ -366,19 +398,62 @@ async fn patch_org(
     body: web::Json<OrgPatch>,
 ) -> Result<HttpResponse, Problem> {
     let name = path.into_inner();
-    let Some(managed) = body.into_inner().scim_managed else {
+    let patch = body.into_inner();
+    if patch.scim_managed.is_none() && patch.rate_limit.is_none() && patch.interop_profile.is_none()
+    {
         return Err(bad_request(
-            "nothing to change: send {\"scimManaged\": true|false|null}",
+            "nothing to change: send scimManaged, rateLimit or interopProfile",
         ));
-    };
+    }
+    let rate_limit = patch
+        .rate_limit
+        .map(|limit| {
+            limit
+                .map(|body| checked_rate_limit(body.per_second, body.burst))
+                .transpose()
+        })
+        .transpose()
+        .map_err(bad_request)?;
     let org = blocking(&state, move |conn| {
         let org = admin.org(conn, &name)?;
-        Ok(orgs::set_scim_managed(conn, org.id, managed)?)
+        // All of the PATCH or none of it.
+        let changed = scim_store::savepoint(conn, |conn| {
+            let mut changed = org.clone();
+            if let Some(managed) = patch.scim_managed {
+                changed = orgs::set_scim_managed(conn, org.id, managed)?;
+            }
+            if let Some(limit) = rate_limit {
+                changed = orgs::set_rate_limit(conn, org.id, limit)?;
+            }
+            if let Some(profile) = patch.interop_profile {
+                changed = orgs::set_strict_profile(conn, org.id, profile == Profile::Strict)?;
+            }
+            Ok::<_, ApiError>(changed)
+        })?;
+        Ok(changed)
     })
     .await?;
     state.forget_scim_managed(org.id);
-    Ok(HttpResponse::Ok().json(org_json(&org)))
+    state.forget_org_settings(org.id);
+    Ok(HttpResponse::Ok().json(org_json(&org, state.config().rate_limit)))
 }
+
+/// A rate limit as operators may set it: at least 1 request/s and a burst of at least 1, at
+/// most [`MAX_RATE_LIMIT`].
+///
+/// # Errors
+/// The message saying what is wrong.
+pub fn checked_rate_limit(per_second: u32, burst: u32) -> Result<RateLimit, String> {
+    if per_second == 0 || burst == 0 || per_second > MAX_RATE_LIMIT || burst > MAX_RATE_LIMIT {
+        return Err(format!(
+            "a rate limit needs perSecond and burst between 1 and {MAX_RATE_LIMIT}"
+        ));
+    }
+    Ok(RateLimit { per_second, burst })
+}
+
+/// The highest rate limit and burst an operator may set.
+pub const MAX_RATE_LIMIT: u32 = 1_000_000;
 
 /// The feed's query: `after` (a seq, default 0), `limit` (1–1000, default 100) and `wait` (how
 /// long to hold the request open when there is nothing new: `30s`, `500ms` or seconds).

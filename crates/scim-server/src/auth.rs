@@ -82,10 +82,17 @@ pub(crate) async fn authenticate<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    match verify(&state, &req).await {
+    let admitted = match verify(&state, &req).await {
         Ok(auth) => {
             tracing::Span::current().record("org", auth.org.0);
+            state.admit(auth.org).await.map(|settings| (auth, settings))
+        }
+        Err(error) => Err(error),
+    };
+    match admitted {
+        Ok((auth, settings)) => {
             req.extensions_mut().insert(auth);
+            req.extensions_mut().insert(settings);
             state.ensure_background_tasks();
             Ok(next.call(req).await?.map_into_left_body())
         }

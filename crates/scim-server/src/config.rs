@@ -2,6 +2,7 @@
 //! reads the environment or a file; `scimd` does that once and hands the result over.
 
 use crate::webhooks::WebhookConfig;
+use scim_store::orgs::RateLimit;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
@@ -98,6 +99,11 @@ pub struct ServerConfig {
     pub event_retention: Option<Duration>,
     /// How webhooks are delivered.
     pub webhooks: WebhookConfig,
+    /// The request rate limit of an organisation that has none of its own
+    /// (`scim_store::orgs::set_rate_limit`); over it a request gets 429 with `Retry-After`
+    /// before any database work. `None`: no limit. Default: `None` here, so an embedding
+    /// application chooses; `scimd` defaults to 100 requests/s with bursts of 200.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
@@ -146,6 +152,7 @@ impl Default for ServerConfig {
             cursor_timeout: Duration::from_secs(60 * 60),
             event_retention: Some(Duration::from_secs(90 * 24 * 60 * 60)),
             webhooks: WebhookConfig::default(),
+            rate_limit: None,
         }
     }
 }

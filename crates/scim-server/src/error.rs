@@ -78,6 +78,12 @@ pub enum ApiError {
     /// [`crate::ServerConfig::org_db_wait`]: 429 with `Retry-After`.
     #[error("the organisation's database jobs are all busy")]
     OrgBusy,
+    /// The organisation is over its request rate limit: 429 with `Retry-After`.
+    #[error("the organisation is over its request rate limit")]
+    RateLimited {
+        /// When its bucket holds a request again.
+        retry_after: Duration,
+    },
 }
 
 /// What a client is told: status, `scimType`, detail and the extra header, if any.
@@ -140,6 +146,12 @@ impl ApiError {
                 "too many concurrent requests for this organisation, retry later",
             )
             .retry_after(ORG_BUSY_RETRY_AFTER),
+            ApiError::RateLimited { retry_after } => Answer::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "this organisation is over its request rate limit, retry later",
+            )
+            .retry_after(*retry_after),
         }
     }
 
@@ -173,7 +185,7 @@ impl ApiError {
                 _ => StatusCode::UNAUTHORIZED,
             },
             ApiError::Blocking => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::OrgBusy => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::OrgBusy | ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

@@ -71,13 +71,15 @@ mod media;
 mod members;
 mod observe;
 mod org_jobs;
+mod rate;
 mod resources;
 mod routes;
 mod state;
 pub mod webhooks;
 
 pub use admin::{
-    admin_scope, Admin, AdminTokenSource, AdminVerifier, Problem, MAX_FEED_LIMIT, MAX_FEED_WAIT,
+    admin_scope, checked_rate_limit, Admin, AdminTokenSource, AdminVerifier, Problem,
+    MAX_FEED_LIMIT, MAX_FEED_WAIT, MAX_RATE_LIMIT,
 };
 pub use auth::Authenticated;
 pub use config::{
@@ -90,6 +92,6 @@ pub use observe::{RequestId, REQUEST_ID};
 pub use routes::{not_found, resource, scope, scope_with};
 pub use state::{
     ScimState, StoreTokenSource, StoreVerifier, MAX_FEED_WAITERS, MAX_FEED_WAITERS_PER_ORG,
-    SERVED_RESOURCE_TYPES,
+    ORG_SETTINGS_TTL, SERVED_RESOURCE_TYPES,
 };
 pub use webhooks::WebhookConfig;

@@ -5,11 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, HttpMessage, HttpRequest};
 use scim_auth::{StoredToken, TokenId, TokenSource, Verifier, VerifierConfig};
 use scim_model::schema::SchemaRegistry;
+use scim_store::orgs::RateLimit;
 use scim_store::{events, orgs, resources, tokens, DbConnection, OrgId, Store, StoreError};
 use tokio::sync::Notify;
 
@@ -21,6 +22,7 @@ use crate::forwarded::{self, Origin};
 use crate::listen::{EventListener, Registration};
 use crate::observe::MountPath;
 use crate::org_jobs::OrgJobs;
+use crate::rate::RateLimiter;
 
 /// The resource types this service has endpoints for. Discovery advertises exactly these and
 /// the schemas they reference; a change that serves another resource type adds it here.
@@ -87,6 +89,23 @@ struct Inner {
     feed_waiters: Arc<Mutex<HashMap<OrgId, usize>>>,
     /// The embedding application's listeners ([`ScimState::add_listener`]).
     listeners: Mutex<Vec<Arc<Registration>>>,
+    /// Each organisation's request bucket.
+    rates: RateLimiter,
+    /// Each organisation's settings as last read, and when.
+    settings: Mutex<HashMap<OrgId, (OrgSettings, Instant)>>,
+}
+
+/// How long an organisation's settings are used before they are read again: the bound on how
+/// late a change an operator makes (`scimd org set`) reaches a running server.
+pub const ORG_SETTINGS_TTL: Duration = Duration::from_secs(10);
+
+/// What a request of an organisation needs to know of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OrgSettings {
+    /// Its rate limit, the server's default applied.
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Whether it runs under the strict interoperability profile.
+    pub(crate) strict: bool,
 }
 
 /// Feed requests one organisation may have waiting at once (each holds an HTTP connection and
@@ -161,6 +180,8 @@ impl ScimState {
                 managed: Mutex::new(HashSet::new()),
                 feed_waiters: Arc::new(Mutex::new(HashMap::new())),
                 listeners: Mutex::new(Vec::new()),
+                rates: RateLimiter::default(),
+                settings: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -212,6 +233,57 @@ impl ScimState {
             registration.spawn(self);
         }
         Ok(())
+    }
+
+    /// `org`'s settings: from memory if read less than [`ORG_SETTINGS_TTL`] ago.
+    pub(crate) async fn org_settings(&self, org: OrgId) -> Result<OrgSettings, ApiError> {
+        let now = Instant::now();
+        if let Some((settings, read)) = self
+            .inner
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&org)
+        {
+            if now.saturating_duration_since(*read) < ORG_SETTINGS_TTL {
+                return Ok(*settings);
+            }
+        }
+        let stored = self
+            .blocking_with_conn(move |conn| Ok(orgs::by_id(conn, org)?))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let settings = OrgSettings {
+            rate_limit: stored.rate_limit.or(self.config().rate_limit),
+            strict: stored.strict_profile,
+        };
+        self.inner
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(org, (settings, now));
+        Ok(settings)
+    }
+
+    /// Lets a request of `org` in, or refuses it with 429 when `org` is over its rate limit.
+    pub(crate) async fn admit(&self, org: OrgId) -> Result<OrgSettings, ApiError> {
+        let settings = self.org_settings(org).await?;
+        if let Some(limit) = settings.rate_limit {
+            self.inner
+                .rates
+                .take(org, limit, Instant::now())
+                .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        }
+        Ok(settings)
+    }
+
+    /// Forgets `org`'s settings, so the next request reads them afresh.
+    pub(crate) fn forget_org_settings(&self, org: OrgId) {
+        self.inner
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&org);
     }
 
     /// What waiting feed requests wait on.

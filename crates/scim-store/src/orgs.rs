@@ -23,6 +23,19 @@ pub struct Organization {
     /// ([`note_scim_write`]), or as an operator set it ([`set_scim_managed`]). A host
     /// application switches its own JIT provisioning off when it is true.
     pub scim_managed: Option<bool>,
+    /// Its request rate limit, if an operator set one (else the server's default applies).
+    pub rate_limit: Option<RateLimit>,
+    /// Whether it runs under the strict interoperability profile (else tolerant).
+    pub strict_profile: bool,
+}
+
+/// A request rate limit: a token bucket refilled at `per_second`, holding at most `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// Requests that may come at once after a quiet period.
+    pub burst: u32,
 }
 
 impl Organization {
@@ -39,6 +52,9 @@ struct OrganizationRow {
     name: String,
     created_at: i64,
     scim_managed: Option<bool>,
+    rate_limit: Option<i64>,
+    rate_burst: Option<i64>,
+    interop_profile: Option<String>,
 }
 
 impl From<OrganizationRow> for Organization {
@@ -48,8 +64,55 @@ impl From<OrganizationRow> for Organization {
             name: row.name,
             created_at: from_micros(row.created_at),
             scim_managed: row.scim_managed,
+            rate_limit: row.rate_limit.map(|per_second| RateLimit {
+                per_second: u32::try_from(per_second).unwrap_or(u32::MAX),
+                burst: row
+                    .rate_burst
+                    .and_then(|burst| u32::try_from(burst).ok())
+                    .unwrap_or(1),
+            }),
+            strict_profile: row.interop_profile.as_deref() == Some("strict"),
         }
     }
+}
+
+/// Sets (or, with `None`, unsets) `org`'s request rate limit.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such organisation.
+pub fn set_rate_limit(
+    conn: &mut DbConnection,
+    org: OrgId,
+    limit: Option<RateLimit>,
+) -> Result<Organization, StoreError> {
+    let update = diesel::update(organizations::table.filter(organizations::id.eq(org.0))).set((
+        organizations::rate_limit.eq(limit.map(|l| i64::from(l.per_second))),
+        organizations::rate_burst.eq(limit.map(|l| i64::from(l.burst))),
+    ));
+    let row: Option<OrganizationRow> = each_backend!(conn, |c| update
+        .returning(OrganizationRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    row.map(Organization::from).ok_or(StoreError::NotFound)
+}
+
+/// Puts `org` under the strict interoperability profile, or back under the tolerant default.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when there is no such organisation.
+pub fn set_strict_profile(
+    conn: &mut DbConnection,
+    org: OrgId,
+    strict: bool,
+) -> Result<Organization, StoreError> {
+    let profile = if strict { "strict" } else { "tolerant" };
+    let update = diesel::update(organizations::table.filter(organizations::id.eq(org.0)))
+        .set(organizations::interop_profile.eq(Some(profile)));
+    let row: Option<OrganizationRow> = each_backend!(conn, |c| update
+        .returning(OrganizationRow::as_returning())
+        .get_result(c)
+        .optional())?;
+    row.map(Organization::from).ok_or(StoreError::NotFound)
 }
 
 /// The organisation with id `id`, if any.

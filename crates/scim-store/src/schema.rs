@@ -10,6 +10,9 @@ diesel::table! {
         cursor_key -> Nullable<Text>,
         scim_managed -> Nullable<Bool>,
         events_pruned_through -> BigInt,
+        rate_limit -> Nullable<BigInt>,
+        rate_burst -> Nullable<BigInt>,
+        interop_profile -> Nullable<Text>,
     }
 }
 

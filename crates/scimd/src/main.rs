@@ -82,7 +82,37 @@ enum OrgCommand {
         /// JIT provisioning); `unset` lets the next SCIM write set it true.
         #[arg(long, value_name = "true|false|unset", value_parser = parse_tristate)]
         scim_managed: Option<Tristate>,
+        /// Its own request rate limit, e.g. 50/s; `default` returns it to the server's
+        /// (--rate-limit of `serve`).
+        #[arg(long, value_name = "N[/s]|default", value_parser = parse_org_rate)]
+        rate_limit: Option<OrgRate>,
+        /// Requests it may make at once after a quiet period [default: twice the rate].
+        #[arg(long, value_name = "N", requires = "rate_limit")]
+        burst: Option<u32>,
+        /// `strict`: the SCIM interoperability profile (draft-zollner-scim-interop-profile);
+        /// `tolerant` (the default): what today's identity providers send.
+        #[arg(long, value_enum)]
+        interop_profile: Option<org::Profile>,
     },
+}
+
+/// An organisation's own rate, or the server's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrgRate {
+    PerSecond(u32),
+    Default,
+}
+
+fn parse_org_rate(value: &str) -> Result<OrgRate, String> {
+    if value.trim().eq_ignore_ascii_case("default") {
+        return Ok(OrgRate::Default);
+    }
+    match settings::parse_rate(value)? {
+        settings::Rate(Some(n)) => Ok(OrgRate::PerSecond(n)),
+        settings::Rate(None) => {
+            Err("an organisation's limit cannot be off; use a high rate".into())
+        }
+    }
 }
 
 /// A flag that may be true, false, or left to the server.
@@ -271,8 +301,33 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         }
         Command::Org(OrgCommand::Create { name }) => org::create(&admin_store()?, &name),
         Command::Org(OrgCommand::List) => org::list(&admin_store()?),
-        Command::Org(OrgCommand::Set { name, scim_managed }) => {
-            org::set(&admin_store()?, &name, scim_managed.map(|t| t.0))
+        Command::Org(OrgCommand::Set {
+            name,
+            scim_managed,
+            rate_limit,
+            burst,
+            interop_profile,
+        }) => {
+            let rate_limit = match rate_limit {
+                None => None,
+                Some(OrgRate::Default) => Some(None),
+                Some(OrgRate::PerSecond(per_second)) => Some(Some(
+                    scim_server::checked_rate_limit(
+                        per_second,
+                        burst.unwrap_or(per_second.saturating_mul(2)),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                )),
+            };
+            org::set(
+                &admin_store()?,
+                &name,
+                &org::Changes {
+                    scim_managed: scim_managed.map(|t| t.0),
+                    rate_limit,
+                    interop_profile,
+                },
+            )
         }
         Command::AdminToken(AdminTokenCommand::Create {
             org,

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::{bail, Context as _};
+use scim_store::orgs::RateLimit;
 use scim_store::{orgs, Store, StoreError, UniqueField};
 
 use crate::token::format_time;
@@ -56,23 +57,75 @@ pub fn list(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `scimd org set NAME --scim-managed true|false|unset`.
+/// An organisation's interoperability profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// The SCIM interoperability profile's rules.
+    Strict,
+    /// What today's identity providers send (the default).
+    Tolerant,
+}
+
+/// What `scimd org set` changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// The "managed by SCIM" flag (inner `None`: unset).
+    pub scim_managed: Option<Option<bool>>,
+    /// The rate limit (inner `None`: the server's default).
+    pub rate_limit: Option<Option<RateLimit>>,
+    /// The interoperability profile.
+    pub interop_profile: Option<Profile>,
+}
+
+/// `scimd org set NAME [--scim-managed …] [--rate-limit … [--burst …]] [--interop-profile …]`:
+/// all the changes or none.
 ///
 /// # Errors
 /// When the organisation does not exist, nothing is to change, or the store fails.
-pub fn set(store: &Store, name: &str, scim_managed: Option<Option<bool>>) -> anyhow::Result<()> {
-    let Some(managed) = scim_managed else {
-        bail!("nothing to change: pass --scim-managed true|false|unset");
-    };
+pub fn set(store: &Store, name: &str, changes: &Changes) -> anyhow::Result<()> {
+    if changes.scim_managed.is_none()
+        && changes.rate_limit.is_none()
+        && changes.interop_profile.is_none()
+    {
+        bail!("nothing to change: pass --scim-managed, --rate-limit or --interop-profile");
+    }
     let mut conn = store.get()?;
     let org = crate::token::organization(&mut conn, name)?;
-    let org = orgs::set_scim_managed(&mut conn, org.id, managed)
-        .context("cannot change the organisation")?;
-    let shown = match org.scim_managed {
+    let org = scim_store::savepoint(&mut conn, |conn| {
+        let mut changed = org.clone();
+        if let Some(managed) = changes.scim_managed {
+            changed = orgs::set_scim_managed(conn, org.id, managed)?;
+        }
+        if let Some(limit) = changes.rate_limit {
+            changed = orgs::set_rate_limit(conn, org.id, limit)?;
+        }
+        if let Some(profile) = changes.interop_profile {
+            changed = orgs::set_strict_profile(conn, org.id, profile == Profile::Strict)?;
+        }
+        Ok::<_, StoreError>(changed)
+    })
+    .context("cannot change the organisation")?;
+    let managed = match org.scim_managed {
         Some(true) => "true",
         Some(false) => "false",
         None => "unset (the next SCIM write sets it true)",
     };
-    println!("organisation {}: scim-managed {shown}", org.name);
+    let limit = org.rate_limit.map_or_else(
+        || "the server's default".to_owned(),
+        |limit| format!("{}/s, burst {}", limit.per_second, limit.burst),
+    );
+    let profile = if org.strict_profile {
+        "strict"
+    } else {
+        "tolerant"
+    };
+    println!(
+        "organisation {}: scim-managed {managed}; rate limit {limit}; interop profile {profile}",
+        org.name
+    );
+    eprintln!(
+        "running servers apply it within {}s",
+        scim_server::ORG_SETTINGS_TTL.as_secs()
+    );
     Ok(())
 }

@@ -2,12 +2,14 @@
 //! variables (clap reads both; a flag wins), a TOML file, and defaults — in that order of
 //! precedence. The libraries get plain structs.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum};
 use scim_server::{BulkLimits, DeleteMode, IpCidr, Limits, ServerConfig, WebhookConfig};
+use scim_store::orgs::RateLimit;
 use scim_store::PoolConfig;
 use serde::{Deserialize, Serialize};
 
@@ -218,7 +220,57 @@ pub struct ServeArgs {
     /// (or this one restarted) resumes that webhook's deliveries after this [default: 60s]
     #[arg(long, env = "SCIM_WEBHOOK_LEASE", value_name = "DURATION", value_parser = parse_duration)]
     pub webhook_lease: Option<Duration>,
+    /// Requests per second an organisation may make unless `scimd org set --rate-limit` gave
+    /// it its own limit; over it, 429 with Retry-After. `off` for no limit [default: 100/s]
+    #[arg(long, env = "SCIM_RATE_LIMIT", value_name = "N[/s]|off", value_parser = parse_rate)]
+    pub rate_limit: Option<Rate>,
+    /// Requests an organisation may make at once after a quiet period, with the default rate
+    /// limit [default: 200]
+    #[arg(long, env = "SCIM_RATE_BURST", value_name = "N")]
+    pub rate_burst: Option<u32>,
 }
+
+/// A rate: requests per second, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub Option<u32>);
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}/s"),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+/// Parses `100`, `100/s` or `off`.
+///
+/// # Errors
+/// When it is none of those, or the rate is 0 or above `scim_server::MAX_RATE_LIMIT`.
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(Rate(None));
+    }
+    let number = text.strip_suffix("/s").unwrap_or(text).trim();
+    let rate: u32 = number
+        .parse()
+        .map_err(|_| format!("expected requests per second such as 100/s, or off: {text:?}"))?;
+    if rate == 0 || rate > scim_server::MAX_RATE_LIMIT {
+        return Err(format!(
+            "a rate limit is between 1/s and {}/s",
+            scim_server::MAX_RATE_LIMIT
+        ));
+    }
+    Ok(Rate(Some(rate)))
+}
+
+/// `scimd`'s default rate limit per organisation: four times what Microsoft's gallery asks an
+/// application to sustain per tenant (25 requests/s).
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    per_second: 100,
+    burst: 200,
+};
 
 /// The configuration file: every key optional, unknown keys refused.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -292,6 +344,10 @@ pub struct FileConfig {
     webhook_max_failures: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook_lease: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_burst: Option<u32>,
 }
 
 impl FileConfig {
@@ -522,6 +578,25 @@ impl Settings {
                 },
                 ..defaults.webhooks
             },
+            rate_limit: {
+                let rate = match serve.rate_limit {
+                    Some(rate) => rate,
+                    None => match file.rate_limit.as_deref() {
+                        Some(text) => {
+                            parse_rate(text).map_err(|e| anyhow::anyhow!("rate_limit: {e}"))?
+                        }
+                        None => Rate(Some(DEFAULT_RATE_LIMIT.per_second)),
+                    },
+                };
+                let burst = serve
+                    .rate_burst
+                    .or(file.rate_burst)
+                    .unwrap_or(DEFAULT_RATE_LIMIT.burst);
+                if burst == 0 {
+                    bail!("rate_burst must be at least 1");
+                }
+                rate.0.map(|per_second| RateLimit { per_second, burst })
+            },
             ..defaults
         };
         if server.webhooks.max_failures == 0 {
@@ -631,6 +706,8 @@ impl Settings {
             webhooks: Some(server.webhooks.enabled),
             webhook_max_failures: Some(server.webhooks.max_failures),
             webhook_lease: Some(humantime::format_duration(server.webhooks.lease).to_string()),
+            rate_limit: Some(Rate(server.rate_limit.map(|limit| limit.per_second)).to_string()),
+            rate_burst: server.rate_limit.map(|limit| limit.burst),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
