@@ -884,7 +884,15 @@ mod tests {
         .unwrap();
         assert_eq!(defaults.serve.listen, "127.0.0.1:8080");
         assert_eq!(defaults.database_url, "sqlite://./data/scim.db");
-        assert_eq!(defaults.serve.server, ServerConfig::default());
+        // The library's defaults, but for the rate limit, which scimd sets and a library
+        // leaves to the embedding application.
+        assert_eq!(
+            defaults.serve.server,
+            ServerConfig {
+                rate_limit: Some(DEFAULT_RATE_LIMIT),
+                ..ServerConfig::default()
+            }
+        );
         assert_eq!(defaults.serve.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(defaults.log.format, LogFormat::Human);
     }
