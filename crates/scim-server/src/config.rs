@@ -102,7 +102,7 @@ pub struct ServerConfig {
     /// The request rate limit of an organisation that has none of its own
     /// (`scim_store::orgs::set_rate_limit`); over it a request gets 429 with `Retry-After`
     /// before any database work. `None`: no limit. Default: `None` here, so an embedding
-    /// application chooses; `scimd` defaults to 100 requests/s with bursts of 200.
+    /// application chooses; `scimd` defaults to 1,000 requests/s with bursts of 2,000.
     pub rate_limit: Option<RateLimit>,
 }
 
