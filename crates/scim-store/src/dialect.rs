@@ -466,6 +466,7 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
             "organizations_name_key" => UniqueField::OrganizationName,
             "tokens_pkey" => UniqueField::TokenId,
             "tokens_org_id_name_key" => UniqueField::TokenName,
+            "oauth_clients_org_id_name_key" => UniqueField::ClientName,
             _ => UniqueField::Unknown,
         };
         return (field, name.to_owned());
@@ -485,6 +486,9 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
         "organizations.name" => UniqueField::OrganizationName,
         "tokens.org_id, tokens.id" => UniqueField::TokenId,
         "tokens.org_id, tokens.name" => UniqueField::TokenName,
+        "oauth_clients.org_id, oauth_clients.name" | "index 'oauth_clients_org_id_name_key'" => {
+            UniqueField::ClientName
+        }
         _ => UniqueField::Unknown,
     };
     (field, message.to_owned())

@@ -104,6 +104,8 @@ pub enum UniqueField {
     TokenId,
     /// The organisation already has a token with this name.
     TokenName,
+    /// The organisation already has an OAuth client with this name.
+    ClientName,
     /// A unique key this crate does not know by name.
     Unknown,
 }
@@ -117,6 +119,7 @@ impl fmt::Display for UniqueField {
             UniqueField::OrganizationName => "organization name",
             UniqueField::TokenId => "token id",
             UniqueField::TokenName => "token name",
+            UniqueField::ClientName => "client name",
             UniqueField::Unknown => "a unique value",
         })
     }

@@ -48,6 +48,7 @@ mod error;
 pub mod events;
 mod filter_sql;
 pub mod members;
+pub mod oauth;
 pub mod orgs;
 pub mod paging;
 pub mod resources;

@@ -95,6 +95,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (org_id, id) {
+        org_id -> BigInt,
+        id -> Text,
+        name -> Text,
+        jwks -> Nullable<Text>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oauth_client_secrets (org_id, client_id, id) {
+        org_id -> BigInt,
+        client_id -> Text,
+        id -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (org_id, token_hash) {
+        org_id -> BigInt,
+        token_hash -> Text,
+        client_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_assertion_ids (org_id, client_id, jti) {
+        org_id -> BigInt,
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(tokens -> organizations (org_id));
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(events -> organizations (org_id));
