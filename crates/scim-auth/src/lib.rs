@@ -55,6 +55,7 @@ mod clock;
 mod config;
 mod error;
 mod hash;
+pub mod oauth;
 mod permits;
 mod source;
 mod throttle;

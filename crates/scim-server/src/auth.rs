@@ -106,6 +106,13 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated
         .get(header::AUTHORIZATION)
         .map(|value| String::from_utf8_lossy(value.as_bytes()));
     let token = bearer_token(header.as_deref().ok_or(AuthError::Missing)?)?;
+    if let Some((org, hash)) = scim_auth::oauth::parse_access_token(token) {
+        let (org, client) = crate::oauth::verify_access_token(state, org, hash).await?;
+        return Ok(Authenticated {
+            org,
+            token_id: client,
+        });
+    }
     let client = client_key(&origin(state, req));
     if let Some(answer) = state.verifier().verify_cached(token, &client) {
         return Ok(answer?.into());
@@ -119,6 +126,12 @@ async fn verify(state: &ScimState, req: &ServiceRequest) -> Result<Authenticated
 /// The key failed authentications of `req` are counted under.
 pub(crate) fn client_of(state: &ScimState, req: &ServiceRequest) -> ClientKey {
     client_key(&origin(state, req))
+}
+
+/// [`client_of`] for a request a handler holds.
+pub(crate) fn client_of_request(state: &ScimState, req: &HttpRequest) -> ClientKey {
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    client_key(&forwarded::resolve(req.headers(), peer, state.config()))
 }
 
 /// Where the request came from (see [`crate::forwarded`]), resolved once and kept in the

@@ -1,6 +1,7 @@
 //! The service's settings: a plain struct the embedding application fills in. The library never
 //! reads the environment or a file; `scimd` does that once and hands the result over.
 
+use crate::oauth::OAuthConfig;
 use crate::webhooks::WebhookConfig;
 use scim_store::orgs::RateLimit;
 use std::fmt;
@@ -104,6 +105,8 @@ pub struct ServerConfig {
     /// before any database work. `None`: no limit. Default: `None` here, so an embedding
     /// application chooses; `scimd` defaults to 1,000 requests/s with bursts of 2,000.
     pub rate_limit: Option<RateLimit>,
+    /// The OAuth token endpoint's settings.
+    pub oauth: OAuthConfig,
 }
 
 /// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
@@ -153,6 +156,7 @@ impl Default for ServerConfig {
             event_retention: Some(Duration::from_secs(90 * 24 * 60 * 60)),
             webhooks: WebhookConfig::default(),
             rate_limit: None,
+            oauth: OAuthConfig::default(),
         }
     }
 }

@@ -69,6 +69,7 @@ mod forwarded;
 mod listen;
 mod media;
 mod members;
+pub mod oauth;
 mod observe;
 mod org_jobs;
 mod rate;
@@ -88,6 +89,7 @@ pub use config::{
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use listen::{EventListener, ListenerError, SWEEP_INTERVAL};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
+pub use oauth::{oauth_routes, OAuthConfig};
 pub use observe::{RequestId, REQUEST_ID};
 pub use routes::{not_found, resource, scope, scope_with};
 pub use state::{

@@ -20,6 +20,7 @@ use crate::cursor::{CursorKey, KeyCache};
 use crate::error::ApiError;
 use crate::forwarded::{self, Origin};
 use crate::listen::{EventListener, Registration};
+use crate::oauth::{AccessTokenCache, ClientVerifier};
 use crate::observe::MountPath;
 use crate::org_jobs::OrgJobs;
 use crate::rate::RateLimiter;
@@ -79,6 +80,8 @@ struct Inner {
     background_started: AtomicBool,
     cursor_keys: KeyCache,
     admin_verifier: Arc<AdminVerifier>,
+    client_verifier: Arc<ClientVerifier>,
+    access_tokens: AccessTokenCache,
     /// Woken after every write this process commits: waiting feed requests read again.
     feed: Arc<Notify>,
     /// Woken after every write this process commits, and when a webhook is added or resumed.
@@ -159,6 +162,7 @@ impl ScimState {
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
         let admin_verifier = Verifier::new(AdminTokenSource::new(store.clone()), verifier.clone());
+        let client_verifier = crate::oauth::client_verifier(&store, verifier.clone());
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
         let half_the_pool = usize::try_from(store.pool_size() / 2).unwrap_or(usize::MAX);
         let org_jobs = OrgJobs::new(
@@ -175,6 +179,8 @@ impl ScimState {
                 background_started: AtomicBool::new(false),
                 cursor_keys: KeyCache::default(),
                 admin_verifier: Arc::new(admin_verifier),
+                client_verifier,
+                access_tokens: AccessTokenCache::default(),
                 feed: Arc::new(Notify::new()),
                 webhook_wake: Arc::new(Notify::new()),
                 managed: Mutex::new(HashSet::new()),
@@ -284,6 +290,22 @@ impl ScimState {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&org);
+    }
+
+    /// The verifier of OAuth client secrets (the token endpoint).
+    pub fn client_verifier(&self) -> &Arc<ClientVerifier> {
+        &self.inner.client_verifier
+    }
+
+    /// The access tokens checked lately.
+    pub(crate) fn access_tokens(&self) -> &AccessTokenCache {
+        &self.inner.access_tokens
+    }
+
+    /// Forgets what this process remembers of OAuth client `client` (its access tokens):
+    /// call it after revoking the client here, so the revocation takes effect at once.
+    pub fn forget_client(&self, client: &str) {
+        self.inner.access_tokens.forget_client(client);
     }
 
     /// What waiting feed requests wait on.
@@ -572,6 +594,14 @@ impl ScimState {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "events past retention deleted"),
                     Err(error) => tracing::warn!(%error, "could not delete old events"),
+                }
+                let expired = state
+                    .service_conn(|conn| {
+                        Ok(scim_store::oauth::prune_expired(conn, SystemTime::now())?)
+                    })
+                    .await;
+                if let Err(error) = expired {
+                    tracing::warn!(%error, "could not delete expired OAuth access tokens");
                 }
             }
         });

@@ -475,22 +475,21 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
     let columns = message
         .strip_prefix("UNIQUE constraint failed: ")
         .unwrap_or(message);
-    let field = match columns {
-        "users.org_id, users.user_name_key" | "index 'users_org_id_user_name_key_key'" => {
-            UniqueField::UserName
-        }
-        "users.org_id, users.id" | "groups.org_id, groups.id" => UniqueField::ResourceId,
-        "groups.org_id, groups.display_name_key" | "index 'groups_org_id_display_name_key_key'" => {
-            UniqueField::DisplayName
-        }
-        "organizations.name" => UniqueField::OrganizationName,
-        "tokens.org_id, tokens.id" => UniqueField::TokenId,
-        "tokens.org_id, tokens.name" => UniqueField::TokenName,
-        "oauth_clients.org_id, oauth_clients.name" | "index 'oauth_clients_org_id_name_key'" => {
-            UniqueField::ClientName
-        }
-        _ => UniqueField::Unknown,
-    };
+    let field =
+        match columns {
+            "users.org_id, users.user_name_key" | "index 'users_org_id_user_name_key_key'" => {
+                UniqueField::UserName
+            }
+            "users.org_id, users.id" | "groups.org_id, groups.id" => UniqueField::ResourceId,
+            "groups.org_id, groups.display_name_key"
+            | "index 'groups_org_id_display_name_key_key'" => UniqueField::DisplayName,
+            "organizations.name" => UniqueField::OrganizationName,
+            "tokens.org_id, tokens.id" => UniqueField::TokenId,
+            "tokens.org_id, tokens.name" => UniqueField::TokenName,
+            "oauth_clients.org_id, oauth_clients.name"
+            | "index 'oauth_clients_org_id_name_key'" => UniqueField::ClientName,
+            _ => UniqueField::Unknown,
+        };
     (field, message.to_owned())
 }
 

@@ -9,7 +9,9 @@ use diesel::prelude::*;
 
 use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::each_backend;
-use crate::schema::{oauth_access_tokens, oauth_assertion_ids, oauth_client_secrets, oauth_clients};
+use crate::schema::{
+    oauth_access_tokens, oauth_assertion_ids, oauth_client_secrets, oauth_clients,
+};
 use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::{OrgId, StoreError};
 
@@ -335,7 +337,10 @@ pub fn find_access_token(
     Ok(oauth_access_tokens::table
         .filter(oauth_access_tokens::org_id.eq(org.0))
         .filter(oauth_access_tokens::token_hash.eq(token_hash))
-        .select((oauth_access_tokens::client_id, oauth_access_tokens::expires_at))
+        .select((
+            oauth_access_tokens::client_id,
+            oauth_access_tokens::expires_at,
+        ))
         .first::<(String, i64)>(conn)
         .optional()?
         .map(|(client, expires)| (client, from_micros(expires))))

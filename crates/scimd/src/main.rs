@@ -3,6 +3,7 @@
 //! environment variables, a TOML file), sets up logging, and calls them.
 
 mod admin_token;
+mod client;
 mod db;
 mod logging;
 mod org;
@@ -56,6 +57,10 @@ enum Command {
     /// Manage webhooks: signed POSTs of an organisation's events.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Manage OAuth 2.0 clients (client credentials at /oauth/token), for identity providers
+    /// that will not use a static token.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Delete the tombstones of deleted users and groups now, in every organisation, and print
     /// how many (their events stay).
     PurgeTombstones {
@@ -147,6 +152,51 @@ enum AdminTokenCommand {
     /// Revoke an admin token by id.
     Revoke {
         /// The token id (the 16 characters after `scim_`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Create a client; prints exactly `client_id=…` and `client_secret=…` (the secret is
+    /// shown only now).
+    Create {
+        /// The organisation it acts for.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        /// A name unique within the organisation, e.g. entra-prod.
+        #[arg(long, value_name = "LABEL")]
+        name: String,
+        /// The secret's lifetime, at most 3 years [default: 365d].
+        #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+        expires_in: Option<Duration>,
+        /// A JWK set file with the client's public keys, for private_key_jwt (RFC 7523).
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<std::path::PathBuf>,
+    },
+    /// List an organisation's clients and their secrets' ids and dates, never a secret.
+    List {
+        /// The organisation.
+        #[arg(long, value_name = "NAME")]
+        org: String,
+    },
+    /// Add a secret to a client and print it; its other secrets stay valid, so rotation has
+    /// no gap.
+    Rotate {
+        /// The client id.
+        id: String,
+        /// The new secret's lifetime, at most 3 years [default: 365d].
+        #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
+        expires_in: Option<Duration>,
+    },
+    /// Revoke a client: no new tokens, and its access tokens stop working.
+    Revoke {
+        /// The client id.
+        id: String,
+    },
+    /// Revoke one secret of a client (as `client list` shows its id).
+    RevokeSecret {
+        /// The secret's id.
         id: String,
     },
 }
@@ -337,6 +387,20 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::AdminToken(AdminTokenCommand::List) => admin_token::list(&admin_store()?),
         Command::AdminToken(AdminTokenCommand::Revoke { id }) => {
             admin_token::revoke(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        }
+        Command::Client(ClientCommand::Create {
+            org,
+            name,
+            expires_in,
+            jwks,
+        }) => client::create(&admin_store()?, &org, &name, expires_in, jwks.as_deref()),
+        Command::Client(ClientCommand::List { org }) => client::list(&admin_store()?, &org),
+        Command::Client(ClientCommand::Rotate { id, expires_in }) => {
+            client::rotate(&admin_store()?, &id, expires_in)
+        }
+        Command::Client(ClientCommand::Revoke { id }) => client::revoke(&admin_store()?, &id),
+        Command::Client(ClientCommand::RevokeSecret { id }) => {
+            client::revoke_secret(&admin_store()?, &id, settings.serve.token_cache_ttl)
         }
         Command::Webhook(WebhookCommand::Add { org, url, events }) => {
             webhook::add(&admin_store()?, &org, &url, &events)

@@ -121,10 +121,15 @@ store_test!(every_key_and_index_leads_with_org_id, |store| {
             "table {} is not covered by this test",
             index.table_name
         );
-        if ["oauth_clients_id_idx", "oauth_client_secrets_id_idx"].contains(&index.index_name.as_str())
+        if ["oauth_clients_id_idx", "oauth_client_secrets_id_idx"]
+            .contains(&index.index_name.as_str())
         {
             assert_eq!(index.first_column, "id");
-            assert!(!index.is_unique, "{} must stay non-unique", index.index_name);
+            assert!(
+                !index.is_unique,
+                "{} must stay non-unique",
+                index.index_name
+            );
             continue;
         }
         if index.index_name == "tokens_id_idx" {
