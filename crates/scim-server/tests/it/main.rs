@@ -23,6 +23,7 @@ mod idp_ping;
 mod limits;
 mod listeners;
 mod negotiation;
+mod oauth;
 mod rate;
 mod tombstones;
 mod users;
