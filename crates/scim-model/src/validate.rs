@@ -104,6 +104,10 @@ pub struct ValidationOptions {
     pub bare_value_for_complex: bool,
     /// Whether `canonicalValues` are enforced.
     pub canonical_values: CanonicalValues,
+    /// Refuse a `schemas` URI the resource type does not have, with 400 `invalidSyntax`, as the
+    /// interop profile (§5.3) asks. RFC 7643 §3 lets a service provider drop such data instead,
+    /// which is what the default and [`ValidationOptions::strict`] do.
+    pub reject_unknown_schemas: bool,
     /// The longest string and key, and the most values of a multi-valued attribute.
     pub limits: Limits,
 }
@@ -116,6 +120,7 @@ impl Default for ValidationOptions {
             wrap_single_values: true,
             bare_value_for_complex: true,
             canonical_values: CanonicalValues::Allow,
+            reject_unknown_schemas: false,
             limits: Limits::default(),
         }
     }
@@ -131,6 +136,7 @@ impl ValidationOptions {
             wrap_single_values: false,
             bare_value_for_complex: false,
             canonical_values: CanonicalValues::Enforce,
+            reject_unknown_schemas: false,
             limits: Limits::default(),
         }
     }
@@ -265,6 +271,17 @@ impl<'a, 'r> Validator<'a, 'r> {
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
         let declared = self.declared_schemas(object)?;
+        if self.options.reject_unknown_schemas {
+            if let Some(unknown) = declared
+                .iter()
+                .find(|urn| !self.resource_type.is_known_schema(urn))
+            {
+                return Err(ScimError::invalid_syntax(format!(
+                    "unknown schema `{unknown}` for resource type `{}`",
+                    self.resource_type.name()
+                )));
+            }
+        }
         let core = self.resource_type.core_schema();
         if !declared.iter().any(|urn| core.is(urn)) {
             return Err(ScimError::invalid_syntax(format!(

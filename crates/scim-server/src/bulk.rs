@@ -42,8 +42,8 @@ use serde_json::Value;
 use crate::config::BulkLimits;
 use crate::error::invalid_json;
 use crate::resources::{
-    self, expected_version, new_id, prehash, CreatePlan, Endpoint, Hashing, Prehashed, WritePlan,
-    Writer, ENDPOINTS,
+    self, expected_version, new_id, prehash, CreatePlan, Endpoint, Hashing, Prehashed, Profile,
+    WritePlan, Writer, ENDPOINTS,
 };
 use crate::state::url_under;
 use crate::{media, resource, ApiError, Authenticated, ScimState};
@@ -141,7 +141,7 @@ async fn bulk(
     let fail_on_errors = request
         .fail_on_errors
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut planned = plan(&state, request.operations);
+    let mut planned = plan(&state, Profile::of(&req), request.operations);
     let mut passwords = Vec::new();
     for op in &planned {
         if let (Ok(action), Some((ep, _))) = (&op.action, &op.target) {
@@ -340,7 +340,7 @@ fn check_operation(number: usize, operation: &Value) -> Result<(), ApiError> {
 
 /// Assigns every POST its id, resolves the `bulkId` references to those ids, and parses and
 /// validates every operation.
-fn plan(state: &ScimState, operations: Vec<BulkOperation>) -> Vec<Planned> {
+fn plan(state: &ScimState, profile: Profile, operations: Vec<BulkOperation>) -> Vec<Planned> {
     // The id each bulkId's POST will create; the first POST to declare a bulkId owns it.
     let mut ids: HashMap<String, String> = HashMap::new();
     let mut post_ids = Vec::with_capacity(operations.len());
@@ -360,13 +360,14 @@ fn plan(state: &ScimState, operations: Vec<BulkOperation>) -> Vec<Planned> {
                 .bulk_id
                 .as_ref()
                 .is_some_and(|bulk_id| !declared.insert(bulk_id.clone()));
-            plan_one(state, operation, post_id, &ids, duplicate)
+            plan_one(state, profile, operation, post_id, &ids, duplicate)
         })
         .collect()
 }
 
 fn plan_one(
     state: &ScimState,
+    profile: Profile,
     operation: BulkOperation,
     post_id: Option<String>,
     ids: &HashMap<String, String>,
@@ -436,7 +437,8 @@ fn plan_one(
     };
     planned.target = Some((ep, id));
     let expected = version.as_deref().and_then(expected_version);
-    planned.action = prepare(state, ep, method, data, expected).map_err(|e| e.error_object());
+    planned.action =
+        prepare(state, profile, ep, method, data, expected).map_err(|e| e.error_object());
     planned
 }
 
@@ -451,6 +453,7 @@ fn invalid_value(detail: String) -> ErrorResponse {
 /// Parses and validates one operation's `data` as its single-resource handler would.
 fn prepare(
     state: &ScimState,
+    profile: Profile,
     ep: &'static Endpoint,
     method: BulkMethod,
     data: Option<Value>,
@@ -462,14 +465,16 @@ fn prepare(
         BulkMethod::Post => {
             let registry = state.registry();
             let rt = ep.resource_type(registry)?;
-            Ok(Action::Create(CreatePlan::prepare(ep, config, rt, &data)?))
+            Ok(Action::Create(CreatePlan::prepare(
+                ep, config, profile, rt, &data,
+            )?))
         }
         BulkMethod::Put => Ok(Action::Write {
-            plan: WritePlan::replace(ep, config, data),
+            plan: WritePlan::replace(ep, config, profile, data),
             expected,
         }),
         BulkMethod::Patch => Ok(Action::Write {
-            plan: WritePlan::modify(ep, config, patch::request_from_value(data)?)?,
+            plan: WritePlan::modify(ep, config, profile, patch::request_from_value(data)?)?,
             expected,
         }),
         BulkMethod::Delete => Ok(Action::Delete { expected }),

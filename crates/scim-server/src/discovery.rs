@@ -73,7 +73,12 @@ pub(crate) async fn service_provider_config(
         etag: Supported::new(ETAG),
         authentication_schemes: vec![AuthenticationScheme::oauth_bearer_token()],
         pagination: Some(crate::resources::pagination(config)),
-        interop_profile_conformant: None,
+        // Interop profile §4: true only where this organisation runs under the profile's rules.
+        interop_profile_conformant: Some(
+            actix_web::HttpMessage::extensions(&req)
+                .get::<crate::state::OrgSettings>()
+                .is_some_and(|settings| settings.strict),
+        ),
         meta: Some(
             Meta::of_type("ServiceProviderConfig")
                 .with_location(state.location(&req, &["ServiceProviderConfig"])),

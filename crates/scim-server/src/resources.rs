@@ -665,13 +665,11 @@ impl CreatePlan {
     pub(crate) fn prepare(
         ep: &Endpoint,
         config: &crate::ServerConfig,
+        profile: Profile,
         rt: ResourceTypeView<'_>,
         body: &Value,
     ) -> Result<Self, ApiError> {
-        let options = ValidationOptions {
-            limits: ep.limits(config),
-            ..ValidationOptions::default()
-        };
+        let options = profile.validation(ep.limits(config));
         let mut document = validate_create(body, rt, &options)?;
         let members = if ep.kind.has_members() {
             members::take_members(&mut document, config.max_member_values)?
@@ -770,7 +768,7 @@ async fn create(
     let limits = ep.limits(state.config());
     let projection = Params::of(&req)?.projection(rt, &limits)?;
     let fields = ep.relation_fields(rt, &projection);
-    let mut plan = CreatePlan::prepare(ep, state.config(), rt, &body)?;
+    let mut plan = CreatePlan::prepare(ep, state.config(), Profile::of(&req), rt, &body)?;
     let org = auth.org;
     let mut passwords = Vec::new();
     plan.passwords(ep, &mut passwords);
@@ -1460,6 +1458,64 @@ fn envelope_around(
     Ok(scim_response(StatusCode::OK).body(bytes))
 }
 
+/// The interoperability profile an organisation runs under: how strictly bodies and PATCH
+/// operations are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Profile {
+    /// What today's identity providers send (the default): unknown attributes and schemas
+    /// dropped, path-less PATCH, `"False"` for false, and the like.
+    #[default]
+    Tolerant,
+    /// draft-zollner-scim-interop-profile for service providers: unknown attributes and schema
+    /// URIs refused (§5.3), PATCH operations need a `path` (§6.5.1.1), a complex `replace`
+    /// replaces the whole value (§6.5.2.1), values only from `canonicalValues` (§5.4).
+    Strict,
+}
+
+impl Profile {
+    /// The profile of the organisation `req` speaks for (set by authentication).
+    pub(crate) fn of(req: &HttpRequest) -> Profile {
+        let strict = actix_web::HttpMessage::extensions(req)
+            .get::<crate::state::OrgSettings>()
+            .is_some_and(|settings| settings.strict);
+        if strict {
+            Profile::Strict
+        } else {
+            Profile::Tolerant
+        }
+    }
+
+    /// How POST and PUT bodies are validated.
+    pub(crate) fn validation(self, limits: scim_model::limits::Limits) -> ValidationOptions {
+        match self {
+            Profile::Tolerant => ValidationOptions {
+                limits,
+                ..ValidationOptions::default()
+            },
+            Profile::Strict => ValidationOptions {
+                limits,
+                reject_unknown_schemas: true,
+                ..ValidationOptions::strict()
+            },
+        }
+    }
+
+    /// How PATCH operations are read.
+    pub(crate) fn patch(self, limits: scim_model::limits::Limits) -> PatchOptions {
+        match self {
+            Profile::Tolerant => PatchOptions {
+                limits,
+                ..PatchOptions::default()
+            },
+            Profile::Strict => PatchOptions {
+                limits,
+                complex_replace: patch::ComplexReplace::WholeValue,
+                ..PatchOptions::strict()
+            },
+        }
+    }
+}
+
 /// A PUT or PATCH, parsed and checked before any transaction: what `PUT`/`PATCH
 /// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write`] applies it to the
 /// locked resource.
@@ -1493,13 +1549,15 @@ struct Rewrite {
 
 impl WritePlan {
     /// A PUT of `body`.
-    pub(crate) fn replace(ep: &Endpoint, config: &crate::ServerConfig, body: Value) -> Self {
+    pub(crate) fn replace(
+        ep: &Endpoint,
+        config: &crate::ServerConfig,
+        profile: Profile,
+        body: Value,
+    ) -> Self {
         WritePlan::Replace {
             body,
-            options: ValidationOptions {
-                limits: ep.limits(config),
-                ..ValidationOptions::default()
-            },
+            options: profile.validation(ep.limits(config)),
             max_members: config.max_member_values,
         }
     }
@@ -1511,12 +1569,10 @@ impl WritePlan {
     pub(crate) fn modify(
         ep: &Endpoint,
         config: &crate::ServerConfig,
+        profile: Profile,
         request: PatchRequest,
     ) -> Result<Self, ApiError> {
-        let options = PatchOptions {
-            limits: ep.limits(config),
-            ..PatchOptions::default()
-        };
+        let options = profile.patch(ep.limits(config));
         // The whole request, member operations included, before any of it is split off.
         patch::check_request(&request, &options)?;
         let split = if ep.kind.has_members() {
@@ -1710,7 +1766,7 @@ async fn replace(
     id: web::Path<String>,
     body: ScimJson<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let plan = WritePlan::replace(ep, state.config(), body.into_inner());
+    let plan = WritePlan::replace(ep, state.config(), Profile::of(&req), body.into_inner());
     rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 
@@ -1722,7 +1778,7 @@ async fn modify(
     id: web::Path<String>,
     body: ScimJson<PatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let plan = WritePlan::modify(ep, state.config(), body.into_inner())?;
+    let plan = WritePlan::modify(ep, state.config(), Profile::of(&req), body.into_inner())?;
     rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 

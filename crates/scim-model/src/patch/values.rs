@@ -29,6 +29,8 @@ impl<'r> Checker<'r> {
             canonical_values: CanonicalValues::Allow,
             // Not consulted for PATCH values: an unknown sub-attribute is `invalidPath`.
             unknown_attributes: UnknownAttributes::Reject,
+            // PATCH bodies carry no `schemas` of the resource.
+            reject_unknown_schemas: false,
             limits: options.limits,
         };
         Checker {

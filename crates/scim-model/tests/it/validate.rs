@@ -297,6 +297,13 @@ fn rfc7643_3_unknown_schemas_are_dropped_with_their_data() {
         expected
     );
 
+    // The interop profile (§5.3) refuses them instead, when asked to.
+    let profile = ValidationOptions {
+        reject_unknown_schemas: true,
+        ..ValidationOptions::strict()
+    };
+    invalid_syntax(create_with(&body, &profile), "unknown schema");
+
     let group = json!({
         "schemas": [GROUP, ADSCIM_GROUP],
         "displayName": "Tour Guides",

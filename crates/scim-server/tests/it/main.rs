@@ -24,6 +24,7 @@ mod limits;
 mod listeners;
 mod negotiation;
 mod oauth;
+mod profile;
 mod rate;
 mod tombstones;
 mod users;
