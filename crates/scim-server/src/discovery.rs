@@ -73,12 +73,13 @@ pub(crate) async fn service_provider_config(
         etag: Supported::new(ETAG),
         authentication_schemes: vec![AuthenticationScheme::oauth_bearer_token()],
         pagination: Some(crate::resources::pagination(config)),
-        // Interop profile §4: true only where this organisation runs under the profile's rules.
-        interop_profile_conformant: Some(
-            actix_web::HttpMessage::extensions(&req)
-                .get::<crate::state::OrgSettings>()
-                .is_some_and(|settings| settings.strict),
-        ),
+        // Interop profile §4: true where this organisation runs under the profile's rules, else
+        // absent ("omit it or set it false"): clients that validate the RFC 7643 §5 document
+        // strictly (scim2-tester among them) refuse an attribute it does not define.
+        interop_profile_conformant: actix_web::HttpMessage::extensions(&req)
+            .get::<crate::state::OrgSettings>()
+            .is_some_and(|settings| settings.strict)
+            .then_some(true),
         meta: Some(
             Meta::of_type("ServiceProviderConfig")
                 .with_location(state.location(&req, &["ServiceProviderConfig"])),
