@@ -65,7 +65,7 @@ pub use connection::{savepoint, ConnectionManager, DatabaseUrl, DbConnection};
 pub use dialect::Dialect;
 pub use error::{StoreError, TransactionError, UniqueField};
 pub use filter_sql::UnsupportedFilter;
-pub use store::{PoolConfig, PooledConnection, Store};
+pub use store::{MigrationStatus, PoolConfig, PooledConnection, Store};
 
 /// An organisation's id: the tenant every other row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -222,4 +222,102 @@ impl Store {
             Ok(done)
         })
     }
+
+    /// Every migration this build embeds, oldest first, with whether the database has it; and
+    /// the versions the database has that this build does not know (a newer build migrated
+    /// it).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] without a connection, [`StoreError::Other`] when the
+    /// migrations table cannot be read.
+    pub fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        let mut conn = self.get()?;
+        let (known, applied) = match &mut *conn {
+            DbConnection::Pg(pg) => (
+                embedded_versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
+                pg.applied_migrations().map_err(StoreError::Other)?,
+            ),
+            DbConnection::Sqlite(sqlite) => (
+                embedded_versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+                sqlite.applied_migrations().map_err(StoreError::Other)?,
+            ),
+        };
+        let applied: Vec<String> = applied.iter().map(ToString::to_string).collect();
+        let unknown = applied
+            .iter()
+            .filter(|version| !known.iter().any(|(v, _)| v == *version))
+            .cloned()
+            .collect();
+        let migrations = known
+            .into_iter()
+            .map(|(version, name)| {
+                let done = applied.contains(&version);
+                (name, done)
+            })
+            .collect();
+        Ok(MigrationStatus {
+            migrations,
+            unknown,
+        })
+    }
+
+    /// Reverts the newest migration the database has (its `down.sql`) and returns its name;
+    /// `None` when it has none. For development: the data the migration added goes.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] without a connection, [`StoreError::Other`] when it fails
+    /// (it is rolled back).
+    pub fn revert_last_migration(&self) -> Result<Option<String>, StoreError> {
+        if self
+            .migration_status()?
+            .migrations
+            .iter()
+            .all(|(_, done)| !done)
+        {
+            return Ok(None);
+        }
+        let mut conn = self.get()?;
+        let reverted = match &mut *conn {
+            DbConnection::Pg(pg) => pg.revert_last_migration(POSTGRES_MIGRATIONS),
+            DbConnection::Sqlite(sqlite) => sqlite.revert_last_migration(SQLITE_MIGRATIONS),
+        }
+        .map_err(StoreError::Other)?;
+        Ok(Some(reverted.to_string()))
+    }
+}
+
+/// What [`Store::migration_status`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Each migration this build embeds, oldest first: its name and whether it is applied.
+    pub migrations: Vec<(String, bool)>,
+    /// Applied versions this build does not embed.
+    pub unknown: Vec<String>,
+}
+
+impl MigrationStatus {
+    /// Whether the database has exactly what this build expects: nothing pending.
+    pub fn is_current(&self) -> bool {
+        self.migrations.iter().all(|(_, done)| *done)
+    }
+}
+
+/// The (version, name) of each migration of `source`, oldest first.
+fn embedded_versions<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> Result<Vec<(String, String)>, StoreError>
+where
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
+    let mut found: Vec<(String, String)> =
+        diesel::migration::MigrationSource::<DB>::migrations(source)
+            .map_err(StoreError::Other)?
+            .iter()
+            .map(|migration| {
+                let name = migration.name().to_string();
+                (migration.name().version().to_string(), name)
+            })
+            .collect();
+    found.sort();
+    Ok(found)
 }

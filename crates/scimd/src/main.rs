@@ -42,8 +42,13 @@ enum Command {
     Serve(ServeArgs),
     /// Print the configuration `serve` would run with, as TOML, and exit.
     Config(ServeArgs),
-    /// Apply the database migrations and exit.
-    Migrate,
+    /// Apply the database migrations and exit (`up`, the default), list them (`status`), or
+    /// revert the newest (`down`, for development).
+    Migrate {
+        /// What to do [default: up].
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
     /// Manage organisations (tenants).
     #[command(subcommand)]
     Org(OrgCommand),
@@ -68,6 +73,16 @@ enum Command {
         #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
         older_than: Option<Duration>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply the migrations the database lacks.
+    Up,
+    /// List every migration this build carries and whether the database has it.
+    Status,
+    /// Revert the newest migration the database has (its data goes with it).
+    Down,
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,9 +359,28 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
             print!("{}", settings.to_toml());
             Ok(())
         }
-        Command::Migrate => {
-            admin_store()?;
-            println!("database is up to date");
+        Command::Migrate { action } => {
+            let unmigrated =
+                || db::open(&settings.database_url, settings.serve.pool_config(1), false);
+            match action.unwrap_or(MigrateAction::Up) {
+                MigrateAction::Up => {
+                    admin_store()?;
+                    println!("database is up to date");
+                }
+                MigrateAction::Status => {
+                    let status = unmigrated()?.migration_status()?;
+                    for (name, done) in &status.migrations {
+                        println!("{} {name}", if *done { "applied" } else { "pending" });
+                    }
+                    for version in &status.unknown {
+                        println!("unknown {version} (applied by a newer scimd)");
+                    }
+                }
+                MigrateAction::Down => match unmigrated()?.revert_last_migration()? {
+                    Some(name) => println!("reverted {name}"),
+                    None => println!("no migration to revert"),
+                },
+            }
             Ok(())
         }
         Command::Org(OrgCommand::Create { name }) => org::create(&admin_store()?, &name),

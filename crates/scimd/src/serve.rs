@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::http::Method;
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context as _;
 use scim_auth::VerifierConfig;
-use scim_server::{ApiError, ScimState};
+use scim_server::ScimState;
 use scim_store::{orgs, tokens, Store, StoreError, UniqueField};
 
 use crate::settings::{Settings, SCIM_PATH};
@@ -58,6 +58,7 @@ async fn serve_until_signal(
             .service(
                 scim_server::resource("/healthz", &[Method::GET]).route(web::get().to(healthz)),
             )
+            .service(scim_server::resource("/readyz", &[Method::GET]).route(web::get().to(readyz)))
             .service(scim_server::scope(SCIM_PATH, app_state.clone()))
             .service(scim_server::admin_scope(ADMIN_PATH, app_state.clone()))
             .configure(|cfg| scim_server::oauth_routes(cfg, app_state.clone()))
@@ -94,16 +95,36 @@ fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// `GET /healthz`: 200 when a database connection can be had, for load balancers and probes.
-async fn healthz(store: web::Data<Store>) -> HttpResponse {
+/// `GET /healthz`: 200 while the process serves requests, whatever the database does: for a
+/// liveness probe, which restarts a process that answers nothing.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(r#"{"status":"ok"}"#)
+}
+
+/// `GET /readyz`: 200 when a database connection can be had and the database has exactly the
+/// migrations this build expects; else 503 saying which (never a secret). For a readiness
+/// probe or a load balancer, which send traffic only to a ready process.
+async fn readyz(store: web::Data<Store>) -> HttpResponse {
     let store = store.get_ref().clone();
-    let checked = web::block(move || store.get().map(drop)).await;
-    match checked {
-        Ok(Ok(())) => HttpResponse::Ok()
+    let checked = web::block(move || store.migration_status()).await;
+    let unready = |reason: &str| {
+        HttpResponse::ServiceUnavailable()
             .content_type("application/json")
-            .body(r#"{"status":"ok"}"#),
-        Ok(Err(error)) => ApiError::from(error).error_response(),
-        Err(error) => ApiError::from(error).error_response(),
+            .insert_header(("Retry-After", "5"))
+            .body(serde_json::json!({"status": "unavailable", "reason": reason}).to_string())
+    };
+    match checked {
+        Ok(Ok(status)) if status.is_current() => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(r#"{"status":"ready"}"#),
+        Ok(Ok(_)) => unready("database migrations are pending"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness check: the database does not answer");
+            unready("the database does not answer")
+        }
+        Err(_) => unready("the check could not run"),
     }
 }
 

@@ -200,3 +200,39 @@ fn purge_tombstones_deletes_them_and_says_how_many() {
     let error = scratch.fails(&["purge-tombstones", "--older-than", "soon"]);
     assert!(error.contains("invalid duration"), "{error}");
 }
+
+/// `migrate status|down` and what `/healthz` and `/readyz` say about a database behind.
+#[test]
+fn migrations_are_listed_and_reverted_and_readiness_follows() {
+    let scratch = Scratch::new();
+    scratch.ok(&["migrate"]);
+    let status = scratch.ok(&["migrate", "status"]);
+    assert!(status.lines().count() > 3, "{status}");
+    assert!(
+        status.lines().all(|line| line.starts_with("applied ")),
+        "{status}"
+    );
+    let reverted = scratch.ok(&["migrate", "down"]);
+    assert!(reverted.starts_with("reverted "), "{reverted}");
+    let status = scratch.ok(&["migrate", "status"]);
+    assert!(
+        status.lines().last().unwrap().starts_with("pending "),
+        "{status}"
+    );
+
+    // Alive, but not ready: a migration is missing.
+    let server = Server::start(&scratch, &["--no-migrate"]);
+    assert_eq!(server.get("/healthz", None).0, 200);
+    let (status, body) = server.get("/readyz", None);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("migrations are pending"), "{body}");
+    assert!(!body.contains("sqlite"), "no database details: {body}");
+    drop(server);
+
+    scratch.ok(&["migrate", "up"]);
+    let server = Server::start(&scratch, &["--no-migrate"]);
+    assert_eq!(
+        server.get("/readyz", None),
+        (200, r#"{"status":"ready"}"#.to_owned())
+    );
+}
