@@ -4,6 +4,7 @@
 //! prints what it runs so a failure can be reproduced by hand.
 
 mod conformance;
+mod deploy;
 mod faults;
 mod load;
 mod process;
@@ -43,6 +44,12 @@ commands:
           each checker run (default 900), `--scimd PATH` uses that binary instead of building
           one, `--url URL [--token TOKEN]` checks a server that is already running (the
           token may come from SCIM_CONFORMANCE_TOKEN)
+  migrate [--database-url URL] up|down|status
+          `scimd migrate` on that database (default: what scimd opens, e.g.
+          SCIM_DATABASE_URL): apply, revert the newest, or list the migrations
+  new-migration NAME
+          creates migrations/postgres/<date>-<n>_NAME and migrations/sqlite/<date>-<n>_NAME,
+          each with up.sql and down.sql to fill in
   faults  a release scimd under faults, on a private PostgreSQL cluster under target/faults:
           the database restarted and stopped under a write load (503 with Retry-After,
           recovery without a restart, no acknowledged write lost), and two replicas on one
@@ -61,6 +68,8 @@ fn main() -> ExitCode {
         Some("bench") if args.iter().any(|a| a == "--http") => load::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("load") => load::run(&args[1..]),
+        Some("migrate") => deploy::migrate(&args[1..]),
+        Some("new-migration") => deploy::new_migration(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -77,7 +86,7 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root: xtask lives one level below it.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
@@ -108,7 +117,7 @@ fn cargo() -> Command {
     cmd
 }
 
-fn run(mut cmd: Command) -> Result<(), String> {
+pub(crate) fn run(mut cmd: Command) -> Result<(), String> {
     eprintln!("xtask: running {cmd:?}");
     let status = cmd
         .status()

@@ -63,10 +63,11 @@ pub(crate) fn build(profile: Profile) -> Result<PathBuf, String> {
         return Err("crates/scimd does not exist yet, so there is no server to run".into());
     }
     let mut build = crate::cargo();
-    build.args(["build", "--package", "scimd"]);
-    if profile == Profile::Release {
-        build.arg("--release");
-    }
+    match profile {
+        // The Dockerfile's build stage runs the same (`deploy::RELEASE_BUILD`, tested there).
+        Profile::Release => build.args(crate::deploy::RELEASE_BUILD),
+        Profile::Debug => build.args(["build", "--package", "scimd"]),
+    };
     // Unbounded like every cargo call of xtask: a cold build on a busy machine has no useful
     // upper bound, and cargo itself never waits on the network or the server.
     crate::run(build)?;
