@@ -10,6 +10,10 @@
 //! | Route | What |
 //! |---|---|
 //! | `GET /orgs` | the organisations the token covers |
+//! | `POST /orgs` | create one (`{"name": …}`; admin tokens covering every organisation only) |
+//! | `GET, POST /orgs/{org}/tokens` | SCIM tokens: list (never a secret), create (shown once) |
+//! | `DELETE /orgs/{org}/tokens/{id}` | revoke a SCIM token |
+//! | `GET /orgs/{org}/audit?resourceType=&resourceId=&tokenId=&since=&until=&after=&limit=` | the audit trail: events filtered by resource, token and time |
 //! | `GET, PATCH /orgs/{org}` | one of them; PATCH sets `scimManaged` (true, false or null) |
 //! | `GET /orgs/{org}/events?after=&limit=&wait=` | the change feed ([`events`]) |
 //! | `GET /orgs/{org}/users/{id}/session` | `active` and `sessionVersion` of a user |
@@ -158,7 +162,21 @@ pub fn admin_scope(path: &str, state: ScimState) -> impl HttpServiceFactory {
         )
         .app_data(web::QueryConfig::default().error_handler(move |error, _| problem(error.into())))
         .app_data(web::PathConfig::default().error_handler(move |error, _| problem(error.into())))
-        .service(admin_resource("/orgs", &[Method::GET]).route(web::get().to(list_orgs)))
+        .service(
+            admin_resource("/orgs", &[Method::GET, Method::POST])
+                .route(web::get().to(list_orgs))
+                .route(web::post().to(create_org)),
+        )
+        .service(
+            admin_resource("/orgs/{org}/tokens", &[Method::GET, Method::POST])
+                .route(web::get().to(list_tokens))
+                .route(web::post().to(create_token)),
+        )
+        .service(
+            admin_resource("/orgs/{org}/tokens/{id}", &[Method::DELETE])
+                .route(web::delete().to(revoke_token)),
+        )
+        .service(admin_resource("/orgs/{org}/audit", &[Method::GET]).route(web::get().to(audit)))
         .service(
             admin_resource("/orgs/{org}", &[Method::GET, Method::PATCH])
                 .route(web::get().to(get_org))
@@ -342,6 +360,214 @@ async fn list_orgs(admin: Admin, state: web::Data<ScimState>) -> Result<HttpResp
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "organizations": listed })))
+}
+
+/// `POST /orgs`: `{"name": "..."}`; only an admin token covering every organisation may.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOrg {
+    name: String,
+}
+
+async fn create_org(
+    admin: Admin,
+    state: web::Data<ScimState>,
+    body: web::Json<NewOrg>,
+) -> Result<HttpResponse, Problem> {
+    let name = body.into_inner().name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 || name.contains('/') {
+        return Err(bad_request(
+            "an organisation name is 1 to 200 characters, without '/'",
+        ));
+    }
+    let default_limit = state.config().rate_limit;
+    let org = blocking(&state, move |conn| {
+        let token = admin_tokens::find_by_id(conn, admin.token_id.as_str())?
+            .ok_or_else(|| Problem::from(AuthError::Unknown))?;
+        if token.orgs.is_some() {
+            return Err(ScimError::new(
+                403,
+                None,
+                "this admin token is limited to some organisations and cannot create others",
+            )
+            .into());
+        }
+        match orgs::create(conn, &name) {
+            Err(StoreError::UniqueViolation { .. }) => {
+                Err(
+                    ScimError::new(409, None, format!("an organisation named {name:?} exists"))
+                        .into(),
+                )
+            }
+            other => Ok(other?),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(org_json(&org, default_limit)))
+}
+
+/// A SCIM token as the admin API lists it: never its secret or hash.
+fn token_json(token: &scim_store::tokens::TokenRecord) -> Value {
+    let time = |t: Option<SystemTime>| t.map(|t| format_date_time(&t.into()));
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "createdAt": format_date_time(&token.created_at.into()),
+        "expiresAt": time(token.expires_at),
+        "revokedAt": time(token.revoked_at),
+        "lastUsedAt": time(token.last_used_at),
+    })
+}
+
+async fn list_tokens(
+    admin: Admin,
+    state: web::Data<ScimState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let name = path.into_inner();
+    let listed = blocking(&state, move |conn| {
+        let org = admin.org(conn, &name)?;
+        Ok(scim_store::tokens::list(conn, org.id)?
+            .iter()
+            .map(token_json)
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "tokens": listed })))
+}
+
+/// `POST /orgs/{org}/tokens`: `{"name": "...", "expiresIn": seconds}` (expiresIn optional).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewToken {
+    name: String,
+    expires_in: Option<u64>,
+}
+
+async fn create_token(
+    admin: Admin,
+    state: web::Data<ScimState>,
+    path: web::Path<String>,
+    body: web::Json<NewToken>,
+) -> Result<HttpResponse, Problem> {
+    let org_name = path.into_inner();
+    let NewToken { name, expires_in } = body.into_inner();
+    let expires_at = match expires_in {
+        None => None,
+        Some(0) => return Err(bad_request("expiresIn must be positive (seconds)")),
+        Some(secs) => Some(
+            SystemTime::now()
+                .checked_add(Duration::from_secs(secs))
+                .filter(|_| secs <= 100 * 365 * 24 * 3600)
+                .ok_or_else(|| bad_request("expiresIn is too far ahead"))?,
+        ),
+    };
+    let params = state.verifier().config().argon2.clone();
+    let (record, token) = blocking(&state, move |conn| {
+        let org = admin.org(conn, &org_name)?;
+        let issued =
+            crate::issue_token(conn, org.id, &name, expires_at, &params).map_err(|error| {
+                match error {
+                    crate::IssueError::NameTaken(_) => ScimError::new(409, None, error.to_string()),
+                    crate::IssueError::Store(error) => return Problem::from(error),
+                    other => ScimError::new(400, None, other.to_string()),
+                }
+                .into()
+            })?;
+        let record = scim_store::tokens::find_by_id(conn, issued.id().as_str())?
+            .ok_or_else(|| Problem::from(ScimError::internal("the new token is missing")))?;
+        Ok((record, issued.expose_token().to_owned()))
+    })
+    .await?;
+    let mut shown = token_json(&record);
+    if let Some(object) = shown.as_object_mut() {
+        object.insert("token".into(), token.into());
+    }
+    Ok(HttpResponse::Created().json(shown))
+}
+
+async fn revoke_token(
+    admin: Admin,
+    state: web::Data<ScimState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (name, id) = path.into_inner();
+    let revoked = blocking(&state, move |conn| {
+        let org = admin.org(conn, &name)?;
+        match crate::revoke_token(conn, Some(org.id), &id) {
+            Err(StoreError::NotFound) => Err(not_found(format!("no token with id {id:?}"))),
+            other => Ok(other?),
+        }
+    })
+    .await?;
+    if let Ok(id) = TokenId::parse(&revoked.id) {
+        state.verifier().forget(&id);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The audit trail's query: the feed's `after` and `limit`, and filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    limit: Option<i64>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    token_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// `GET /orgs/{org}/audit`: the events, filtered by resource, token and time, a page at a time.
+async fn audit(
+    admin: Admin,
+    state: web::Data<ScimState>,
+    path: web::Path<String>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, Problem> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_FEED_LIMIT).contains(&limit) || query.after < 0 {
+        return Err(bad_request(format!(
+            "limit must be between 1 and {MAX_FEED_LIMIT}, after 0 or more"
+        )));
+    }
+    let time = |text: &Option<String>, what: &str| -> Result<Option<SystemTime>, Problem> {
+        text.as_deref()
+            .map(|text| {
+                scim_model::value::parse_date_time(text)
+                    .map(SystemTime::from)
+                    .ok_or_else(|| bad_request(format!("{what} must be an RFC 3339 date-time")))
+            })
+            .transpose()
+    };
+    let resource_type = query
+        .resource_type
+        .as_deref()
+        .map(|name| {
+            name.parse::<scim_store::events::ResourceType>()
+                .map_err(|_| bad_request("resourceType must be User or Group"))
+        })
+        .transpose()?;
+    let filter = scim_store::events::EventFilter {
+        resource_type,
+        resource_id: query.resource_id,
+        token_id: query.token_id,
+        since: time(&query.since, "since")?,
+        until: time(&query.until, "until")?,
+    };
+    let name = path.into_inner();
+    let after = query.after;
+    let found = blocking(&state, move |conn| {
+        let org = admin.org(conn, &name)?;
+        Ok(events::search(conn, org.id, &filter, after, limit)?)
+    })
+    .await?;
+    let next = found.last().map_or(after, |event| event.seq);
+    let listed: Vec<Value> = found.iter().map(event_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "events": listed, "next": next })))
 }
 
 async fn get_org(

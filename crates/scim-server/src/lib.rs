@@ -62,6 +62,7 @@ mod admin;
 mod auth;
 mod bulk;
 mod config;
+mod credentials;
 mod cursor;
 mod discovery;
 mod error;
@@ -86,6 +87,7 @@ pub use auth::Authenticated;
 pub use config::{
     BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
 };
+pub use credentials::{issue_token, revoke_token, IssueError, MAX_TOKEN_NAME};
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use listen::{EventListener, ListenerError, SWEEP_INTERVAL};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};

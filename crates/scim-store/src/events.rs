@@ -160,7 +160,7 @@ pub struct EventRecord {
     pub data: Option<serde_json::Value>,
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = events)]
 struct EventRow {
     org_id: i64,
@@ -333,6 +333,63 @@ pub fn prune(conn: &mut DbConnection, before: SystemTime) -> Result<usize, Store
         }
     }
     Ok(deleted)
+}
+
+/// What [`search`] selects: each part left `None` selects everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events about resources of this type.
+    pub resource_type: Option<ResourceType>,
+    /// Only events about this resource id.
+    pub resource_id: Option<String>,
+    /// Only events made with this token (or OAuth client).
+    pub token_id: Option<String>,
+    /// Only events that occurred at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only events that occurred before this time.
+    pub until: Option<SystemTime>,
+}
+
+/// Up to `limit` of `org`'s events with a seq above `after_seq` that match `filter`, in seq
+/// order: the audit trail, read a page at a time.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn search(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &EventFilter,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let mut sql = SqlFragment::sql(
+        "SELECT org_id, seq, resource_type, resource_id, kind, token_id, attributes, \
+         occurred_at, data FROM events WHERE org_id = ",
+    );
+    sql.push_bind(org)
+        .push_sql(" AND seq > ")
+        .push_bind(after_seq);
+    if let Some(kind) = filter.resource_type {
+        sql.push_sql(" AND resource_type = ")
+            .push_bind(kind.as_str());
+    }
+    if let Some(id) = &filter.resource_id {
+        sql.push_sql(" AND resource_id = ").push_bind(id.as_str());
+    }
+    if let Some(token) = &filter.token_id {
+        sql.push_sql(" AND token_id = ").push_bind(token.as_str());
+    }
+    if let Some(since) = filter.since {
+        sql.push_sql(" AND occurred_at >= ")
+            .push_bind(crate::timestamp::to_micros(since));
+    }
+    if let Some(until) = filter.until {
+        sql.push_sql(" AND occurred_at < ")
+            .push_bind(crate::timestamp::to_micros(until));
+    }
+    sql.push_sql(" ORDER BY seq LIMIT ").push_bind(limit.max(0));
+    let rows = conn.dialect().query(&sql).load::<EventRow>(conn)?;
+    rows.into_iter().map(EventRecord::try_from).collect()
 }
 
 /// An event to append, in the transaction of the change it describes.

@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context as _};
 use scim_auth::{owasp_params, IssuedToken};
+use scim_server::IssueError;
 use scim_store::orgs::{self, Organization};
-use scim_store::{tokens, DbConnection, Store, StoreError, UniqueField};
+use scim_store::{tokens, DbConnection, Store, StoreError};
 
 /// `scimd token create`: prints only the token, so a script can capture it.
 ///
@@ -50,13 +51,9 @@ pub fn issue(
     name: &str,
     expires_at: Option<SystemTime>,
 ) -> anyhow::Result<IssuedToken> {
-    let issued = generate()?;
-    match tokens::insert(conn, org.id, &row(&issued, name, expires_at)) {
-        Ok(_) => Ok(issued),
-        Err(StoreError::UniqueViolation {
-            field: UniqueField::TokenName,
-            ..
-        }) => bail!(
+    match scim_server::issue_token(conn, org.id, name, expires_at, &owasp_params()) {
+        Ok(issued) => Ok(issued),
+        Err(IssueError::NameTaken(_)) => bail!(
             "organisation `{}` already has a token named `{name}`",
             org.name
         ),
@@ -122,7 +119,7 @@ pub fn list(store: &Store, org_name: &str) -> anyhow::Result<()> {
 /// When there is no such token or the store fails.
 pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()> {
     let mut conn = store.get()?;
-    let token = match tokens::revoke(&mut conn, None, id.trim()) {
+    let token = match scim_server::revoke_token(&mut conn, None, id) {
         Ok(token) => token,
         Err(StoreError::NotFound) => bail!("no token has the id `{id}`"),
         Err(error) => return Err(error).context("cannot revoke the token"),

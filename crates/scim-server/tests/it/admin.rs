@@ -430,3 +430,161 @@ store_test!(webhooks_are_managed_through_the_api, |store| {
         assert_problem(&call(&app, get(&path, &admin)).await, 404);
     });
 });
+
+store_test!(
+    organisations_tokens_and_the_audit_trail_through_the_api,
+    |store| {
+        run(async {
+            let h = Harness::new(&store);
+            let acme = h.org("acme");
+            let admin = h.admin_token(None);
+            let limited = h.admin_token(Some(vec![acme]));
+            let app = h.admin_app().await;
+            let send = |method: actix_web::http::Method, path: &str, token: &str, body: Value| {
+                with_token(test::TestRequest::default().method(method).uri(path), token)
+                    .insert_header(("Content-Type", "application/json"))
+                    .set_payload(body.to_string())
+            };
+            use actix_web::http::Method;
+
+            // Organisations.
+            let created = call(
+                &app,
+                send(
+                    Method::POST,
+                    "/admin/v1/orgs",
+                    &admin,
+                    json!({"name": "globex"}),
+                ),
+            )
+            .await;
+            assert_eq!(created.status, 201, "{created:?}");
+            assert_eq!(created.body["name"], "globex");
+            let again = call(
+                &app,
+                send(
+                    Method::POST,
+                    "/admin/v1/orgs",
+                    &admin,
+                    json!({"name": "globex"}),
+                ),
+            )
+            .await;
+            assert_problem(&again, 409);
+            let denied = call(
+                &app,
+                send(
+                    Method::POST,
+                    "/admin/v1/orgs",
+                    &limited,
+                    json!({"name": "x"}),
+                ),
+            )
+            .await;
+            assert_problem(&denied, 403);
+            for bad in [
+                json!({"name": ""}),
+                json!({"name": "a/b"}),
+                json!({}),
+                json!({"name": "x", "y": 1}),
+            ] {
+                assert_problem(
+                    &call(&app, send(Method::POST, "/admin/v1/orgs", &admin, bad)).await,
+                    400,
+                );
+            }
+
+            // SCIM tokens: created once, used, listed without secrets, revoked.
+            let tokens = "/admin/v1/orgs/acme/tokens";
+            let made = call(
+                &app,
+                send(
+                    Method::POST,
+                    tokens,
+                    &limited,
+                    json!({"name": "okta", "expiresIn": 86400}),
+                ),
+            )
+            .await;
+            assert_eq!(made.status, 201, "{made:?}");
+            let scim_token = made.body["token"].as_str().unwrap().to_owned();
+            let id = made.body["id"].as_str().unwrap().to_owned();
+            assert!(made.body["expiresAt"].is_string());
+            let taken = call(
+                &app,
+                send(Method::POST, tokens, &limited, json!({"name": "okta"})),
+            )
+            .await;
+            assert_problem(&taken, 409);
+            assert_problem(
+                &call(
+                    &app,
+                    send(Method::POST, tokens, &limited, json!({"name": " "})),
+                )
+                .await,
+                400,
+            );
+            assert_problem(
+                &call(
+                    &app,
+                    send(
+                        Method::POST,
+                        tokens,
+                        &limited,
+                        json!({"name": "z", "expiresIn": 0}),
+                    ),
+                )
+                .await,
+                400,
+            );
+            let created = call(&app, post("/scim/v2/Users", &scim_token, &user("bjensen"))).await;
+            assert_eq!(created.status, 201);
+            let user_id = created.body["id"].as_str().unwrap().to_owned();
+            let listed = call(&app, get(tokens, &limited)).await;
+            assert_eq!(listed.body["tokens"][0]["id"], json!(id));
+            assert!(
+                !listed.body.to_string().contains(&scim_token[22..]),
+                "no secret listed"
+            );
+            // A SCIM token is no admin credential here either.
+            assert_problem(&call(&app, get(tokens, &scim_token)).await, 401);
+
+            // The audit trail, filtered.
+            let audit = |query: &str| get(&format!("/admin/v1/orgs/acme/audit?{query}"), &limited);
+            let by_resource = call(&app, audit(&format!("resourceId={user_id}"))).await;
+            assert_eq!(kinds(&by_resource), ["created"]);
+            assert_eq!(by_resource.body["events"][0]["tokenId"], json!(id));
+            let by_token = call(&app, audit(&format!("tokenId={id}&resourceType=User"))).await;
+            assert_eq!(kinds(&by_token), ["created"]);
+            let none = call(&app, audit("resourceType=Group")).await;
+            assert_eq!(none.body["events"], json!([]));
+            let future = call(&app, audit("since=2999-01-01T00:00:00Z")).await;
+            assert_eq!(future.body["events"], json!([]));
+            let past = call(&app, audit("until=2000-01-01T00:00:00Z")).await;
+            assert_eq!(past.body["events"], json!([]));
+            for bad in [
+                "since=yesterday",
+                "resourceType=Agent",
+                "limit=0",
+                "after=-1",
+                "nope=1",
+            ] {
+                assert_problem(&call(&app, audit(bad)).await, 400);
+            }
+
+            let revoke = with_token(
+                test::TestRequest::delete().uri(&format!("{tokens}/{id}")),
+                &limited,
+            );
+            assert_eq!(call(&app, revoke).await.status, 204);
+            call(&app, get("/scim/v2/Users", &scim_token))
+                .await
+                .assert_error(401);
+            let missing = with_token(
+                test::TestRequest::delete().uri(&format!("{tokens}/nope")),
+                &limited,
+            );
+            assert_problem(&call(&app, missing).await, 404);
+        });
+    }
+);
