@@ -803,10 +803,20 @@ fn single_primary(
             .and_then(|object| member(object, primary.name()))
             == Some(&Value::Bool(true))
     };
+    // The primary values the operation made: those beyond the ones there before, counted as a
+    // multiset, since a value made primary may equal one that already was.
+    let mut before: Vec<&Value> = primaries_before.iter().collect();
     let fresh: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, item)| is_primary(item) && !primaries_before.contains(item))
+        .filter(|(_, item)| is_primary(item))
+        .filter(|(_, item)| match before.iter().position(|old| old == item) {
+            Some(at) => {
+                before.swap_remove(at);
+                false
+            }
+            None => true,
+        })
         .map(|(index, _)| index)
         .collect();
     let [chosen] = fresh.as_slice() else {

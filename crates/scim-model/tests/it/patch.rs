@@ -1211,6 +1211,24 @@ fn rfc7644_3_5_2_primary_stays_unique() {
         ]}]),
     );
     assert_error(&error, ScimType::InvalidValue, "primary");
+
+    // A value made primary that equals the one already primary (found by proptest): one stays.
+    let twins = json!({
+        "schemas": [USER],
+        "userName": "a",
+        "emails": [{"type": "home"}, {"type": "home", "primary": true}],
+    });
+    let patched = user_ok(
+        &twins,
+        json!([{"op": "add", "path": "emails[type eq \"home\"].primary", "value": true}]),
+    );
+    let primaries = patched.resource["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|email| email["primary"] == true)
+        .count();
+    assert_eq!(primaries, 1, "{}", patched.resource);
 }
 
 /// `null` means unassigned (RFC 7643 §2.5): replace with null clears the target, and so does
