@@ -228,6 +228,9 @@ pub struct ServeArgs {
     /// limit [default: 2000]
     #[arg(long, env = "SCIM_RATE_BURST", value_name = "N")]
     pub rate_burst: Option<u32>,
+    /// How long an access token from /oauth/token lives, 5m to 24h [default: 1h]
+    #[arg(long, env = "SCIM_ACCESS_TOKEN_LIFETIME", value_name = "DURATION", value_parser = parse_duration)]
+    pub access_token_lifetime: Option<Duration>,
 }
 
 /// A rate: requests per second, or none.
@@ -350,6 +353,8 @@ pub struct FileConfig {
     rate_limit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate_burst: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token_lifetime: Option<String>,
 }
 
 impl FileConfig {
@@ -599,8 +604,20 @@ impl Settings {
                 }
                 rate.0.map(|per_second| RateLimit { per_second, burst })
             },
+            oauth: scim_server::OAuthConfig {
+                access_token_lifetime: match serve.access_token_lifetime {
+                    Some(lifetime) => lifetime,
+                    None => file_duration(&file.access_token_lifetime, "access_token_lifetime")?
+                        .unwrap_or(defaults.oauth.access_token_lifetime),
+                },
+                ..defaults.oauth
+            },
             ..defaults
         };
+        let lifetime = server.oauth.access_token_lifetime;
+        if lifetime < Duration::from_secs(5 * 60) || lifetime > Duration::from_secs(24 * 60 * 60) {
+            bail!("access_token_lifetime must be between 5m and 24h");
+        }
         if server.webhooks.max_failures == 0 {
             bail!("webhook_max_failures must be at least 1");
         }
@@ -710,6 +727,9 @@ impl Settings {
             webhook_lease: Some(humantime::format_duration(server.webhooks.lease).to_string()),
             rate_limit: Some(Rate(server.rate_limit.map(|limit| limit.per_second)).to_string()),
             rate_burst: server.rate_limit.map(|limit| limit.burst),
+            access_token_lifetime: Some(
+                humantime::format_duration(server.oauth.access_token_lifetime).to_string(),
+            ),
         };
         toml::to_string(&file)
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
