@@ -140,18 +140,24 @@ impl ApiError {
             // organisation is over its share. RFC 6585 §4: 429 "indicates that the user has sent
             // too many requests", and "MAY include a Retry-After header indicating how long to
             // wait before making a new request". Identity providers back off on it.
-            ApiError::OrgBusy => Answer::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                None,
-                "too many concurrent requests for this organisation, retry later",
-            )
-            .retry_after(ORG_BUSY_RETRY_AFTER),
-            ApiError::RateLimited { retry_after } => Answer::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                None,
-                "this organisation is over its request rate limit, retry later",
-            )
-            .retry_after(*retry_after),
+            ApiError::OrgBusy => {
+                metrics::counter!("scim_throttled_total", "reason" => "org_db_jobs").increment(1);
+                Answer::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "too many concurrent requests for this organisation, retry later",
+                )
+                .retry_after(ORG_BUSY_RETRY_AFTER)
+            }
+            ApiError::RateLimited { retry_after } => {
+                metrics::counter!("scim_throttled_total", "reason" => "rate_limit").increment(1);
+                Answer::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "this organisation is over its request rate limit, retry later",
+                )
+                .retry_after(*retry_after)
+            }
         }
     }
 
@@ -257,6 +263,19 @@ fn store_answer(error: &StoreError) -> Answer {
 }
 
 fn auth_answer(error: &AuthError) -> Answer {
+    let reason = match error {
+        AuthError::Missing => "missing",
+        AuthError::Malformed(_) => "malformed",
+        AuthError::Unknown => "unknown",
+        AuthError::Invalid => "invalid",
+        AuthError::Expired => "expired",
+        AuthError::Revoked => "revoked",
+        AuthError::Throttled { .. } => "throttled",
+        AuthError::Busy => "busy",
+        AuthError::Source(_) => "unavailable",
+        _ => "other",
+    };
+    metrics::counter!("scim_auth_failures_total", "reason" => reason).increment(1);
     match error {
         AuthError::Throttled { retry_after } => {
             tracing::info!(reason = %error, "authentication throttled");

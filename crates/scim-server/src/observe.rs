@@ -66,10 +66,31 @@ pub(crate) async fn observe<B: MessageBody + 'static>(
     req.extensions_mut().insert(MountPath(mount));
     req.extensions_mut().insert(RequestId(request_id.clone()));
 
+    let method = req.method().as_str().to_owned();
     let result = next.call(req).instrument(span.clone()).await;
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let elapsed = started.elapsed();
+    let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(mut response) => {
+            // The route's pattern, never the path: ids and filters are no label values.
+            let route = response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".to_owned());
+            let status = response.status().as_u16().to_string();
+            metrics::counter!(
+                "scim_http_requests_total",
+                "route" => route.clone(),
+                "method" => method.clone(),
+                "status" => status
+            )
+            .increment(1);
+            metrics::histogram!(
+                "scim_http_request_duration_seconds",
+                "route" => route,
+                "method" => method
+            )
+            .record(elapsed.as_secs_f64());
             let headers = response.headers_mut();
             if media == MediaType::Json
                 && headers

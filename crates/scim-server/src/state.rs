@@ -308,6 +308,33 @@ impl ScimState {
         self.inner.access_tokens.forget_client(client);
     }
 
+    /// Sets the gauges and totals that are read rather than counted: pool connections, token
+    /// verification, and feed requests waiting. Call it before rendering metrics.
+    pub fn record_gauges(&self) {
+        let (connections, idle) = self.store().pool_usage();
+        metrics::gauge!("scim_db_pool_connections", "state" => "idle").set(f64::from(idle));
+        metrics::gauge!("scim_db_pool_connections", "state" => "in_use")
+            .set(f64::from(connections.saturating_sub(idle)));
+        metrics::gauge!("scim_db_pool_max_connections").set(f64::from(self.store().pool_size()));
+        let stats = self.verifier().stats();
+        metrics::counter!("scim_token_hashes_total").absolute(stats.hashes);
+        metrics::counter!("scim_token_cache_hits_total").absolute(stats.cache_hits);
+        metrics::counter!("scim_token_hash_slots_busy_total").absolute(stats.busy);
+        metrics::counter!("scim_token_throttled_total").absolute(stats.throttled);
+        let waiting: usize = self
+            .inner
+            .feed_waiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .sum();
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "a count of waiting requests, far below 2^52"
+        )]
+        metrics::gauge!("scim_feed_waiting_requests").set(waiting as f64);
+    }
+
     /// What waiting feed requests wait on.
     pub(crate) fn feed_signal(&self) -> Arc<Notify> {
         self.inner.feed.clone()
@@ -464,6 +491,7 @@ impl ScimState {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(org);
         }
+        metrics::counter!("scim_write_transactions_total").increment(1);
         self.inner.feed.notify_waiters();
         self.inner.webhook_wake.notify_one();
         for registration in self

@@ -354,11 +354,20 @@ async fn deliver_until(
             }
             match post(client, webhook, event, budget).await {
                 Ok(()) => {
+                    metrics::counter!("scim_webhook_deliveries_total", "outcome" => "delivered")
+                        .increment(1);
+                    let lag = SystemTime::now()
+                        .duration_since(event.occurred_at)
+                        .unwrap_or_default();
+                    metrics::histogram!("scim_webhook_delivery_lag_seconds")
+                        .record(lag.as_secs_f64());
                     if !acknowledge(state, webhook, owner, event.seq, true).await? {
                         return Ok(());
                     }
                 }
                 Err(error) => {
+                    metrics::counter!("scim_webhook_deliveries_total", "outcome" => "failed")
+                        .increment(1);
                     let failures = u32::try_from(webhook.failures).unwrap_or(u32::MAX);
                     let pause = failures.saturating_add(1) >= config.max_failures;
                     let retry_at = SystemTime::now() + backoff(&config, failures);

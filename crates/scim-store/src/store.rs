@@ -155,6 +155,12 @@ impl Store {
         self.pool.max_size()
     }
 
+    /// The connections the pool holds now, and how many of them are idle (the rest are lent).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// A connection from the pool.
     ///
     /// # Errors

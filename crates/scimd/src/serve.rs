@@ -81,6 +81,18 @@ async fn serve_until_signal(
     );
     // Webhooks pending from before a restart go out without waiting for a request.
     state.start_background_tasks();
+    if let Some(addr) = &serve.metrics_listen {
+        match metrics_server(addr, state.clone()) {
+            Ok(metrics) => {
+                tracing::info!(listen = %addr, "metrics at /metrics");
+                actix_web::rt::spawn(metrics);
+            }
+            Err(error) if !serve.metrics_listen_chosen => {
+                tracing::warn!("metrics are off: {error:#} (set --metrics-listen)");
+            }
+            Err(error) => return Err(error),
+        }
+    }
     server.run().await.context("the server failed")?;
     match state.flush_last_used().await {
         Ok(_) => {}
@@ -88,6 +100,35 @@ async fn serve_until_signal(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Prometheus endpoint, on a listener of its own so it is never exposed with the SCIM
+/// service by accident: installs the process's metrics recorder and serves `GET /metrics`.
+fn metrics_server(addr: &str, state: ScimState) -> anyhow::Result<actix_web::dev::Server> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let server = HttpServer::new(move || {
+        let (handle, state) = (handle.clone(), state.clone());
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let (handle, state) = (handle.clone(), state.clone());
+                async move {
+                    state.record_gauges();
+                    HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(handle.render())
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)
+    .with_context(|| format!("cannot listen on {addr} for metrics"))?
+    .run();
+    Ok(server)
 }
 
 /// `duration` in whole seconds, rounded up: a timeout of 1.5 s waits 2 s rather than 1.

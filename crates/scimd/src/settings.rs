@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "SCIM_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Address of the Prometheus /metrics endpoint, apart from the SCIM listener; `off` for
+    /// none [default: 127.0.0.1:9464]
+    #[arg(long, env = "SCIM_METRICS_LISTEN", value_name = "ADDR|off")]
+    pub metrics_listen: Option<String>,
     /// Public URL of the SCIM service, for meta.location (e.g. https://scim.example.com/scim/v2)
     /// [default: derived from each request's Host]
     #[arg(long, env = "SCIM_BASE_URL", value_name = "URL")]
@@ -284,6 +288,8 @@ pub struct FileConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
@@ -384,6 +390,11 @@ pub struct LogSettings {
 pub struct ServeSettings {
     /// The address to bind.
     pub listen: String,
+    /// The address of the metrics endpoint; `None` for none.
+    pub metrics_listen: Option<String>,
+    /// Whether the operator chose it (else it is the default, and a port already taken only
+    /// disables metrics, with a warning).
+    pub metrics_listen_chosen: bool,
     /// Whether to migrate at start.
     pub migrate: bool,
     /// Worker threads; `None` for actix's default.
@@ -647,6 +658,16 @@ impl Settings {
                     .clone()
                     .or_else(|| file.listen.clone())
                     .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+                metrics_listen: Some(
+                    serve
+                        .metrics_listen
+                        .clone()
+                        .or_else(|| file.metrics_listen.clone())
+                        .unwrap_or_else(|| DEFAULT_METRICS_LISTEN.to_owned()),
+                )
+                .filter(|addr| !addr.trim().eq_ignore_ascii_case("off")),
+                metrics_listen_chosen: serve.metrics_listen.is_some()
+                    || file.metrics_listen.is_some(),
                 migrate,
                 workers,
                 shutdown_timeout: match serve.shutdown_timeout {
@@ -684,6 +705,12 @@ impl Settings {
         let server = &serve.server;
         let file = FileConfig {
             listen: Some(serve.listen.clone()),
+            metrics_listen: Some(
+                serve
+                    .metrics_listen
+                    .clone()
+                    .unwrap_or_else(|| "off".to_owned()),
+            ),
             database_url: Some(redact_database_url(&self.database_url)),
             data_dir: None,
             base_url: server.base_url.clone(),
@@ -735,6 +762,10 @@ impl Settings {
             .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
     }
 }
+
+/// Where `/metrics` is served unless configured: loopback only, the port OpenTelemetry's
+/// Prometheus exporter uses.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 /// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `1h 30m`.
 ///

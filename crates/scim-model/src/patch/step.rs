@@ -810,13 +810,15 @@ fn single_primary(
         .iter()
         .enumerate()
         .filter(|(_, item)| is_primary(item))
-        .filter(|(_, item)| match before.iter().position(|old| old == item) {
-            Some(at) => {
-                before.swap_remove(at);
-                false
-            }
-            None => true,
-        })
+        .filter(
+            |(_, item)| match before.iter().position(|old| old == item) {
+                Some(at) => {
+                    before.swap_remove(at);
+                    false
+                }
+                None => true,
+            },
+        )
         .map(|(index, _)| index)
         .collect();
     let [chosen] = fresh.as_slice() else {

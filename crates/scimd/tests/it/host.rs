@@ -148,3 +148,36 @@ fn wait_for(mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `/metrics` on its own listener, in the Prometheus text format, after a few requests.
+#[test]
+fn metrics_are_served_apart_from_scim() {
+    let scratch = Scratch::new();
+    scratch.ok(&["org", "create", "acme"]);
+    let token = scratch.ok(&["token", "create", "--org", "acme", "--name", "idp"]);
+    let token = token.trim_end();
+    let metrics_port = crate::free_port();
+    let listen = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start(&scratch, &["--metrics-listen", &listen]);
+    assert_eq!(server.get("/scim/v2/Users", Some(token)).0, 200);
+    assert_eq!(server.get("/scim/v2/Users", Some("scim_wrong")).0, 401);
+    // Not on the SCIM listener.
+    assert_eq!(server.get("/metrics", None).0, 404);
+
+    let (status, text) = crate::get(metrics_port, "/metrics", None).expect("metrics answer");
+    assert_eq!(status, 200);
+    for expected in [
+        r#"scim_http_requests_total{route="/scim/v2/Users",method="GET",status="200"} 1"#,
+        r#"scim_auth_failures_total{reason="malformed"} 1"#,
+        "scim_http_request_duration_seconds_count",
+        r#"scim_db_pool_connections{state="in_use"}"#,
+        "scim_token_hashes_total",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    // No organisation, id or token among the labels.
+    assert!(
+        !text.contains("acme") && !text.contains(&token[5..21]),
+        "{text}"
+    );
+}
