@@ -220,24 +220,9 @@ pub fn admin_scope(path: &str, state: ScimState) -> impl HttpServiceFactory {
 /// A resource whose other methods get 405 with `Allow`.
 fn admin_resource(path: &str, allowed: &'static [Method]) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
-        let allow = allowed
-            .iter()
-            .map(Method::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let problem = Problem::from(ScimError::new(
-            405,
-            None,
-            format!(
-                "method {} is not allowed here; allowed: {allow}",
-                req.method()
-            ),
-        ));
-        let mut response = problem.error_response();
-        if let Ok(value) = header::HeaderValue::from_str(&allow) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        response
+        crate::routes::method_not_allowed_as(&req, allowed, |error| {
+            Problem::from(error).error_response()
+        })
     }))
 }
 

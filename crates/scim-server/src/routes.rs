@@ -77,6 +77,16 @@ pub fn resource(path: &str, allowed: &'static [Method]) -> Resource {
 }
 
 fn method_not_allowed(req: &HttpRequest, allowed: &[Method]) -> HttpResponse {
+    method_not_allowed_as(req, allowed, |error| error.error_response())
+}
+
+/// The 405 for `req` with `Allow: allowed`, its error rendered by `render` (a SCIM error, or
+/// the admin API's problem document).
+pub(crate) fn method_not_allowed_as(
+    req: &HttpRequest,
+    allowed: &[Method],
+    render: impl FnOnce(ApiError) -> HttpResponse,
+) -> HttpResponse {
     let allow = allowed
         .iter()
         .map(Method::as_str)
@@ -90,7 +100,7 @@ fn method_not_allowed(req: &HttpRequest, allowed: &[Method]) -> HttpResponse {
             req.method()
         ),
     ));
-    let mut response = error.error_response();
+    let mut response = render(error);
     if let Ok(value) = header::HeaderValue::from_str(&allow) {
         response.headers_mut().insert(header::ALLOW, value);
     }

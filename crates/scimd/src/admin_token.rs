@@ -1,9 +1,9 @@
 //! `scimd admin-token`: credentials for the admin API (`/admin/v1`), not for SCIM.
 
 use std::io::Write as _;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{bail, Context as _};
 use scim_store::admin_tokens::{self, NewAdminToken};
 use scim_store::{orgs, Store, StoreError};
 
@@ -20,15 +20,7 @@ pub fn create(
     name: Option<&str>,
     expires_in: Option<Duration>,
 ) -> anyhow::Result<()> {
-    let expires_at = match expires_in {
-        Some(duration) if duration.is_zero() => bail!("--expires-in must be positive"),
-        Some(duration) => Some(
-            SystemTime::now()
-                .checked_add(duration)
-                .ok_or_else(|| anyhow!("--expires-in is too far in the future"))?,
-        ),
-        None => None,
-    };
+    let expires_at = crate::token::expiry(expires_in)?;
     let mut conn = store.get()?;
     let orgs = if org_names.is_empty() {
         None

@@ -20,12 +20,10 @@ pub const DEFAULT_SECRET_LIFETIME: Duration = Duration::from_secs(365 * 24 * 60 
 
 fn secret_expiry(expires_in: Option<Duration>) -> anyhow::Result<SystemTime> {
     let lifetime = expires_in.unwrap_or(DEFAULT_SECRET_LIFETIME);
-    if lifetime.is_zero() || lifetime > MAX_SECRET_LIFETIME {
-        bail!("--expires-in must be positive and at most 3 years");
+    if lifetime > MAX_SECRET_LIFETIME {
+        bail!("--expires-in must be at most 3 years");
     }
-    SystemTime::now()
-        .checked_add(lifetime)
-        .ok_or_else(|| anyhow!("--expires-in is too far in the future"))
+    crate::token::expiry(Some(lifetime))?.ok_or_else(|| anyhow!("a client secret must expire"))
 }
 
 fn new_secret(issued: &IssuedToken, expires_at: SystemTime) -> NewSecret {

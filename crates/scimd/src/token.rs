@@ -22,15 +22,7 @@ pub fn create(
     if name.trim().is_empty() {
         bail!("a token name must not be empty");
     }
-    let expires_at = match expires_in {
-        Some(duration) if duration.is_zero() => bail!("--expires-in must be positive"),
-        Some(duration) => Some(
-            SystemTime::now()
-                .checked_add(duration)
-                .ok_or_else(|| anyhow!("--expires-in is too far in the future"))?,
-        ),
-        None => None,
-    };
+    let expires_at = expiry(expires_in)?;
     let mut conn = store.get()?;
     let org = organization(&mut conn, org_name)?;
     let issued = issue(&mut conn, &org, name, expires_at)?;
@@ -137,6 +129,23 @@ pub fn organization(conn: &mut DbConnection, name: &str) -> anyhow::Result<Organ
     orgs::by_name(conn, name)?.ok_or_else(|| {
         anyhow!("no organisation named `{name}` (create it with `scimd org create {name}`)")
     })
+}
+
+/// When something given `--expires-in` expires: `None` for never.
+///
+/// # Errors
+/// For a zero duration, or one past what the clock can hold.
+pub fn expiry(expires_in: Option<Duration>) -> anyhow::Result<Option<SystemTime>> {
+    expires_in
+        .map(|duration| {
+            if duration.is_zero() {
+                bail!("--expires-in must be positive");
+            }
+            SystemTime::now()
+                .checked_add(duration)
+                .ok_or_else(|| anyhow!("--expires-in is too far in the future"))
+        })
+        .transpose()
 }
 
 /// A time as RFC 3339 UTC to the second.
