@@ -62,6 +62,7 @@ mod admin;
 mod auth;
 mod bulk;
 mod config;
+mod console;
 mod credentials;
 mod cursor;
 mod discovery;
@@ -87,6 +88,7 @@ pub use auth::Authenticated;
 pub use config::{
     BulkLimits, CidrError, ConfigError, DeleteMode, IpCidr, LimitError, Limits, ServerConfig,
 };
+pub use console::{console, CONSOLE_CSP};
 pub use credentials::{issue_token, revoke_token, IssueError, MAX_TOKEN_NAME};
 pub use error::{ApiError, BEARER_CHALLENGE};
 pub use listen::{EventListener, ListenerError, SWEEP_INTERVAL};

@@ -61,6 +61,7 @@ async fn serve_until_signal(
             .service(scim_server::resource("/readyz", &[Method::GET]).route(web::get().to(readyz)))
             .service(scim_server::scope(SCIM_PATH, app_state.clone()))
             .service(scim_server::admin_scope(ADMIN_PATH, app_state.clone()))
+            .service(scim_server::console())
             .configure(|cfg| scim_server::oauth_routes(cfg, app_state.clone()))
             .default_service(web::to(scim_server::not_found))
     })

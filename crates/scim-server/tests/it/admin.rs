@@ -588,3 +588,37 @@ store_test!(
         });
     }
 );
+
+store_test!(the_console_is_served_with_a_strict_policy, |store| {
+    run(async {
+        let _ = store;
+        let app = test::init_service(App::new().service(scim_server::console())).await;
+        for (path, kind) in [
+            ("/admin/", "text/html"),
+            ("/admin/app.js", "text/javascript"),
+            ("/admin/app.css", "text/css"),
+        ] {
+            let response =
+                test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(response.status(), 200, "{path}");
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            assert!(header("content-type").starts_with(kind), "{path}");
+            assert_eq!(header("content-security-policy"), scim_server::CONSOLE_CSP);
+            assert_eq!(header("x-frame-options"), "DENY");
+            assert_eq!(header("cache-control"), "no-store");
+        }
+        let bare =
+            test::call_service(&app, test::TestRequest::get().uri("/admin").to_request()).await;
+        assert_eq!(bare.status(), 301);
+        // The script never writes markup from data, and keeps the token out of local storage.
+        let script = include_str!("../../console/app.js");
+        assert!(!script.contains("innerHTML") && !script.contains("localStorage"));
+    });
+});

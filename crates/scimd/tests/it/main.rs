@@ -8,6 +8,7 @@
 
 mod admin;
 mod config;
+mod console;
 mod host;
 mod serve;
 
