@@ -236,3 +236,20 @@ fn migrations_are_listed_and_reverted_and_readiness_follows() {
         (200, r#"{"status":"ready"}"#.to_owned())
     );
 }
+
+/// `/readyz` says 503 when the database stops answering, while `/healthz` stays 200: the
+/// PostgreSQL database the server runs on is dropped under it.
+#[test]
+fn readiness_follows_the_database() {
+    let scratch = Scratch::new();
+    let db = scim_test_db::TestDb::postgres();
+    let url = db.url().to_owned();
+    let server = Server::start(&scratch, &["--database-url", &url]);
+    assert_eq!(server.get("/readyz", None).0, 200);
+    drop(db); // DROP DATABASE … WITH (FORCE): every connection of the server ends
+    let (status, body) = server.get("/readyz", None);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("does not answer"), "{body}");
+    assert!(!body.contains("postgres"), "no database details: {body}");
+    assert_eq!(server.get("/healthz", None).0, 200);
+}
