@@ -329,18 +329,32 @@ pub fn backlog(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<Backl
         .select(events_table::occurred_at)
         .first::<i64>(conn)
         .optional()?;
-    let seqs = pending
-        .select(events_table::seq)
-        .limit(BACKLOG_COUNT_CAP)
-        .load::<i64>(conn)?;
+    // Counted in the database over at most the cap's rows of the (org_id, seq) key: the
+    // count never ships the backlog's rows to the server.
+    let mut sql =
+        SqlFragment::sql("SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE org_id = ");
+    sql.push_bind(webhook.org)
+        .push_sql(" AND seq > ")
+        .push_bind(webhook.delivered_seq)
+        .push_sql(" LIMIT ")
+        .push_bind(BACKLOG_COUNT_CAP)
+        .push_sql(") AS pending");
+    let events = conn.dialect().query(&sql).get_result::<Count>(conn)?.n;
     Ok(Backlog {
-        events: i64::try_from(seqs.len()).unwrap_or(i64::MAX),
+        events,
         oldest: oldest.map(from_micros),
     })
 }
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 /// Claims up to `limit` webhooks that have events to deliver, are not paused, are due, and
-/// whose lease is free or expired, leasing them to `owner` until `now + lease`. The caller delivers, then [`acknowledge`]s, [`fail`]s and [`release`]s.
+/// whose lease is free or expired, leasing them to `owner` until `now + lease`. The caller
+/// delivers, then [`acknowledge`]s, [`fail`]s and [`release`]s.
 ///
 /// # Errors
 /// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.

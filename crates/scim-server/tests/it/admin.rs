@@ -380,7 +380,7 @@ store_test!(webhooks_are_managed_through_the_api, |store| {
             ..ServerConfig::default()
         };
         let h = Harness::with(&store, config, crate::test_verifier());
-        h.acme();
+        let (_, scim_token) = h.acme();
         let admin = h.admin_token(None);
         let app = h.admin_app().await;
         let add = |body: Value| {
@@ -406,6 +406,14 @@ store_test!(webhooks_are_managed_through_the_api, |store| {
         let first = &listed.body["webhooks"][0];
         assert_eq!(first["id"], json!(id));
         assert_eq!(first["pendingEvents"], 0);
+        // With no worker running, writes wait in its backlog.
+        for name in ["a", "b"] {
+            call(&app, post("/scim/v2/Users", &scim_token, &user(name))).await;
+        }
+        let path = format!("/admin/v1/orgs/acme/webhooks/{id}");
+        let status = call(&app, get(&path, &admin)).await;
+        assert_eq!(status.body["pendingEvents"], 2, "{status:?}");
+        assert!(status.body["lagSeconds"].is_u64(), "{status:?}");
         assert!(first.get("secret").is_none(), "a secret is shown only once");
 
         let path = format!("/admin/v1/orgs/acme/webhooks/{id}");
