@@ -5,6 +5,7 @@
 
 mod conformance;
 mod deploy;
+mod downstream;
 mod faults;
 mod load;
 mod process;
@@ -22,8 +23,13 @@ usage: cargo xtask <command>
 
 commands:
   ci      format check, clippy with warnings denied, every test of the workspace (property
-          tests from a fixed seed unless PROPTEST_RNG_SEED is set), and the conformance run
-          below on both backends
+          tests from a fixed seed unless PROPTEST_RNG_SEED is set), `downstream` below, and
+          the conformance run below on both backends
+  downstream [sqlite|postgres|both]...
+          builds a throwaway application outside the workspace against scim-auth,
+          scim-server and scim-store with the newest dependency versions their requirements
+          allow (cargo update), once per backend feature set, checks that a one-backend set
+          leaves the other backend's native library out, and starts the SQLite builds once
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s);
           `cargo xtask fuzz hostile [CASES]` runs scim-server's hostile-input suite with
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("load") => load::run(&args[1..]),
         Some("migrate") => deploy::migrate(&args[1..]),
+        Some("downstream") => downstream::run_downstream(&args[1..]),
         Some("new-migration") => deploy::new_migration(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -93,7 +100,7 @@ pub(crate) fn root() -> PathBuf {
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` under the root.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     // Cargo reads a relative CARGO_TARGET_DIR from the directory it was started in.
     env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -112,7 +119,7 @@ pub(crate) fn random_suffix() -> String {
     format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
     cmd
@@ -162,6 +169,7 @@ fn ci() -> Result<(), String> {
     }
     run(test)?;
 
+    downstream::run_downstream(&[])?;
     conformance::run(&[])
 }
 
