@@ -10,27 +10,31 @@ use std::process::Command;
 
 use crate::{cargo, root, run, target_dir};
 
-/// A backend feature set of the crates, and the native library crates it must not pull in.
+/// A feature set of the crates, and the native library crates it must not pull in.
 struct FeatureSet {
     name: &'static str,
-    features: &'static str,
+    store: &'static [&'static str],
+    server: &'static [&'static str],
     absent: &'static [&'static str],
 }
 
 const FEATURE_SETS: &[FeatureSet] = &[
     FeatureSet {
         name: "sqlite",
-        features: "sqlite",
-        absent: &["pq-sys"],
+        store: &["sqlite"],
+        server: &["sqlite"],
+        absent: &["pq-sys", "openssl-sys"],
     },
     FeatureSet {
         name: "postgres",
-        features: "postgres",
+        store: &["postgres"],
+        server: &["postgres"],
         absent: &["libsqlite3-sys"],
     },
     FeatureSet {
         name: "both",
-        features: "postgres,sqlite",
+        store: &["postgres", "sqlite"],
+        server: &["postgres", "sqlite", "webhook-tls"],
         absent: &[],
     },
 ];
@@ -101,11 +105,14 @@ pub(crate) fn run_downstream(args: &[String]) -> Result<(), String> {
             .env("CARGO_TARGET_DIR", dir.join("target"));
         run(build)?;
         let binary = dir.join("target/debug/downstream-app");
-        let mut check = Command::new(&binary);
-        check.args(["sqlite::memory:", "--check"]);
-        if set.features.contains("sqlite") {
+        if set.store.contains(&"sqlite") {
             // The application starts: migrates an in-memory store and issues a token.
+            let mut check = Command::new(&binary);
+            check.args(["sqlite::memory:", "--check"]);
             run(check)?;
+        }
+        if !set.store.contains(&"postgres") {
+            refuses_missing_backend(&binary)?;
         }
     }
     Ok(())
@@ -114,12 +121,13 @@ pub(crate) fn run_downstream(args: &[String]) -> Result<(), String> {
 fn write_app(app: &Path, crates: &Path, set: &FeatureSet) -> Result<(), String> {
     fs::create_dir_all(app.join("src")).map_err(|e| format!("{}: {e}", app.display()))?;
     let path = |name: &str| crates.join(name).display().to_string();
-    let features: Vec<String> = set
-        .features
-        .split(',')
-        .map(|f| format!("\"{f}\""))
-        .collect();
-    let features = features.join(", ");
+    let list = |features: &[&str]| {
+        features
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let manifest = format!(
         r#"[package]
 name = "downstream-app"
@@ -133,12 +141,14 @@ publish = false
 [dependencies]
 actix-web = "4"
 scim-auth = {{ path = "{auth}" }}
-scim-server = {{ path = "{server}", default-features = false, features = [{features}] }}
-scim-store = {{ path = "{store}", default-features = false, features = [{features}] }}
+scim-server = {{ path = "{server}", default-features = false, features = [{server_features}] }}
+scim-store = {{ path = "{store}", default-features = false, features = [{store_features}] }}
 "#,
         auth = path("scim-auth"),
         server = path("scim-server"),
         store = path("scim-store"),
+        server_features = list(set.server),
+        store_features = list(set.store),
     );
     fs::write(app.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
     fs::write(app.join("src/main.rs"), MAIN_RS).map_err(|e| e.to_string())?;
@@ -176,6 +186,22 @@ fn check_absent(app: &Path, package: &str) -> Result<(), String> {
         return Err(format!(
             "{} pulls in {package}, which that backend set must leave out",
             app.display()
+        ));
+    }
+    Ok(())
+}
+
+/// A build without PostgreSQL, given a PostgreSQL URL, stops with a message naming the feature.
+fn refuses_missing_backend(binary: &Path) -> Result<(), String> {
+    let output = Command::new(binary)
+        .args(["postgres://127.0.0.1/none", "--check"])
+        .output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let said = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() || !said.contains("`postgres` feature") {
+        return Err(format!(
+            "a build without PostgreSQL took a postgres:// URL ({}): {said}",
+            output.status
         ));
     }
     Ok(())
