@@ -76,6 +76,16 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// A file holding the database URL (one line), for a URL with a password that should not
+    /// sit in the environment or the configuration file; instead of --database-url
+    #[arg(
+        long,
+        env = "SCIM_DATABASE_URL_FILE",
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// Directory of the default SQLite database, created if missing [default: ./data]
     #[arg(long, env = "SCIM_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -115,6 +125,26 @@ pub struct ServeArgs {
     /// Do not run migrations at start (same as --migrate=false)
     #[arg(long)]
     pub no_migrate: bool,
+    /// On a database with no organisation, create the organisation "default" and its first
+    /// token [default: true]
+    #[arg(
+        long,
+        env = "SCIM_BOOTSTRAP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub bootstrap: Option<bool>,
+    /// Never create the first organisation and token (same as --bootstrap=false); make them
+    /// with `scimd org create` and `scimd token create`
+    #[arg(long, conflicts_with = "bootstrap_token_file")]
+    pub no_bootstrap: bool,
+    /// Write the first token to this new file (mode 0600; an existing file is never
+    /// overwritten) instead of printing it on stdout, which a service manager or container
+    /// runtime keeps as the log [default: stdout]
+    #[arg(long, env = "SCIM_BOOTSTRAP_TOKEN_FILE", value_name = "FILE")]
+    pub bootstrap_token_file: Option<PathBuf>,
     /// Worker threads [default: one per physical core]
     #[arg(long, env = "SCIM_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
@@ -237,6 +267,16 @@ pub struct ServeArgs {
     pub access_token_lifetime: Option<Duration>,
 }
 
+/// `--token-cache-ttl` of the revoking commands: they run in a process of their own, so they
+/// can only report the servers' revocation bound if told it, the way `serve` is.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CacheTtlArg {
+    /// The running servers' token cache TTL, to report when they refuse the revoked
+    /// credential [default: token_cache_ttl of the --config file, else 60s]
+    #[arg(long, env = "SCIM_TOKEN_CACHE_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub token_cache_ttl: Option<Duration>,
+}
+
 /// A rate: requests per second, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate(pub Option<u32>);
@@ -292,11 +332,17 @@ pub struct FileConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    database_url_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     base_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     migrate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap_token_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -411,6 +457,32 @@ pub struct ServeSettings {
     pub statement_timeout: Duration,
     /// PostgreSQL's `lock_timeout` on every connection; zero for none.
     pub lock_timeout: Duration,
+    /// Where `token_cache_ttl` came from, for commands that can only assume the servers' value.
+    pub token_cache_ttl_origin: Origin,
+    /// What a first start on an empty database does.
+    pub bootstrap: Bootstrap,
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A flag or a `SCIM_*` variable.
+    Given,
+    /// The configuration file.
+    File,
+    /// Nobody set it.
+    Default,
+}
+
+/// What `serve` does on a database with no organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Nothing: the operator creates the organisation and tokens with the CLI.
+    Off,
+    /// Creates `default` and its first token, and prints the token on stdout.
+    Stdout,
+    /// Creates them and writes the token to this new file, mode 0600.
+    File(PathBuf),
 }
 
 impl ServeSettings {
@@ -431,6 +503,9 @@ impl ServeSettings {
 pub struct Settings {
     /// The database URL.
     pub database_url: String,
+    /// The file the database URL was read from, absolute; `None` when it was given inline or
+    /// is the default.
+    pub database_url_file: Option<PathBuf>,
     /// Logging.
     pub log: LogSettings,
     /// `serve`'s settings.
@@ -452,11 +527,31 @@ impl Settings {
             .clone()
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = global
-            .database_url
-            .clone()
-            .or_else(|| file.database_url.clone())
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("scim.db").display()));
+        if file.database_url.is_some() && file.database_url_file.is_some() {
+            bail!("database_url and database_url_file are both set in the configuration file; keep one");
+        }
+        // The file named, made absolute so that `config` prints a path any directory reads.
+        let url_file = global
+            .database_url_file
+            .as_deref()
+            .filter(|_| global.database_url.is_none())
+            .or(file
+                .database_url_file
+                .as_deref()
+                .filter(|_| global.database_url.is_none()))
+            .map(|path| {
+                std::path::absolute(path)
+                    .with_context(|| format!("database_url_file {}", path.display()))
+            })
+            .transpose()?;
+        let database_url = match (&global.database_url, &url_file) {
+            (Some(url), _) => url.clone(),
+            (None, Some(path)) => read_database_url_file(path)?,
+            (None, None) => file
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("scim.db").display())),
+        };
         let log = LogSettings {
             format: global.log_format.or(file.log_format).unwrap_or_default(),
             filter: global.log_level.clone().or_else(|| file.log_level.clone()),
@@ -495,6 +590,7 @@ impl Settings {
         } else {
             serve.migrate.or(file.migrate).unwrap_or(true)
         };
+        let bootstrap = resolve_bootstrap(serve, file)?;
         let server = ServerConfig {
             base_url: serve.base_url.clone().or_else(|| file.base_url.clone()),
             max_body_bytes: serve
@@ -637,6 +733,14 @@ impl Settings {
             bail!("webhook_lease must be at least 1s");
         }
         server.validate().context("invalid configuration")?;
+        if let Some(base) = &server.base_url {
+            if base_url_path(base).is_empty() {
+                bail!(
+                    "base_url `{base}` has no path: it is the public URL of the SCIM service, \
+                     which scimd serves at {SCIM_PATH} (e.g. https://scim.example.com{SCIM_PATH})"
+                );
+            }
+        }
         let workers = serve.workers.or(file.workers);
         if workers == Some(0) {
             bail!("workers must be at least 1");
@@ -651,6 +755,7 @@ impl Settings {
         let pool_defaults = PoolConfig::default();
         Ok(Settings {
             database_url,
+            database_url_file: url_file,
             log,
             serve: ServeSettings {
                 listen: serve
@@ -681,6 +786,14 @@ impl Settings {
                     None => file_duration(&file.token_cache_ttl, "token_cache_ttl")?
                         .unwrap_or_else(|| scim_auth::VerifierConfig::default().cache_ttl),
                 },
+                token_cache_ttl_origin: if serve.token_cache_ttl.is_some() {
+                    Origin::Given
+                } else if file.token_cache_ttl.is_some() {
+                    Origin::File
+                } else {
+                    Origin::Default
+                },
+                bootstrap,
                 pool_size,
                 statement_timeout: match serve.statement_timeout {
                     Some(timeout) => timeout,
@@ -698,11 +811,50 @@ impl Settings {
         })
     }
 
-    /// The effective configuration as a TOML file `serve` would accept, the database
-    /// password redacted.
+    /// Whether the database URL carries a password.
+    pub fn database_url_has_password(&self) -> bool {
+        redact_database_url(&self.database_url) != self.database_url
+    }
+
+    /// Why `base_url` may be wrong, for a warning: its path is not where scimd serves SCIM,
+    /// which is right only behind a proxy that rewrites the path.
+    pub fn base_url_warning(&self) -> Option<String> {
+        let base = self.serve.server.base_url.as_deref()?;
+        (!base_url_path(base).ends_with(SCIM_PATH)).then(|| {
+            format!(
+                "base_url `{base}` does not end in {SCIM_PATH}, where scimd serves SCIM: \
+                 meta.location and Location headers will point there, which is right only if a \
+                 proxy maps that path to {SCIM_PATH}"
+            )
+        })
+    }
+
+    /// The effective configuration as a TOML file `serve` would accept and that reproduces
+    /// these settings from any directory: relative paths made absolute, and no secret in it.
+    /// A database URL read from a file is named by `database_url_file`; one given inline is
+    /// written without its password, under a comment saying where `serve` can find it.
     pub fn to_toml(&self) -> String {
         let serve = &self.serve;
         let server = &serve.server;
+        let (database_url, database_url_file) = match &self.database_url_file {
+            Some(path) => (None, Some(path.clone())),
+            None => (
+                Some(absolute_database_url(&strip_database_password(
+                    &self.database_url,
+                ))),
+                None,
+            ),
+        };
+        let header = if self.database_url_file.is_none() && self.database_url_has_password() {
+            "# database_url had a password, which is not written here: give the whole URL in\n\
+             # SCIM_DATABASE_URL (it wins over this file), or put it in a file only scimd can\n\
+             # read and replace database_url with database_url_file = \"/path/to/that/file\",\n\
+             # or leave database_url as it is and let PostgreSQL's client library find the\n\
+             # password in PGPASSWORD or ~/.pgpass.\n"
+                .to_owned()
+        } else {
+            String::new()
+        };
         let file = FileConfig {
             listen: Some(serve.listen.clone()),
             metrics_listen: Some(
@@ -711,10 +863,16 @@ impl Settings {
                     .clone()
                     .unwrap_or_else(|| "off".to_owned()),
             ),
-            database_url: Some(redact_database_url(&self.database_url)),
+            database_url,
+            database_url_file,
             data_dir: None,
             base_url: server.base_url.clone(),
             migrate: Some(serve.migrate),
+            bootstrap: Some(serve.bootstrap != Bootstrap::Off),
+            bootstrap_token_file: match &serve.bootstrap {
+                Bootstrap::File(path) => Some(path.clone()),
+                Bootstrap::Off | Bootstrap::Stdout => None,
+            },
             log_format: Some(self.log.format),
             log_level: self.log.filter.clone(),
             workers: serve.workers,
@@ -758,8 +916,77 @@ impl Settings {
                 humantime::format_duration(server.oauth.access_token_lifetime).to_string(),
             ),
         };
-        toml::to_string(&file)
-            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+        match toml::to_string(&file) {
+            Ok(text) => header + &text,
+            Err(e) => format!("# cannot print the configuration: {e}\n"),
+        }
+    }
+}
+
+/// `bootstrap`, `--no-bootstrap` and `bootstrap_token_file`, flag or variable over file.
+fn resolve_bootstrap(serve: &ServeArgs, file: &FileConfig) -> anyhow::Result<Bootstrap> {
+    let absolute = |path: &Path| -> anyhow::Result<Bootstrap> {
+        std::path::absolute(path)
+            .map(Bootstrap::File)
+            .with_context(|| format!("bootstrap_token_file {}", path.display()))
+    };
+    if serve.no_bootstrap || serve.bootstrap == Some(false) {
+        if serve.bootstrap_token_file.is_some() {
+            bail!("bootstrap is off, yet a bootstrap token file is named; keep one of the two");
+        }
+        return Ok(Bootstrap::Off);
+    }
+    if let Some(path) = &serve.bootstrap_token_file {
+        return absolute(path);
+    }
+    match (
+        serve.bootstrap.or(file.bootstrap),
+        &file.bootstrap_token_file,
+    ) {
+        (Some(false), Some(_)) => bail!(
+            "bootstrap = false and bootstrap_token_file contradict each other in the \
+             configuration file; keep one"
+        ),
+        (Some(false), None) => Ok(Bootstrap::Off),
+        (_, Some(path)) => absolute(path),
+        (_, None) => Ok(Bootstrap::Stdout),
+    }
+}
+
+/// The URL in the first line of `path`; surrounding whitespace (a final newline) is no part
+/// of it.
+fn read_database_url_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the database URL file {}", path.display()))?;
+    let url = text.trim();
+    if url.is_empty() || url.contains(['\n', '\r']) {
+        bail!(
+            "the database URL file {} must hold one URL on one line",
+            path.display()
+        );
+    }
+    Ok(url.to_owned())
+}
+
+/// The path of `base_url` without its final slash: empty for `https://host` or `https://host/`.
+fn base_url_path(base_url: &str) -> String {
+    base_url
+        .parse::<actix_web::http::Uri>()
+        .map(|uri| uri.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// `url` with a relative SQLite path made absolute, so that a file printed by `scimd config`
+/// opens the same database from any directory.
+fn absolute_database_url(url: &str) -> String {
+    match scim_store::DatabaseUrl::parse(url) {
+        Ok(scim_store::DatabaseUrl::SqliteFile(path)) if Path::new(&path).is_relative() => {
+            match std::path::absolute(&path) {
+                Ok(absolute) => format!("sqlite://{}", absolute.display()),
+                Err(_) => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -817,6 +1044,17 @@ pub fn check_cidr(text: &str) -> Result<String, String> {
 
 /// `url` with any PostgreSQL password replaced, for printing.
 pub fn redact_database_url(url: &str) -> String {
+    replace_database_password(url, Some("REDACTED"))
+}
+
+/// `url` without its PostgreSQL password, for a configuration file that must hold no secret.
+pub fn strip_database_password(url: &str) -> String {
+    replace_database_password(url, None)
+}
+
+/// `url` with the password of its user information and of its `password` query parameter
+/// replaced by `replacement`, or removed when it is `None`.
+fn replace_database_password(url: &str, replacement: Option<&str>) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -827,7 +1065,10 @@ pub fn redact_database_url(url: &str) -> String {
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:REDACTED@{host}"),
+            Some((user, _)) => match replacement {
+                Some(replacement) => format!("{user}:{replacement}@{host}"),
+                None => format!("{user}@{host}"),
+            },
             None => authority.to_owned(),
         },
         None => authority.to_owned(),
@@ -836,13 +1077,17 @@ pub fn redact_database_url(url: &str) -> String {
         Some((path, query)) => {
             let query = query
                 .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some(("password", _)) => "password=REDACTED".to_owned(),
-                    _ => pair.to_owned(),
+                .filter_map(|pair| match pair.split_once('=') {
+                    Some(("password", _)) => replacement.map(|r| format!("password={r}")),
+                    _ => Some(pair.to_owned()),
                 })
                 .collect::<Vec<_>>()
                 .join("&");
-            format!("{path}?{query}")
+            if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            }
         }
         None => tail.to_owned(),
     };
