@@ -876,7 +876,7 @@ impl Settings {
             log_format: Some(self.log.format),
             log_level: self.log.filter.clone(),
             workers: serve.workers,
-            shutdown_timeout: Some(humantime::format_duration(serve.shutdown_timeout).to_string()),
+            shutdown_timeout: Some(format_duration(serve.shutdown_timeout)),
             max_body_bytes: Some(server.max_body_bytes),
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
@@ -895,26 +895,22 @@ impl Settings {
                     .collect(),
             ),
             trust_forwarded_for: None,
-            token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
+            token_cache_ttl: Some(format_duration(serve.token_cache_ttl)),
             pool_size: Some(serve.pool_size),
             max_org_db_jobs: server.max_org_db_jobs,
-            statement_timeout: Some(
-                humantime::format_duration(serve.statement_timeout).to_string(),
-            ),
-            lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
+            statement_timeout: Some(format_duration(serve.statement_timeout)),
+            lock_timeout: Some(format_duration(serve.lock_timeout)),
             documentation_uri: server.documentation_uri.clone(),
             bulk_max_operations: Some(server.bulk.max_operations),
             bulk_max_payload_bytes: Some(server.bulk.max_payload_bytes),
-            cursor_timeout: Some(humantime::format_duration(server.cursor_timeout).to_string()),
+            cursor_timeout: Some(format_duration(server.cursor_timeout)),
             event_retention: Some(Retention(server.event_retention).to_string()),
             webhooks: Some(server.webhooks.enabled),
             webhook_max_failures: Some(server.webhooks.max_failures),
-            webhook_lease: Some(humantime::format_duration(server.webhooks.lease).to_string()),
+            webhook_lease: Some(format_duration(server.webhooks.lease)),
             rate_limit: Some(Rate(server.rate_limit.map(|limit| limit.per_second)).to_string()),
             rate_burst: server.rate_limit.map(|limit| limit.burst),
-            access_token_lifetime: Some(
-                humantime::format_duration(server.oauth.access_token_lifetime).to_string(),
-            ),
+            access_token_lifetime: Some(format_duration(server.oauth.access_token_lifetime)),
         };
         match toml::to_string(&file) {
             Ok(text) => header + &text,
@@ -994,6 +990,23 @@ fn absolute_database_url(url: &str) -> String {
 /// Prometheus exporter uses.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
+/// `duration` in the largest unit that holds it whole — `90d`, `36h`, `90m`, `45s` — as
+/// [`parse_duration`] reads it back; never in months or years, whose length humantime fixes at
+/// 30.44 and 365.25 days, which no operator writes.
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return humantime::format_duration(duration).to_string();
+    }
+    match seconds {
+        0 => "0s".to_owned(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `1h 30m`.
 ///
 /// # Errors
@@ -1010,7 +1023,7 @@ pub struct Retention(pub Option<Duration>);
 impl std::fmt::Display for Retention {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            Some(duration) => humantime::format_duration(duration).fmt(f),
+            Some(duration) => f.write_str(&format_duration(duration)),
             None => f.write_str("off"),
         }
     }
@@ -1107,6 +1120,25 @@ mod tests {
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn durations_print_in_whole_units_and_read_back() {
+        for (text, printed) in [
+            ("90d", "90d"),
+            ("2w", "14d"),
+            ("36h", "36h"),
+            ("90m", "90m"),
+            ("60s", "1m"),
+            ("45s", "45s"),
+            ("1h 30m 5s", "5405s"),
+            ("0s", "0s"),
+            ("1500ms", "1s 500ms"),
+        ] {
+            let duration = parse_duration(text).unwrap();
+            assert_eq!(format_duration(duration), printed, "{text}");
+            assert_eq!(parse_duration(printed), Ok(duration), "{text}");
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub fn revoke(store: &Store, id: &str, serve: &ServeSettings) -> anyhow::Result<
 /// When running servers stop accepting a credential revoked by this process. It cannot see
 /// their settings, so it says which token cache TTL it assumed and where that came from.
 pub fn revocation_bound(serve: &ServeSettings) -> String {
-    let ttl = humantime::format_duration(serve.token_cache_ttl);
+    let ttl = crate::settings::format_duration(serve.token_cache_ttl);
     let when = if serve.token_cache_ttl.is_zero() {
         "at once".to_owned()
     } else {
