@@ -5,17 +5,26 @@
 //! `400 invalidSyntax`, changing nothing. The guides are read here too, so one that says
 //! otherwise fails.
 //!
+//! It also replays the group tables of the OneLogin, Ping and JumpCloud guides, whose identity
+//! providers publish no group request bodies (their own replays, `idp_onelogin.rs` and the
+//! others, cover users): each row, with plain SCIM bodies.
+//!
 //! RFC 7644 §3.5.2 asks that each operation be "compatible with the attribute's ... schema" and
 //! leaves open what a server does with a schema it does not serve; §3.3 lets POST ignore
 //! attributes it does not know. Skipping keeps an identity provider mapped to its own extension
 //! (Entra ID's custom attributes) from failing every update; the interop profile §5.3 asks for
 //! the refusal, which strict organisations get.
 
+use actix_web::test::TestRequest;
+use scim_server::ServerConfig;
 use scim_store::orgs;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
-use crate::{call, get, id_of, patch, post, put, run, Harness};
+use crate::{
+    call, delete, get, id_of, member_ids, patch, post, put, run, sorted_ids as sorted,
+    test_verifier, Harness, Reply,
+};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -238,3 +247,224 @@ store_test!(
         });
     }
 );
+
+/// A group request with the headers OneLogin is observed to send: `application/scim+json` and
+/// an empty `User-Agent` (docs/idp/onelogin.md). OneLogin publishes no group bodies, so the
+/// bodies are plain SCIM.
+fn onelogin(req: TestRequest) -> TestRequest {
+    req.insert_header(("User-Agent", ""))
+}
+
+fn group(display_name: &str, external_id: &str) -> Value {
+    json!({"schemas": [GROUP], "displayName": display_name, "externalId": external_id})
+}
+
+/// The ids of a ListResponse's resources, after checking its shape: integer counts and a
+/// `Resources` array even when empty.
+fn listed(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.body["totalResults"].is_u64(), "{reply:?}");
+    reply.body["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources: {reply:?}"))
+        .iter()
+        .map(|resource| resource["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A group PATCH answered as the guides say: 204, no body, the new version in `ETag`.
+fn assert_patched(reply: &Reply) {
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert!(reply.body.is_null(), "{reply:?}");
+    assert!(reply.header("etag").is_some(), "{reply:?}");
+}
+
+// docs/idp/onelogin.md, the group table: Get Groups, Create Group, Patch Group.
+store_test!(onelogin_group_table, |store| {
+    run(async {
+        let h = Harness::new(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        // Get Groups on an empty organisation: Resources present, empty.
+        let empty = call(&app, onelogin(get("/scim/v2/Groups", &token))).await;
+        assert!(listed(&empty).is_empty());
+        // Create Group: 201 with an id; the same name in other letters is 409 uniqueness.
+        let mut ids = Vec::new();
+        for (name, external_id) in [("Sales", "ol-1"), ("Support", "ol-2"), ("Legal", "ol-3")] {
+            let created = call(
+                &app,
+                onelogin(post("/scim/v2/Groups", &token, &group(name, external_id))),
+            )
+            .await;
+            assert_eq!(created.status, 201, "{created:?}");
+            ids.push(id_of(&created));
+        }
+        let taken = call(
+            &app,
+            onelogin(post("/scim/v2/Groups", &token, &group("SALES", "ol-4"))),
+        )
+        .await;
+        taken.assert_error(409);
+        assert_eq!(taken.body["scimType"], "uniqueness");
+        // Get Groups: creation order, page after page; the two filters.
+        let all = listed(&call(&app, onelogin(get("/scim/v2/Groups", &token))).await);
+        assert_eq!(all, ids);
+        let mut paged = Vec::new();
+        for start in [1, 3] {
+            let page = call(
+                &app,
+                onelogin(get(
+                    &format!("/scim/v2/Groups?startIndex={start}&count=2"),
+                    &token,
+                )),
+            )
+            .await;
+            paged.extend(listed(&page));
+        }
+        assert_eq!(paged, ids);
+        for filter in [
+            "displayName%20eq%20%22sUPPORT%22",
+            "externalId%20eq%20%22ol-2%22",
+        ] {
+            let found = call(
+                &app,
+                onelogin(get(&format!("/scim/v2/Groups?filter={filter}"), &token)),
+            )
+            .await;
+            assert_eq!(listed(&found), [ids[1].clone()], "{filter}");
+        }
+        // Patch Group: 204 with the new ETag, member shapes of docs/patch.md.
+        let user = call(
+            &app,
+            post(
+                "/scim/v2/Users",
+                &token,
+                &json!({"schemas": [USER], "userName": "ol-user"}),
+            ),
+        )
+        .await;
+        let user = id_of(&user);
+        let path = format!("/scim/v2/Groups/{}", ids[0]);
+        for operations in [
+            json!([{"op": "add", "path": "members", "value": [{"value": user}]}]),
+            json!([{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]),
+            json!([{"op": "replace", "path": "members", "value": [{"value": user}]}]),
+        ] {
+            assert_patched(&call(&app, onelogin(patch(&path, &token, operations))).await);
+        }
+        let read = call(&app, get(&path, &token)).await;
+        assert_eq!(read.body["members"][0]["value"], json!(user), "{read:?}");
+    });
+});
+
+// docs/idp/ping.md, the group table: every group read exactly once page after page, pages
+// bounded by max_page_size and default_page_size (small here, so the bound shows), and a group
+// PATCH answered 204 with the new ETag.
+store_test!(ping_group_table, |store| {
+    run(async {
+        let config = ServerConfig {
+            default_page_size: 2,
+            max_page_size: 3,
+            ..ServerConfig::default()
+        };
+        let h = Harness::with(&store, config, test_verifier());
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let mut ids = Vec::new();
+        for n in 0..7 {
+            let created = call(
+                &app,
+                post(
+                    "/scim/v2/Groups",
+                    &token,
+                    &group(&format!("g{n}"), &format!("p{n}")),
+                ),
+            )
+            .await;
+            ids.push(id_of(&created));
+        }
+        let default_page = call(&app, get("/scim/v2/Groups", &token)).await;
+        assert_eq!(listed(&default_page).len(), 2);
+        assert_eq!(default_page.body["totalResults"], 7);
+        let mut seen = Vec::new();
+        let mut start = 1;
+        while start <= 7 {
+            let page = call(
+                &app,
+                get(
+                    &format!("/scim/v2/Groups?startIndex={start}&count=100"),
+                    &token,
+                ),
+            )
+            .await;
+            let page = listed(&page);
+            assert!(page.len() <= 3, "{page:?}");
+            start += page.len();
+            seen.extend(page);
+        }
+        assert_eq!(seen, ids, "each group once, in a stable order");
+        let path = format!("/scim/v2/Groups/{}", ids[0]);
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "path": "displayName", "value": "renamed"}]),
+            ),
+        )
+        .await;
+        assert_patched(&reply);
+    });
+});
+
+// docs/idp/jumpcloud.md, the group table: the test connection's group half, and membership
+// changes as a value list with no filter in the path.
+store_test!(jumpcloud_group_table, |store| {
+    run(async {
+        let h = Harness::new(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        for _ in 0..2 {
+            let created = call(
+                &app,
+                post("/scim/v2/Groups", &token, &group("JumpCloud Test", "jc")),
+            )
+            .await;
+            assert_eq!(created.status, 201, "the name is free again: {created:?}");
+            let path = format!("/scim/v2/Groups/{}", id_of(&created));
+            assert_eq!(call(&app, delete(&path, &token)).await.status, 204);
+            call(&app, get(&path, &token)).await.assert_error(404);
+        }
+        let mut users = Vec::new();
+        for name in ["a", "b", "c"] {
+            let user = call(
+                &app,
+                post(
+                    "/scim/v2/Users",
+                    &token,
+                    &json!({"schemas": [USER], "userName": name}),
+                ),
+            )
+            .await;
+            users.push(id_of(&user));
+        }
+        let created = call(
+            &app,
+            post("/scim/v2/Groups", &token, &group("Eng", "jc-eng")),
+        )
+        .await;
+        let path = format!("/scim/v2/Groups/{}", id_of(&created));
+        let values =
+            |ids: &[&String]| -> Value { ids.iter().map(|id| json!({"value": id})).collect() };
+        let add = json!([{"op": "add", "path": "members", "value": values(&[&users[0], &users[1], &users[2]])}]);
+        assert_patched(&call(&app, patch(&path, &token, add)).await);
+        let remove = json!([{"op": "remove", "path": "members", "value": values(&[&users[1]])}]);
+        assert_patched(&call(&app, patch(&path, &token, remove)).await);
+        let read = call(&app, get(&path, &token)).await;
+        assert_eq!(
+            member_ids(&read.body),
+            sorted(&[&users[0], &users[2]]),
+            "only the listed member goes: {read:?}"
+        );
+    });
+});
