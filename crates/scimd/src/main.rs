@@ -289,7 +289,7 @@ enum TokenCommand {
         /// A name unique within the organisation, e.g. okta-prod.
         #[arg(long, value_name = "LABEL")]
         name: String,
-        /// Lifetime, e.g. 90d, 12h or 30m [default: never expires].
+        /// Lifetime, e.g. 90d, 2w, 12h or 30m [default: never expires].
         #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
         expires_in: Option<Duration>,
     },

@@ -276,9 +276,10 @@ fn bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// The first start with `--bootstrap-token-file`: the token goes to a new file, mode 0600,
-/// created before the organisation so that a file that cannot be written leaves the database
-/// empty (and the next start tries again); stdout says where it is, never the token.
+/// The first start with `--bootstrap-token-file`: the token goes to a new file, mode 0600;
+/// stdout says where it is, never the token. The file is created before the organisation, so
+/// a path that cannot be created (it exists, its directory does not) leaves the database empty
+/// and the next start tries again.
 fn bootstrap_to_file(store: &Store, path: &Path, base: &str) -> anyhow::Result<()> {
     if !orgs::list(&mut *store.get()?)?.is_empty() {
         return Ok(());
@@ -288,7 +289,14 @@ fn bootstrap_to_file(store: &Store, path: &Path, base: &str) -> anyhow::Result<(
         Some(token) => {
             writeln!(file, "{token}")
                 .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write the first token to {}", path.display()))?;
+                .with_context(|| {
+                    format!(
+                        "cannot write the first token to {}; the organisation \"{FIRST_ORG}\" \
+                         exists now, so make its token with `scimd token create --org \
+                         {FIRST_ORG} --name NAME`",
+                        path.display()
+                    )
+                })?;
             Ok(true)
         }
         None => Ok(false),
@@ -310,7 +318,7 @@ fn bootstrap_to_file(store: &Store, path: &Path, base: &str) -> anyhow::Result<(
             let _ = out.flush();
             Ok(())
         }
-        // Another replica bootstrapped meanwhile, or the bootstrap failed: no token to keep.
+        // Another replica bootstrapped meanwhile: no token to keep.
         Ok(false) => {
             drop(file);
             let _ = std::fs::remove_file(path);

@@ -1007,13 +1007,13 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
-/// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `1h 30m`.
+/// Parses a duration such as `90d`, `2w` (14 days), `12h`, `30m`, `45s` or `1h 30m`.
 ///
 /// # Errors
 /// A message saying what is wrong, for clap or a configuration error.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+        .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 2w, 12h, 30m or 45s (units s, m, h, d, w)"))
 }
 
 /// How long tombstones keep their data: a duration, or `off` (`None`) for ever.
@@ -1114,6 +1114,10 @@ mod tests {
     #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        // Documented in operator.md with the other units.
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        let error = parse_duration("2x").unwrap_err();
+        assert!(error.contains("units s, m, h, d, w"), "{error}");
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(30 * 60)));
         assert_eq!(parse_duration(" 45s "), Ok(Duration::from_secs(45)));
