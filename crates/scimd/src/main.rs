@@ -7,6 +7,7 @@ mod client;
 mod db;
 mod logging;
 mod org;
+mod schemas;
 mod serve;
 mod settings;
 mod token;
@@ -67,12 +68,26 @@ enum Command {
     /// that will not use a static token.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Check declared schemas and resource types as `serve --schemas-dir` would, without
+    /// starting.
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
     /// Delete the tombstones of deleted users and groups now, in every organisation, and print
     /// how many (their events stay).
     PurgeTombstones {
         /// Only tombstones deleted at least this long ago, e.g. 30d [default: all]
         #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
         older_than: Option<Duration>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemasCommand {
+    /// Read every *.json file of DIR (RFC 7643 §7 schemas, §6 resource types) and report the
+    /// first problem with its file and JSON pointer, or what would be served.
+    Check {
+        /// The directory, as given to `serve --schemas-dir`.
+        dir: std::path::PathBuf,
     },
 }
 
@@ -503,6 +518,7 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Revoke { id, .. }) => {
             token::revoke(&admin_store()?, &id, &settings.serve)
         }
+        Command::Schemas(SchemasCommand::Check { dir }) => schemas::check(&dir),
         Command::PurgeTombstones { older_than } => {
             tombstones::purge(&admin_store()?, older_than.unwrap_or(Duration::ZERO))
         }

@@ -265,6 +265,10 @@ pub struct ServeArgs {
     /// How long an access token from /oauth/token lives, 5m to 24h [default: 1h]
     #[arg(long, env = "SCIM_ACCESS_TOKEN_LIFETIME", value_name = "DURATION", value_parser = parse_duration)]
     pub access_token_lifetime: Option<Duration>,
+    /// A directory of RFC 7643 schema (§7) and resource type (§6) JSON documents: schema
+    /// extensions of User and Group served beside the built-in ones (see docs/schemas.md)
+    #[arg(long, env = "SCIM_SCHEMAS_DIR", value_name = "DIR")]
+    pub schemas_dir: Option<PathBuf>,
 }
 
 /// `--token-cache-ttl` of the revoking commands: they run in a process of their own, so they
@@ -407,6 +411,8 @@ pub struct FileConfig {
     rate_burst: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token_lifetime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schemas_dir: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -461,6 +467,8 @@ pub struct ServeSettings {
     pub token_cache_ttl_origin: Origin,
     /// What a first start on an empty database does.
     pub bootstrap: Bootstrap,
+    /// The directory the declared schemas were read from, absolute.
+    pub schemas_dir: Option<PathBuf>,
 }
 
 /// Where a setting's value came from.
@@ -591,7 +599,7 @@ impl Settings {
             serve.migrate.or(file.migrate).unwrap_or(true)
         };
         let bootstrap = resolve_bootstrap(serve, file)?;
-        let server = ServerConfig {
+        let mut server = ServerConfig {
             base_url: serve.base_url.clone().or_else(|| file.base_url.clone()),
             max_body_bytes: serve
                 .max_body_bytes
@@ -721,6 +729,16 @@ impl Settings {
             },
             ..defaults
         };
+        let schemas_dir = match serve.schemas_dir.as_ref().or(file.schemas_dir.as_ref()) {
+            Some(dir) => Some(
+                std::path::absolute(dir)
+                    .with_context(|| format!("schemas_dir {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        if let Some(dir) = &schemas_dir {
+            server.declarations = crate::schemas::load_dir(dir)?;
+        }
         let lifetime = server.oauth.access_token_lifetime;
         if lifetime < Duration::from_secs(5 * 60) || lifetime > Duration::from_secs(24 * 60 * 60) {
             bail!("access_token_lifetime must be between 5m and 24h");
@@ -794,6 +812,7 @@ impl Settings {
                     Origin::Default
                 },
                 bootstrap,
+                schemas_dir,
                 pool_size,
                 statement_timeout: match serve.statement_timeout {
                     Some(timeout) => timeout,
@@ -911,6 +930,7 @@ impl Settings {
             rate_limit: Some(Rate(server.rate_limit.map(|limit| limit.per_second)).to_string()),
             rate_burst: server.rate_limit.map(|limit| limit.burst),
             access_token_lifetime: Some(format_duration(server.oauth.access_token_lifetime)),
+            schemas_dir: serve.schemas_dir.clone(),
         };
         match toml::to_string(&file) {
             Ok(text) => header + &text,

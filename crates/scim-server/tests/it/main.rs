@@ -27,6 +27,7 @@ mod negotiation;
 mod oauth;
 mod profile;
 mod rate;
+mod schemas;
 mod tombstones;
 mod users;
 mod webhooks;

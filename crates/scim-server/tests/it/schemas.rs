@@ -1,0 +1,400 @@
+//! Schema extensions declared as data (RFC 7643 §7 schemas, §6 resource types): their values
+//! go through the same validation, storage, PATCH, filter, sort and discovery as the built-in
+//! ones, on both backends.
+
+use scim_model::schema::Declarations;
+use scim_server::ServerConfig;
+use scim_test_db::store_test;
+use serde_json::{json, Value};
+
+use crate::{
+    call, get, id_of, list_of, patch, percent_encode, post, put, run, test_verifier, Harness,
+};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const HR: &str = "urn:example:params:scim:schemas:extension:hr:2.0:User";
+const BADGE: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
+
+/// An HR extension with one attribute of each kind the issue names, optional on User, and a
+/// badge extension that User requires.
+fn declarations(badge_required: bool) -> Declarations {
+    let mut declared = Declarations::new();
+    declared
+        .add_document(
+            "hr.json",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+                "id": HR,
+                "name": "HR",
+                "description": "What HR keeps",
+                "attributes": [
+                    {"name": "costCentre", "type": "string"},
+                    {"name": "badgeNumber", "type": "integer"},
+                    {"name": "contractor", "type": "boolean"},
+                    {"name": "startDate", "type": "dateTime"},
+                    {"name": "clearances", "type": "string", "multiValued": true,
+                     "canonicalValues": ["secret", "top-secret"]},
+                    {"name": "office", "type": "complex", "subAttributes": [
+                        {"name": "building", "type": "string"},
+                        {"name": "floor", "type": "integer"}
+                    ]},
+                    {"name": "hrId", "type": "string", "mutability": "immutable",
+                     "caseExact": true}
+                ]
+            }),
+        )
+        .unwrap();
+    declared
+        .add_document(
+            "badge.json",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+                "id": BADGE,
+                "name": "Badge",
+                "attributes": [{"name": "colour", "type": "string", "required": true}]
+            }),
+        )
+        .unwrap();
+    declared
+        .add_document(
+            "user.json",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "name": "User",
+                "endpoint": "/Users",
+                "schema": USER,
+                "schemaExtensions": [
+                    {"schema": HR, "required": false},
+                    {"schema": BADGE, "required": badge_required}
+                ]
+            }),
+        )
+        .unwrap();
+    declared
+}
+
+fn harness(store: &scim_store::Store, badge_required: bool) -> Harness {
+    let config = ServerConfig {
+        declarations: declarations(badge_required),
+        ..ServerConfig::default()
+    };
+    Harness::with(store, config, test_verifier())
+}
+
+fn user(name: &str, hr: Value) -> Value {
+    json!({
+        "schemas": [USER, HR],
+        "userName": name,
+        HR: hr
+    })
+}
+
+fn hr_of(body: &Value) -> &Value {
+    &body[HR]
+}
+
+// RFC 7643 §3.3: extension values live under the extension's URN, and `schemas` names it.
+store_test!(
+    declared_extension_values_are_stored_returned_and_replaced,
+    |store| {
+        run(async {
+            let h = harness(&store, false);
+            let (_, token) = h.acme();
+            let app = h.app().await;
+            let body = user(
+                "bjensen",
+                json!({
+                    "costCentre": "CC-42",
+                    "badgeNumber": 7,
+                    "contractor": false,
+                    "startDate": "2024-03-01T09:00:00Z",
+                    "clearances": ["secret"],
+                    "office": {"building": "North", "floor": 3},
+                    "hrId": "H-1"
+                }),
+            );
+            let created = call(&app, post("/scim/v2/Users", &token, &body)).await;
+            assert_eq!(created.status, 201, "{created:?}");
+            assert_eq!(hr_of(&created.body)["badgeNumber"], 7);
+            assert_eq!(hr_of(&created.body)["office"]["floor"], 3);
+            assert!(created.body["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(HR)));
+            let id = id_of(&created);
+
+            let read = call(&app, get(&format!("/scim/v2/Users/{id}"), &token)).await;
+            assert_eq!(read.status, 200);
+            assert_eq!(hr_of(&read.body), hr_of(&created.body));
+
+            // PUT replaces the extension's values (RFC 7644 §3.5.1); the immutable one stays as is.
+            let replaced = call(
+                &app,
+                put(
+                    &format!("/scim/v2/Users/{id}"),
+                    &token,
+                    &user("bjensen", json!({"costCentre": "CC-7", "hrId": "H-1"})),
+                ),
+            )
+            .await;
+            assert_eq!(replaced.status, 200, "{replaced:?}");
+            assert_eq!(
+                hr_of(&replaced.body),
+                &json!({"costCentre": "CC-7", "hrId": "H-1"})
+            );
+
+            // An immutable attribute cannot change (RFC 7643 §2.2).
+            let changed = call(
+                &app,
+                put(
+                    &format!("/scim/v2/Users/{id}"),
+                    &token,
+                    &user("bjensen", json!({"hrId": "H-2"})),
+                ),
+            )
+            .await;
+            changed.assert_error(400);
+            assert_eq!(changed.body["scimType"], "mutability");
+        });
+    }
+);
+
+// RFC 7644 §3.5.2: PATCH paths may be qualified by the extension's URN.
+store_test!(declared_extension_attributes_patch_by_urn_path, |store| {
+    run(async {
+        let h = harness(&store, false);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let created = call(
+            &app,
+            post(
+                "/scim/v2/Users",
+                &token,
+                &user("patched", json!({"costCentre": "A"})),
+            ),
+        )
+        .await;
+        let id = id_of(&created);
+        let path = format!("/scim/v2/Users/{id}");
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([
+                    {"op": "replace", "path": format!("{HR}:badgeNumber"), "value": 12},
+                    {"op": "add", "path": format!("{HR}:office.floor"), "value": 5},
+                    {"op": "add", "path": format!("{HR}:clearances"), "value": ["top-secret"]},
+                    {"op": "remove", "path": format!("{HR}:costCentre")}
+                ]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(
+            hr_of(&reply.body),
+            &json!({"badgeNumber": 12, "office": {"floor": 5}, "clearances": ["top-secret"]})
+        );
+        // Okta's form: no path, the extension's object as the value.
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "value": {HR: {"contractor": true}}}]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(hr_of(&reply.body)["contractor"], true);
+        assert_eq!(hr_of(&reply.body)["badgeNumber"], 12);
+        // A value of the wrong type is refused and nothing changes.
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "path": format!("{HR}:badgeNumber"), "value": "twelve"}]),
+            ),
+        )
+        .await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue");
+        let read = call(&app, get(&path, &token)).await;
+        assert_eq!(hr_of(&read.body)["badgeNumber"], 12);
+    });
+});
+
+// RFC 7644 §3.4.2.2 and §3.4.2.3: filter and sort on an extension's attributes.
+store_test!(declared_extension_attributes_filter_and_sort, |store| {
+    run(async {
+        let h = harness(&store, false);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        for (name, badge, start, building) in [
+            ("ann", 30, "2023-01-01T00:00:00Z", "North"),
+            ("bob", 10, "2025-01-01T00:00:00Z", "south"),
+            ("cat", 20, "2024-01-01T00:00:00Z", "NORTH"),
+        ] {
+            let reply = call(
+                &app,
+                post(
+                    "/scim/v2/Users",
+                    &token,
+                    &user(
+                        name,
+                        json!({"badgeNumber": badge, "startDate": start,
+                               "office": {"building": building}}),
+                    ),
+                ),
+            )
+            .await;
+            assert_eq!(reply.status, 201, "{reply:?}");
+        }
+        let names = |reply: &crate::Reply, total: u64| -> Vec<String> {
+            list_of(reply, total)
+                .iter()
+                .map(|user| user["userName"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let query = |filter: String, extra: &str| {
+            format!("/scim/v2/Users?filter={}{extra}", percent_encode(&filter))
+        };
+        let reply = call(
+            &app,
+            get(
+                &query(format!("{HR}:badgeNumber gt 15"), "&sortBy=userName"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&reply, 2), ["ann", "cat"]);
+        // caseExact is false by default: "north" matches North and NORTH (RFC 7643 §2.2).
+        let reply = call(
+            &app,
+            get(
+                &query(
+                    format!("{HR}:office.building eq \"north\""),
+                    "&sortBy=userName",
+                ),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&reply, 2), ["ann", "cat"]);
+        let reply = call(
+            &app,
+            get(
+                &query(
+                    format!("{HR}:startDate ge \"2024-01-01T00:00:00Z\""),
+                    &format!("&sortBy={}", percent_encode(&format!("{HR}:startDate"))),
+                ),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&reply, 2), ["cat", "bob"]);
+        let reply = call(
+            &app,
+            get(
+                &format!(
+                    "/scim/v2/Users?sortBy={}&sortOrder=descending",
+                    percent_encode(&format!("{HR}:badgeNumber"))
+                ),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&reply, 3), ["ann", "cat", "bob"]);
+    });
+});
+
+// RFC 7643 §6: a required extension must be present; an undeclared one is still tolerated.
+store_test!(required_declared_extensions_are_enforced, |store| {
+    run(async {
+        let h = harness(&store, true);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let without = json!({"schemas": [USER], "userName": "nobadge"});
+        let reply = call(&app, post("/scim/v2/Users", &token, &without)).await;
+        reply.assert_error(400);
+        let missing_colour = json!({"schemas": [USER, BADGE], "userName": "nocolour", BADGE: {}});
+        let reply = call(&app, post("/scim/v2/Users", &token, &missing_colour)).await;
+        reply.assert_error(400);
+        let with = json!({
+            "schemas": [USER, BADGE, "urn:example:undeclared"],
+            "userName": "badged",
+            BADGE: {"colour": "green"},
+            "urn:example:undeclared": {"x": 1}
+        });
+        let reply = call(&app, post("/scim/v2/Users", &token, &with)).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        assert_eq!(reply.body[BADGE]["colour"], "green");
+        assert!(
+            reply.body.get("urn:example:undeclared").is_none(),
+            "{reply:?}"
+        );
+    });
+});
+
+// RFC 7644 §4: discovery advertises what is declared.
+store_test!(declared_schemas_are_discovered, |store| {
+    run(async {
+        let h = harness(&store, true);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let schema = call(&app, get(&format!("/scim/v2/Schemas/{HR}"), &token)).await;
+        assert_eq!(schema.status, 200, "{schema:?}");
+        assert_eq!(schema.body["id"], HR);
+        assert_eq!(schema.body["attributes"][1]["name"], "badgeNumber");
+        assert_eq!(schema.body["attributes"][1]["type"], "integer");
+        let users = call(&app, get("/scim/v2/ResourceTypes/User", &token)).await;
+        let extensions = users.body["schemaExtensions"].as_array().unwrap().clone();
+        assert!(
+            extensions.contains(&json!({"schema": HR, "required": false})),
+            "{users:?}"
+        );
+        assert!(
+            extensions.contains(&json!({"schema": BADGE, "required": true})),
+            "{users:?}"
+        );
+        let all = call(&app, get("/scim/v2/Schemas", &token)).await;
+        let ids: Vec<&str> = all.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&HR) && ids.contains(&BADGE), "{ids:?}");
+    });
+});
+
+#[test]
+fn a_declaration_that_cannot_be_served_stops_the_service() {
+    let mut declared = Declarations::new();
+    declared
+        .add_document(
+            "agent.json",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "name": "User",
+                "endpoint": "/Users",
+                "schema": USER,
+                "schemaExtensions": [{"schema": "urn:nowhere", "required": false}]
+            }),
+        )
+        .unwrap();
+    let db = scim_test_db::TestDb::sqlite();
+    let config = ServerConfig {
+        declarations: declared,
+        ..ServerConfig::default()
+    };
+    let error = scim_server::ScimState::new(db.store().clone(), config, test_verifier())
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "declared schemas: agent.json at /schemaExtensions/0/schema: `urn:nowhere` is neither \
+         declared nor built in"
+    );
+}
