@@ -11,6 +11,7 @@ mod config;
 mod console;
 mod host;
 mod operator;
+mod schemas;
 mod serve;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
