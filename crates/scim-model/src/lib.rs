@@ -33,6 +33,7 @@ pub mod filter;
 pub mod limits;
 pub mod message;
 pub mod meta;
+mod password;
 pub mod patch;
 pub mod project;
 pub mod schema;
