@@ -22,8 +22,10 @@ usage: cargo xtask <command>
 
 commands:
   ci      format check, clippy with warnings denied, every test of the workspace (property
-          tests from a fixed seed unless PROPTEST_RNG_SEED is set), and the conformance run
-          below on both backends
+          tests from a fixed seed unless PROPTEST_RNG_SEED is set; doc tests included, so
+          each crate's README example), the example programs examples/filter-parse and
+          examples/model-patch (examples/host-app serves until stopped; its tests run with
+          the workspace's), and the conformance run below on both backends
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s);
           `cargo xtask fuzz hostile [CASES]` runs scim-server's hostile-input suite with
@@ -162,8 +164,19 @@ fn ci() -> Result<(), String> {
     }
     run(test)?;
 
+    // The example programs check their own outcomes and fail when one changes.
+    for example in EXAMPLES {
+        let mut cmd = cargo();
+        cmd.args(["run", "--quiet", "--package", example]);
+        run(cmd)?;
+    }
+
     conformance::run(&[])
 }
+
+/// The example programs `cargo xtask ci` runs: each terminates, and fails when what it shows no
+/// longer holds.
+const EXAMPLES: &[&str] = &["filter-parse", "model-patch"];
 
 fn bench(sections: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
