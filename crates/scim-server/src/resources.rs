@@ -1540,7 +1540,7 @@ impl Profile {
 }
 
 /// A PUT or PATCH, parsed and checked before any transaction: what `PUT`/`PATCH
-/// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write`] applies it to the
+/// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write()`] applies it to the
 /// locked resource.
 #[derive(Debug)]
 pub(crate) enum WritePlan {
@@ -1818,7 +1818,7 @@ async fn modify(
     rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 
-/// Runs `plan` on the resource in one transaction ([`write`]), honouring `If-Match`; answers
+/// Runs `plan` on the resource in one transaction ([`write()`]), honouring `If-Match`; answers
 /// 200 with the result, or 204 under `Prefer: return=minimal`.
 async fn rewrite(
     ep: &'static Endpoint,
