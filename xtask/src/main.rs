@@ -5,6 +5,7 @@
 
 mod conformance;
 mod deploy;
+mod downstream;
 mod faults;
 mod load;
 mod process;
@@ -25,10 +26,16 @@ commands:
           tests from a fixed seed unless PROPTEST_RNG_SEED is set; doc tests included, so
           each crate's README example), the example programs examples/filter-parse and
           examples/model-patch (examples/host-app serves until stopped; its tests run with
-          the workspace's), and the conformance run below on both backends
+          the workspace's), `downstream` below, and the conformance run below on both
+          backends
   doc     the API docs of the workspace's crates under target/doc, one crate at a time in
           dependency order (so a link to another crate's item is a link, not text), with
           rustdoc warnings denied
+  downstream [sqlite|postgres|both]...
+          builds a throwaway application outside the workspace against scim-auth,
+          scim-server and scim-store with the newest dependency versions their requirements
+          allow (cargo update), once per backend feature set, checks that a one-backend set
+          leaves the other backend's native library out, and starts the SQLite builds once
   fuzz    build the cargo-fuzz targets under fuzz/ (installs cargo-fuzz if missing);
           `cargo xtask fuzz run [TARGET] [SECONDS]` runs one (default filter_parse, 60 s);
           `cargo xtask fuzz hostile [CASES]` runs scim-server's hostile-input suite with
@@ -76,6 +83,7 @@ fn main() -> ExitCode {
         Some("doc") => doc(),
         Some("load") => load::run(&args[1..]),
         Some("migrate") => deploy::migrate(&args[1..]),
+        Some("downstream") => downstream::run_downstream(&args[1..]),
         Some("new-migration") => deploy::new_migration(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
@@ -99,7 +107,7 @@ pub(crate) fn root() -> PathBuf {
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `target/` under the root.
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     // Cargo reads a relative CARGO_TARGET_DIR from the directory it was started in.
     env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -118,7 +126,7 @@ pub(crate) fn random_suffix() -> String {
     format!("{:012x}", hasher.finish() & 0xffff_ffff_ffff)
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
     cmd
@@ -175,6 +183,7 @@ fn ci() -> Result<(), String> {
         run(cmd)?;
     }
 
+    downstream::run_downstream(&[])?;
     conformance::run(&[])
 }
 

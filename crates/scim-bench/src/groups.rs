@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, App};
-use diesel::RunQueryDsl;
 use scim_server::scope;
 use scim_store::resources::{self, Columns, NewResource, GROUPS};
 use scim_store::{Dialect, OrgId, Store};
@@ -45,9 +44,7 @@ pub(crate) fn sequence(dialect: Dialect, count: usize) -> String {
 
 pub(crate) fn execute(store: &Store, sql: &str) -> Result<(), String> {
     let mut conn = store.get().map_err(|e| e.to_string())?;
-    diesel::sql_query(sql)
-        .execute(&mut *conn)
-        .map(drop)
+    conn.batch_execute(sql)
         .map_err(|e| format!("{e}: {sql:.120}"))
 }
 

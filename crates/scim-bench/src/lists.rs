@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{test, App};
-use diesel::RunQueryDsl;
 use scim_server::{scope, ServerConfig};
 use scim_store::paging::{self, Position};
 use scim_store::resources::{self, ListQuery, USERS};
@@ -237,18 +236,6 @@ fn position_at(
     position.ok_or_else(|| "no position".to_owned())
 }
 
-#[derive(diesel::QueryableByName)]
-struct PgPlan {
-    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-    plan: String,
-}
-
-#[derive(diesel::QueryableByName)]
-struct SqlitePlan {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    detail: String,
-}
-
 /// The plan of the deep keyset page in the default order, as the store writes its condition:
 /// the `(org_id, created_at, id)` index must serve it without reading earlier rows.
 fn explain(store: &Store, org: OrgId, position: &Position) -> Result<(), String> {
@@ -261,20 +248,7 @@ fn explain(store: &Store, org: OrgId, position: &Position) -> Result<(), String>
         org.0
     );
     let mut conn = store.get().map_err(|e| e.to_string())?;
-    let lines: Vec<String> = match store.dialect() {
-        Dialect::Postgres => diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {query}"))
-            .load::<PgPlan>(&mut *conn)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|row| row.plan)
-            .collect(),
-        Dialect::Sqlite => diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
-            .load::<SqlitePlan>(&mut *conn)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|row| row.detail)
-            .collect(),
-    };
+    let lines = conn.query_plan(&query).map_err(|e| e.to_string())?;
     println!("  plan of the deep keyset page (default order):");
     for line in lines {
         println!("    {line}");

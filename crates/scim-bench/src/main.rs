@@ -135,7 +135,7 @@ fn store(name: &str, store: &Store) {
         start.elapsed() / u32::try_from(population.len()).unwrap_or(1),
     );
     // Fresh rows have no planner statistics yet; a running database gathers them on its own.
-    if let Err(error) = diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), &mut *conn) {
+    if let Err(error) = conn.batch_execute("ANALYZE") {
         println!("ANALYZE failed: {error}");
     }
     let dialect = store.dialect();

@@ -3,6 +3,7 @@
 
 use crate::oauth::OAuthConfig;
 use crate::webhooks::WebhookConfig;
+use scim_model::schema::{DeclarationError, Declarations};
 use scim_store::orgs::RateLimit;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -107,6 +108,10 @@ pub struct ServerConfig {
     pub rate_limit: Option<RateLimit>,
     /// The OAuth token endpoint's settings.
     pub oauth: OAuthConfig,
+    /// Schema extensions declared as data (RFC 7643 §7 and §6 documents, see
+    /// `scim_model::schema::Declarations`), served beside the built-in schemas: their values
+    /// are validated, stored, returned, patched, filtered and sorted on like built-in ones.
+    pub declarations: Declarations,
 }
 
 /// The bounds on one bulk request (RFC 7644 §3.7.4), advertised as `bulk.maxOperations` and
@@ -157,6 +162,7 @@ impl Default for ServerConfig {
             webhooks: WebhookConfig::default(),
             rate_limit: None,
             oauth: OAuthConfig::default(),
+            declarations: Declarations::new(),
         }
     }
 }
@@ -210,6 +216,9 @@ pub enum ConfigError {
         "trusted_proxies must not contain {0}: every client could then choose its own address"
     )]
     TrustEveryone(IpCidr),
+    /// A declared schema or resource type cannot be served.
+    #[error("declared schemas: {0}")]
+    Declarations(#[from] DeclarationError),
 }
 
 impl ServerConfig {

@@ -374,13 +374,6 @@ impl From<BlockingError> for ApiError {
     }
 }
 
-/// `Store::transaction` requires its error type to absorb diesel's.
-impl From<diesel::result::Error> for ApiError {
-    fn from(error: diesel::result::Error) -> Self {
-        ApiError::Store(StoreError::from(error))
-    }
-}
-
 /// Lets `Store::transaction` see a store error through a handler's, to run again a transaction
 /// PostgreSQL aborted for a deadlock or serialization failure.
 impl TransactionError for ApiError {

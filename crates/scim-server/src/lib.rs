@@ -37,7 +37,7 @@ pub use error::{ApiError, BEARER_CHALLENGE};
 pub use listen::{EventListener, ListenerError, SWEEP_INTERVAL};
 pub use media::{respond, scim_response, MediaType, ScimJson, JSON, SCIM_JSON};
 pub use oauth::{oauth_routes, OAuthConfig};
-pub use observe::{RequestId, REQUEST_ID};
+pub use observe::{request_ids, RequestId, REQUEST_ID};
 pub use routes::{not_found, resource, scope, scope_with};
 pub use state::{
     ScimState, StoreTokenSource, StoreVerifier, MAX_FEED_WAITERS, MAX_FEED_WAITERS_PER_ORG,

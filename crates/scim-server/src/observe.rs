@@ -38,11 +38,10 @@ pub(crate) async fn observe<B: MessageBody + 'static>(
 ) -> Result<ServiceResponse<B>, Error> {
     let started = Instant::now();
     let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| is_sane_request_id(id))
-        .map_or_else(generate_request_id, str::to_owned);
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_else(|| incoming_request_id(&req));
     // Here, inside the service's scope but before its own routing, the router has consumed
     // exactly the mount path.
     let mount = {
@@ -115,6 +114,38 @@ pub(crate) async fn observe<B: MessageBody + 'static>(
             Err(error)
         }
     }
+}
+
+/// Middleware giving every response of an `App` an `X-Request-Id`, for the routes outside
+/// [`crate::scope`] (which sets its own, and logs it): the admin API, the console, OAuth,
+/// health checks. Wrap the whole `App` in it (`App::new().wrap(from_fn(request_ids))`); the
+/// SCIM scope then reuses its id, so one request has one id.
+///
+/// # Errors
+/// An error of the inner service, passed on. Handlers' errors reach here as responses already
+/// (actix renders them at the route), as do every error of this crate's scopes; an error left
+/// as such has no request to build a response with here, since holding a second handle on the
+/// request would stop actix's router from matching it.
+pub async fn request_ids<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    let request_id = incoming_request_id(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// The client's request id when it sent a sane one, else a new one.
+fn incoming_request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_sane_request_id(id))
+        .map_or_else(generate_request_id, str::to_owned)
 }
 
 fn is_sane_request_id(id: &str) -> bool {

@@ -161,6 +161,7 @@ impl ScimState {
         verifier: VerifierConfig,
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
+        let registry = config.declarations.apply(&served_registry())?;
         let admin_verifier = Verifier::new(AdminTokenSource::new(store.clone()), verifier.clone());
         let client_verifier = crate::oauth::client_verifier(&store, verifier.clone());
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
@@ -172,7 +173,7 @@ impl ScimState {
         Ok(ScimState {
             inner: Arc::new(Inner {
                 store,
-                registry: Arc::new(served_registry()),
+                registry: Arc::new(registry),
                 verifier: Arc::new(verifier),
                 org_jobs: Arc::new(org_jobs),
                 config,

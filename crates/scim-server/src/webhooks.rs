@@ -197,6 +197,10 @@ fn check_url(url: &str) -> Result<(), String> {
     }
     let parsed: actix_web::http::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
     match parsed.scheme_str() {
+        Some("https") if !cfg!(feature = "webhook-tls") => Err(format!(
+            "{url:?}: this build delivers webhooks over plain http:// only (scim-server was \
+             built without its `webhook-tls` feature)"
+        )),
         Some("http" | "https") if parsed.host().is_some_and(|host| !host.is_empty()) => Ok(()),
         _ => Err(format!(
             "{url:?} is not an absolute http:// or https:// URL"
@@ -490,7 +494,10 @@ mod tests {
 
     #[test]
     fn only_absolute_http_urls_are_taken() {
-        assert!(check_url("https://hooks.example.com/scim").is_ok());
+        assert_eq!(
+            check_url("https://hooks.example.com/scim").is_ok(),
+            cfg!(feature = "webhook-tls")
+        );
         assert!(check_url("http://127.0.0.1:9000/x?y=1").is_ok());
         for bad in [
             "ftp://x/",

@@ -151,7 +151,7 @@ pub fn find_by_id(
     admin_tokens::table
         .filter(admin_tokens::id.eq(id))
         .select(AdminTokenRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?
         .map(AdminTokenRecord::try_from)
         .transpose()
@@ -165,7 +165,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<AdminTokenRecord>, StoreError
     admin_tokens::table
         .order((admin_tokens::created_at.asc(), admin_tokens::id.asc()))
         .select(AdminTokenRow::as_select())
-        .load(conn)?
+        .load(conn.raw())?
         .into_iter()
         .map(AdminTokenRecord::try_from)
         .collect()

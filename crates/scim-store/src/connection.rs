@@ -17,34 +17,104 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+#[cfg(feature = "sqlite")]
+use diesel::connection::AnsiTransactionManager;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::r2d2::R2D2Connection;
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::Connection;
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
+#[cfg(feature = "sqlite")]
+use diesel::SqliteConnection;
 
 use crate::dialect::Dialect;
 use crate::events;
 use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
-/// A connection to either backend; every query function of this crate takes one.
-///
-/// The variants are public so code that needs a backend-specific feature can match on them;
-/// prefer [`Dialect`] and the functions of this crate.
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!("scim-store needs at least one backend: enable the `postgres` or `sqlite` feature");
+
+// The derive cannot take `#[cfg]` on a variant, so each set of backends gets its own definition.
+
+/// The diesel connection underneath a [`DbConnection`]. Outside this crate it is reachable only
+/// with the `unstable-diesel` feature, which carries no semver promise.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
 #[derive(diesel::MultiConnection)]
-pub enum DbConnection {
-    /// A PostgreSQL connection.
+pub enum RawConnection {
+    /// PostgreSQL.
     Pg(PgConnection),
-    /// An SQLite connection.
+    /// SQLite.
     Sqlite(SqliteConnection),
+}
+
+/// The diesel connection underneath a [`DbConnection`] (see the two-backend definition).
+#[cfg(all(feature = "postgres", not(feature = "sqlite")))]
+#[derive(diesel::MultiConnection)]
+pub enum RawConnection {
+    /// PostgreSQL.
+    Pg(PgConnection),
+}
+
+/// The diesel connection underneath a [`DbConnection`] (see the two-backend definition).
+#[cfg(all(feature = "sqlite", not(feature = "postgres")))]
+#[derive(diesel::MultiConnection)]
+pub enum RawConnection {
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+/// A connection to the database, of either backend; every query function of this crate takes
+/// one. Get it from [`crate::Store::get`] or from the closure of [`crate::Store::transaction`].
+///
+/// It is opaque on purpose: the driver underneath is this crate's business, so it can change
+/// without breaking callers. What a caller may need beyond the query functions is here:
+/// [`DbConnection::dialect`], [`DbConnection::batch_execute`] and [`DbConnection::query_plan`].
+pub struct DbConnection {
+    raw: RawConnection,
 }
 
 impl DbConnection {
     /// The SQL dialect of this connection's backend.
     pub fn dialect(&self) -> Dialect {
-        match self {
-            DbConnection::Pg(_) => Dialect::Postgres,
-            DbConnection::Sqlite(_) => Dialect::Sqlite,
+        match self.raw {
+            #[cfg(feature = "postgres")]
+            RawConnection::Pg(_) => Dialect::Postgres,
+            #[cfg(feature = "sqlite")]
+            RawConnection::Sqlite(_) => Dialect::Sqlite,
         }
+    }
+
+    /// Runs one or more SQL statements separated by `;` that return no rows: DDL of the
+    /// caller's own tables, `ANALYZE`, a setting. Inside a [`crate::Store::transaction`] they
+    /// are part of it.
+    ///
+    /// # Errors
+    /// [`StoreError`] as the database reports it.
+    pub fn batch_execute(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.raw.batch_execute(sql)?)
+    }
+
+    /// The backend's plan for `sql`, one line per entry, for diagnostics: on PostgreSQL
+    /// `EXPLAIN (ANALYZE, BUFFERS)`, which runs the statement; on SQLite `EXPLAIN QUERY PLAN`.
+    ///
+    /// # Errors
+    /// [`StoreError`] as the database reports it, e.g. for a statement that does not parse.
+    pub fn query_plan(&mut self, sql: &str) -> Result<Vec<String>, StoreError> {
+        crate::dialect::query_plan(self, sql)
+    }
+
+    /// The diesel connection underneath, for this crate's queries.
+    pub(crate) fn raw(&mut self) -> &mut RawConnection {
+        &mut self.raw
+    }
+
+    /// The diesel connection underneath, for tests and diagnostics that need SQL this crate
+    /// does not offer. Only with the `unstable-diesel` feature: neither the driver nor its
+    /// version is part of this crate's API, and either may change in any release.
+    #[cfg(feature = "unstable-diesel")]
+    pub fn diesel(&mut self) -> &mut RawConnection {
+        &mut self.raw
     }
 }
 
@@ -81,8 +151,22 @@ impl DatabaseUrl {
     /// Parses a database URL; see the type's documentation for the accepted forms.
     ///
     /// # Errors
-    /// [`StoreError::Config`] for an unknown scheme or an empty SQLite path.
+    /// [`StoreError::Config`] for an unknown scheme, an empty SQLite path, or a backend this
+    /// build was compiled without.
     pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let parsed = Self::parse_any(url)?;
+        let dialect = parsed.dialect();
+        if !dialect.is_compiled() {
+            return Err(StoreError::Config(format!(
+                "this build has no {dialect} backend: build scim-store with the `{}` feature",
+                dialect.cargo_feature()
+            )));
+        }
+        Ok(parsed)
+    }
+
+    /// [`DatabaseUrl::parse`] without asking whether this build has the backend.
+    fn parse_any(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
         }
@@ -130,13 +214,13 @@ impl fmt::Debug for DatabaseUrl {
 
 /// The r2d2 connection manager: opens connections to the backend of one [`DatabaseUrl`].
 #[derive(Debug)]
-pub struct ConnectionManager {
+pub(crate) struct ConnectionManager {
     url: DatabaseUrl,
 }
 
 impl ConnectionManager {
     /// A manager for `url`.
-    pub fn new(url: DatabaseUrl) -> Self {
+    pub(crate) fn new(url: DatabaseUrl) -> Self {
         ConnectionManager { url }
     }
 }
@@ -146,24 +230,36 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        let conn = match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+        let raw = match &self.url {
+            #[cfg(feature = "postgres")]
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(RawConnection::Pg),
+            #[cfg(feature = "sqlite")]
             DatabaseUrl::SqliteFile(path) => {
-                SqliteConnection::establish(path).map(DbConnection::Sqlite)
+                SqliteConnection::establish(path).map(RawConnection::Sqlite)
             }
+            #[cfg(feature = "sqlite")]
             DatabaseUrl::SqliteMemory => {
-                SqliteConnection::establish(":memory:").map(DbConnection::Sqlite)
+                SqliteConnection::establish(":memory:").map(RawConnection::Sqlite)
             }
+            // `DatabaseUrl::parse` refuses a backend this build lacks; a URL built by hand
+            // still gets an error rather than a panic.
+            #[allow(unreachable_patterns)]
+            other => Err(diesel::ConnectionError::BadConnection(format!(
+                "this build of scim-store has no {} backend (cargo feature `{}`)",
+                other.dialect(),
+                other.dialect().cargo_feature()
+            ))),
         };
-        conn.map_err(diesel::r2d2::Error::ConnectionError)
+        raw.map(|raw| DbConnection { raw })
+            .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        conn.raw.ping().map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+        conn.raw.is_broken()
     }
 }
 
@@ -171,6 +267,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// `foreign_keys` and `busy_timeout` per connection, and the PostgreSQL timeouts are session
 /// settings, so setting them once is not enough.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) struct SessionSettings {
     pub(crate) sqlite_busy_timeout: Duration,
     pub(crate) statement_timeout: Option<Duration>,
@@ -178,6 +275,7 @@ pub(crate) struct SessionSettings {
     pub(crate) idle_in_transaction_timeout: Option<Duration>,
 }
 
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl SessionSettings {
     /// The `SET` statements of the PostgreSQL timeouts that are configured.
     fn postgres_sql(&self) -> String {
@@ -199,6 +297,7 @@ impl SessionSettings {
 
 /// `duration` in whole milliseconds for a PostgreSQL timeout setting, rounded up: PostgreSQL
 /// reads 0 as "no timeout", so a timeout under a millisecond must not become 0.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn postgres_millis(duration: Duration) -> u128 {
     let millis =
         duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
@@ -208,8 +307,9 @@ fn postgres_millis(duration: Duration) -> u128 {
 
 impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        match conn {
-            DbConnection::Sqlite(conn) => {
+        match &mut conn.raw {
+            #[cfg(feature = "sqlite")]
+            RawConnection::Sqlite(conn) => {
                 // busy_timeout first, so that switching to WAL waits for a concurrent opener
                 // instead of failing with SQLITE_BUSY. WAL lets readers run beside the single
                 // writer; on an in-memory database SQLite keeps its own journal mode and
@@ -224,7 +324,8 @@ impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSet
             // a transaction left open by a stuck request would otherwise hold a pooled
             // connection (and its locks) for as long as it takes: PostgreSQL has no such limits
             // by default.
-            DbConnection::Pg(conn) => {
+            #[cfg(feature = "postgres")]
+            RawConnection::Pg(conn) => {
                 let sql = self.postgres_sql();
                 if sql.is_empty() {
                     return Ok(());
@@ -294,7 +395,7 @@ where
         // Already inside a transaction: a savepoint, and the outer transaction owns retrying.
         // The events it recorded go if it is rolled back.
         let mark = events::deferred_mark(conn);
-        let result = conn.transaction(f);
+        let result = diesel_transaction(conn, f);
         if result.is_err() {
             events::forget_deferred_since(conn, mark);
         }
@@ -333,7 +434,7 @@ fn retry_pause(attempt: u32) {
 /// Whether `conn` is inside a transaction. A transaction manager in error (a broken
 /// connection) counts as inside, so that diesel's own transaction call reports the error.
 fn in_transaction(conn: &mut DbConnection) -> bool {
-    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+    <RawConnection as Connection>::TransactionManager::transaction_manager_status_mut(&mut conn.raw)
         .transaction_depth()
         .map_or(true, |depth| depth.is_some())
 }
@@ -348,34 +449,50 @@ where
     E: TransactionError,
 {
     // The events are written last, just before the commit (see `events::record_all`).
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_mut))]
     let mut body = |conn: &mut DbConnection| events::deferring(conn, &mut *f);
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(body);
-    };
-    // Held until the transaction has committed or rolled back.
-    let _turn = writers.map(WriterQueue::wait_turn).transpose()?;
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    run_and_finish(conn, &mut body)
+    #[cfg(feature = "sqlite")]
+    #[allow(irrefutable_let_patterns)]
+    if let RawConnection::Sqlite(sqlite) = &mut conn.raw {
+        // Held until the transaction has committed or rolled back.
+        let _turn = writers.map(WriterQueue::wait_turn).transpose()?;
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?;
+        return run_and_finish(conn, &mut body);
+    }
+    let _ = writers;
+    diesel_transaction(conn, body)
 }
 
-// The commit/rollback half of diesel's `TransactionManager::transaction`, for a transaction that
-// `write_transaction` began with its own SQL.
+/// What diesel's `Connection::transaction` does (a savepoint when nested), for a closure that
+/// takes the store's connection and whose error type need not absorb diesel's.
+fn diesel_transaction<T, E, F>(conn: &mut DbConnection, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    <RawConnection as Connection>::TransactionManager::begin_transaction(&mut conn.raw)
+        .map_err(StoreError::from)?;
+    run_and_finish(conn, &mut f)
+}
+
+// The commit/rollback half of diesel's `TransactionManager::transaction`, for a transaction
+// begun by the caller.
 fn run_and_finish<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
 where
     F: FnMut(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    E: From<StoreError>,
 {
+    type Manager = <RawConnection as Connection>::TransactionManager;
     match f(conn) {
         Ok(value) => {
-            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Manager::commit_transaction(&mut conn.raw).map_err(StoreError::from)?;
             Ok(value)
         }
-        Err(user_error) => {
-            match <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn) {
-                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
-                Err(rollback_error) => Err(rollback_error.into()),
-            }
-        }
+        Err(user_error) => match Manager::rollback_transaction(&mut conn.raw) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+            Err(rollback_error) => Err(StoreError::from(rollback_error).into()),
+        },
     }
 }
 

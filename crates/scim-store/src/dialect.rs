@@ -15,9 +15,13 @@ use std::fmt;
 
 use diesel::query_builder::{AstPass, BoxedSqlQuery, Query, QueryFragment, QueryId, SqlQuery};
 use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind};
-use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Untyped};
+#[cfg(feature = "postgres")]
+use diesel::sql_types::Integer;
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Untyped};
 use diesel::RunQueryDsl;
 
+#[cfg(feature = "postgres")]
+use crate::connection::RawConnection;
 use crate::connection::{write_transaction, DbConnection, MultiBackend};
 use crate::error::UniqueField;
 use crate::{OrgId, StoreError};
@@ -26,9 +30,11 @@ use crate::{OrgId, StoreError};
 /// query in `$body` is type-checked and rendered for PostgreSQL and for SQLite separately.
 macro_rules! each_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::connection::DbConnection::Pg($c) => $body,
-            $crate::connection::DbConnection::Sqlite($c) => $body,
+        match $conn.raw() {
+            #[cfg(feature = "postgres")]
+            $crate::connection::RawConnection::Pg($c) => $body,
+            #[cfg(feature = "sqlite")]
+            $crate::connection::RawConnection::Sqlite($c) => $body,
         }
     };
 }
@@ -53,6 +59,22 @@ impl fmt::Display for Dialect {
 }
 
 impl Dialect {
+    /// The cargo feature of this crate that compiles the backend in.
+    pub fn cargo_feature(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+
+    /// Whether this build of the crate has the backend (see [`Dialect::cargo_feature`]).
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Dialect::Postgres => cfg!(feature = "postgres"),
+            Dialect::Sqlite => cfg!(feature = "sqlite"),
+        }
+    }
+
     /// The placeholder for the `n`th bound value (1-based): `$n` on PostgreSQL, `?` on SQLite.
     pub fn placeholder(self, n: usize) -> String {
         match self {
@@ -193,9 +215,9 @@ where
 {
     let dialect = conn.dialect();
     if fixed_shape {
-        dialect.prepared(sql).load::<U>(conn)
+        dialect.prepared(sql).load::<U>(conn.raw())
     } else {
-        dialect.query(sql).load::<U>(conn)
+        dialect.query(sql).load::<U>(conn.raw())
     }
 }
 
@@ -207,10 +229,36 @@ pub(crate) fn execute_sql(
 ) -> diesel::QueryResult<usize> {
     let dialect = conn.dialect();
     if fixed_shape {
-        dialect.prepared(sql).execute(conn)
+        dialect.prepared(sql).execute(conn.raw())
     } else {
-        dialect.query(sql).execute(conn)
+        dialect.query(sql).execute(conn.raw())
     }
+}
+
+/// The plan lines of `sql` ([`DbConnection::query_plan`]).
+pub(crate) fn query_plan(conn: &mut DbConnection, sql: &str) -> Result<Vec<String>, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct PgPlan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        plan: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct SqlitePlan {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    Ok(match conn.dialect() {
+        Dialect::Postgres => diesel::sql_query(format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"))
+            .load::<PgPlan>(conn.raw())?
+            .into_iter()
+            .map(|row| row.plan)
+            .collect(),
+        Dialect::Sqlite => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load::<SqlitePlan>(conn.raw())?
+            .into_iter()
+            .map(|row| row.detail)
+            .collect(),
+    })
 }
 
 /// The longest list of values a statement may carry and still be kept prepared: one text per
@@ -406,15 +454,18 @@ pub(crate) const LIVE_BY_KEY: &str = "(deleted_at IS NULL) IS TRUE";
 /// that writes many resources takes it once, after all its row locks. Events written outside
 /// such a transaction take it on the spot and keep it until their transaction ends.
 pub(crate) fn lock_outbox(conn: &mut DbConnection, org: OrgId) -> diesel::QueryResult<()> {
-    let DbConnection::Pg(pg) = conn else {
-        return Ok(());
-    };
-    let (space, key) = outbox_lock_keys(org);
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind::<Integer, _>(space)
-        .bind::<Integer, _>(key)
-        .execute(pg)
-        .map(drop)
+    #[cfg(feature = "postgres")]
+    #[allow(irrefutable_let_patterns)]
+    if let RawConnection::Pg(pg) = conn.raw() {
+        let (space, key) = outbox_lock_keys(org);
+        return diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<Integer, _>(space)
+            .bind::<Integer, _>(key)
+            .execute(pg)
+            .map(drop);
+    }
+    let _ = (conn, org);
+    Ok(())
 }
 
 /// The two keys of `org`'s outbox lock ([`lock_outbox`]).
@@ -436,17 +487,17 @@ pub(crate) fn with_migration_lock<T>(
 ) -> Result<T, StoreError> {
     // One-key advisory lock space, apart from the two-key outbox locks.
     const MIGRATION_LOCK: i64 = 0x5C1E_0000_0000_0001;
-    if !matches!(conn, DbConnection::Pg(_)) {
+    if conn.dialect() != Dialect::Postgres {
         return write_transaction(conn, f);
     }
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(MIGRATION_LOCK)
-        .execute(conn)?;
+        .execute(conn.raw())?;
     let result = f(conn);
     // Released on disconnect as well, so a failed unlock on a broken connection loses nothing.
     let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<BigInt, _>(MIGRATION_LOCK)
-        .execute(conn);
+        .execute(conn.raw());
     let value = result?;
     unlocked?;
     Ok(value)

@@ -74,10 +74,10 @@ impl StoreError {
     }
 }
 
-/// The error type of a [`crate::Store::transaction`]: it takes in the store's and diesel's
-/// errors, and shows the store error it carries, if any, so the transaction can tell a
+/// The error type of a [`crate::Store::transaction`]: it takes in the store's errors, and shows
+/// the store error it carries, if any, so the transaction can tell a
 /// [conflict](StoreError::is_transaction_conflict) worth running again from a failure.
-pub trait TransactionError: From<StoreError> + From<DieselError> {
+pub trait TransactionError: From<StoreError> {
     /// The store error this error is, or wraps as its cause.
     fn as_store_error(&self) -> Option<&StoreError>;
 }
@@ -125,6 +125,9 @@ impl fmt::Display for UniqueField {
     }
 }
 
+// The driver's errors are this crate's business; the conversion is public only because trait
+// impls cannot be private.
+#[doc(hidden)]
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
         match error {
@@ -147,6 +150,7 @@ impl From<DieselError> for StoreError {
     }
 }
 
+#[doc(hidden)]
 impl From<r2d2::Error> for StoreError {
     fn from(error: r2d2::Error) -> Self {
         StoreError::Unavailable(error.into())

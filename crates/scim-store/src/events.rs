@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use diesel::prelude::*;
 
 use crate::connection::DbConnection;
-use crate::dialect::{each_backend, lock_outbox, outbox_lock_keys, SqlFragment};
+use crate::dialect::{each_backend, lock_outbox, outbox_lock_keys, Dialect, SqlFragment};
 use crate::schema::{events, organizations};
 use crate::timestamp::from_micros;
 use crate::{OrgId, StoreError};
@@ -213,7 +213,7 @@ pub fn list_after(
         .order(events::seq.asc())
         .limit(limit.max(0))
         .select(EventRow::as_select())
-        .load(conn)?
+        .load(conn.raw())?
         .into_iter()
         .map(EventRecord::try_from)
         .collect()
@@ -240,7 +240,7 @@ pub fn pruned_through(conn: &mut DbConnection, org: OrgId) -> Result<i64, StoreE
     organizations::table
         .filter(organizations::id.eq(org.0))
         .select(organizations::events_pruned_through)
-        .first::<i64>(conn)
+        .first::<i64>(conn.raw())
         .optional()?
         .ok_or(StoreError::NotFound)
 }
@@ -254,7 +254,7 @@ pub fn latest_seq(conn: &mut DbConnection, org: OrgId) -> Result<i64, StoreError
     let latest = events::table
         .filter(events::org_id.eq(org.0))
         .select(diesel::dsl::max(events::seq))
-        .first::<Option<i64>>(conn)?;
+        .first::<Option<i64>>(conn.raw())?;
     Ok(latest.unwrap_or(0).max(pruned_through(conn, org)?))
 }
 
@@ -278,7 +278,7 @@ pub fn latest_seqs(conn: &mut DbConnection) -> Result<Vec<(OrgId, i64)>, StoreEr
     Ok(conn
         .dialect()
         .query(&sql)
-        .load::<Latest>(conn)?
+        .load::<Latest>(conn.raw())?
         .into_iter()
         .map(|row| (OrgId(row.id), row.latest))
         .collect())
@@ -297,7 +297,9 @@ const PRUNE_BATCH: i64 = 1_000;
 /// before stay done.
 pub fn prune(conn: &mut DbConnection, before: SystemTime) -> Result<usize, StoreError> {
     let cutoff = crate::timestamp::to_micros(before);
-    let orgs: Vec<i64> = organizations::table.select(organizations::id).load(conn)?;
+    let orgs: Vec<i64> = organizations::table
+        .select(organizations::id)
+        .load(conn.raw())?;
     let mut deleted = 0;
     for org in orgs {
         loop {
@@ -308,7 +310,7 @@ pub fn prune(conn: &mut DbConnection, before: SystemTime) -> Result<usize, Store
                 .order(events::seq.asc())
                 .select(events::seq)
                 .limit(PRUNE_BATCH)
-                .load::<i64>(conn)?;
+                .load::<i64>(conn.raw())?;
             let Some(&upto) = oldest.last() else {
                 break;
             };
@@ -388,7 +390,7 @@ pub fn search(
             .push_bind(crate::timestamp::to_micros(until));
     }
     sql.push_sql(" ORDER BY seq LIMIT ").push_bind(limit.max(0));
-    let rows = conn.dialect().query(&sql).load::<EventRow>(conn)?;
+    let rows = conn.dialect().query(&sql).load::<EventRow>(conn.raw())?;
     rows.into_iter().map(EventRecord::try_from).collect()
 }
 
@@ -561,7 +563,7 @@ fn write(conn: &mut DbConnection, events: &[Pending]) -> Result<(), StoreError> 
     let mut orgs: Vec<OrgId> = events.iter().map(|event| event.org).collect();
     orgs.sort_unstable_by_key(|org| org.0);
     orgs.dedup();
-    if let ([event], [org], DbConnection::Pg(_)) = (events, orgs.as_slice(), &*conn) {
+    if let ([event], [org], Dialect::Postgres) = (events, orgs.as_slice(), conn.dialect()) {
         // The usual write: the lock and the insert in one statement, one round trip fewer
         // while the lock is held.
         return insert_one_locked(conn, *org, event);
@@ -632,6 +634,6 @@ fn insert_one_locked(
         .push_sql(" AS integer), CAST(")
         .push_bind(i64::from(key))
         .push_sql(" AS integer))) AS outbox_lock");
-    conn.dialect().prepared(&sql).execute(conn)?;
+    conn.dialect().prepared(&sql).execute(conn.raw())?;
     Ok(())
 }

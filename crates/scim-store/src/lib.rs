@@ -61,7 +61,14 @@ mod values;
 pub mod webhooks;
 mod writers;
 
-pub use connection::{savepoint, ConnectionManager, DatabaseUrl, DbConnection};
+pub use connection::{savepoint, DatabaseUrl, DbConnection};
+
+/// What the `unstable-diesel` feature exposes: the diesel connection type under
+/// [`DbConnection::diesel`]. No semver promise.
+#[cfg(feature = "unstable-diesel")]
+pub mod unstable {
+    pub use crate::connection::RawConnection;
+}
 pub use dialect::Dialect;
 pub use error::{StoreError, TransactionError, UniqueField};
 pub use filter_sql::UnsupportedFilter;

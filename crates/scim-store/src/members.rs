@@ -163,7 +163,7 @@ pub fn resolve(
                 .push_sql(" AND id IN ");
             push_ids(&mut sql, batch);
             sql.push_sql(share);
-            for row in conn.dialect().query(&sql).load::<Resolved>(conn)? {
+            for row in conn.dialect().query(&sql).load::<Resolved>(conn.raw())? {
                 let member_type = row.member_type.parse().map_err(StoreError::other)?;
                 found.insert(row.id, member_type);
             }
@@ -244,7 +244,7 @@ fn ids_of(conn: &mut DbConnection, sql: &SqlFragment) -> Result<Vec<String>, Sto
     Ok(conn
         .dialect()
         .query(sql)
-        .load::<MemberId>(conn)?
+        .load::<MemberId>(conn.raw())?
         .into_iter()
         .map(|row| row.member_id)
         .collect())
@@ -312,7 +312,11 @@ fn reaches(
     .push_bind(org)
     .push_sql(" AND gm.member_type = 'Group') SELECT id FROM down WHERE id = ")
     .push_bind(group_id);
-    Ok(!conn.dialect().query(&sql).load::<Id>(conn)?.is_empty())
+    Ok(!conn
+        .dialect()
+        .query(&sql)
+        .load::<Id>(conn.raw())?
+        .is_empty())
 }
 
 /// Removes the members `ids` from the group `group_id` of `org`; ids that are not members are
@@ -401,7 +405,7 @@ pub(crate) fn remove_everywhere(
     let mut parents: Vec<String> = conn
         .dialect()
         .query(&bump)
-        .load::<Id>(conn)?
+        .load::<Id>(conn.raw())?
         .into_iter()
         .map(|row| row.id)
         .collect();
@@ -411,7 +415,7 @@ pub(crate) fn remove_everywhere(
         .push_bind(org)
         .push_sql(" AND member_id = ")
         .push_bind(member_id);
-    conn.dialect().query(&delete).execute(conn)?;
+    conn.dialect().query(&delete).execute(conn.raw())?;
     Ok(parents)
 }
 
@@ -457,7 +461,7 @@ pub fn of(conn: &mut DbConnection, org: OrgId, group_id: &str) -> Result<Vec<Mem
         .push_sql(" ORDER BY gm.member_id");
     conn.dialect()
         .query(&sql)
-        .load::<OneGroupMember>(conn)?
+        .load::<OneGroupMember>(conn.raw())?
         .into_iter()
         .map(OneGroupMember::into_member)
         .collect()
@@ -480,7 +484,7 @@ pub fn list(
         sql.push_bind(org).push_sql(" AND gm.group_id IN ");
         push_ids(&mut sql, batch);
         sql.push_sql(" ORDER BY gm.group_id, gm.member_id");
-        for row in conn.dialect().query(&sql).load::<MemberRow>(conn)? {
+        for row in conn.dialect().query(&sql).load::<MemberRow>(conn.raw())? {
             let member = OneGroupMember {
                 member_id: row.member_id,
                 member_type: row.member_type,

@@ -193,7 +193,7 @@ pub fn find_client(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, 
     Ok(oauth_clients::table
         .filter(oauth_clients::id.eq(id))
         .select(ClientRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?
         .map(Client::from))
 }
@@ -206,7 +206,7 @@ pub fn find_secret(conn: &mut DbConnection, id: &str) -> Result<Option<ClientSec
     Ok(oauth_client_secrets::table
         .filter(oauth_client_secrets::id.eq(id))
         .select(SecretRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?
         .map(ClientSecret::from))
 }
@@ -223,7 +223,7 @@ pub fn list(
         .filter(oauth_clients::org_id.eq(org.0))
         .order((oauth_clients::created_at.asc(), oauth_clients::id.asc()))
         .select(ClientRow::as_select())
-        .load(conn)?
+        .load(conn.raw())?
         .into_iter()
         .map(Client::from)
         .collect();
@@ -234,7 +234,7 @@ pub fn list(
             oauth_client_secrets::id.asc(),
         ))
         .select(SecretRow::as_select())
-        .load(conn)?
+        .load(conn.raw())?
         .into_iter()
         .map(ClientSecret::from)
         .collect();
@@ -341,7 +341,7 @@ pub fn find_access_token(
             oauth_access_tokens::client_id,
             oauth_access_tokens::expires_at,
         ))
-        .first::<(String, i64)>(conn)
+        .first::<(String, i64)>(conn.raw())
         .optional()?
         .map(|(client, expires)| (client, from_micros(expires))))
 }

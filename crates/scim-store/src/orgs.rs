@@ -123,7 +123,7 @@ pub fn by_id(conn: &mut DbConnection, id: OrgId) -> Result<Option<Organization>,
     let row = organizations::table
         .filter(organizations::id.eq(id.0))
         .select(OrganizationRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?;
     Ok(row.map(Organization::from))
 }
@@ -186,7 +186,7 @@ pub fn by_name(conn: &mut DbConnection, name: &str) -> Result<Option<Organizatio
     let row = organizations::table
         .filter(organizations::name.eq(name))
         .select(OrganizationRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?;
     Ok(row.map(Organization::from))
 }
@@ -199,7 +199,7 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Organization>, StoreError> {
     let rows = organizations::table
         .order(organizations::id.asc())
         .select(OrganizationRow::as_select())
-        .load(conn)?;
+        .load(conn.raw())?;
     Ok(rows.into_iter().map(Organization::from).collect())
 }
 

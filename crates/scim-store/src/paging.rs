@@ -304,7 +304,7 @@ pub fn list_after(conn: &mut DbConnection, query: &ListQuery) -> Result<KeysetPa
     // One more row than asked tells whether another page follows without counting.
     page.push_sql(&format!("{table}.created_at, {table}.id LIMIT "))
         .push_bind(limit.saturating_add(1));
-    let rows = dialect.query(&page).load::<KeysetRow>(conn)?;
+    let rows = dialect.query(&page).load::<KeysetRow>(conn.raw())?;
     let more = i64::try_from(rows.len()).map_or(true, |n| n > limit);
     let sorted = query.sort_key.is_some();
     let items = rows
@@ -347,12 +347,12 @@ pub fn signing_key(
         .push_sql(" WHERE id = ")
         .push_bind(org)
         .push_sql(" AND cursor_key IS NULL");
-    dialect.query(&set).execute(conn)?;
+    dialect.query(&set).execute(conn.raw())?;
     let mut get = SqlFragment::sql("SELECT cursor_key FROM organizations WHERE id = ");
     get.push_bind(org);
     Ok(dialect
         .query(&get)
-        .get_result::<KeyRow>(conn)
+        .get_result::<KeyRow>(conn.raw())
         .optional()?
         .and_then(|row| row.cursor_key))
 }

@@ -485,7 +485,7 @@ pub fn get(
     let row = conn
         .dialect()
         .prepared(&sql)
-        .get_result::<RecordRow>(conn)
+        .get_result::<RecordRow>(conn.raw())
         .optional()?;
     Ok(row.map(Record::from))
 }
@@ -514,7 +514,7 @@ pub fn get_by_name(
     let row = conn
         .dialect()
         .prepared(&sql)
-        .get_result::<RecordRow>(conn)
+        .get_result::<RecordRow>(conn.raw())
         .optional()?;
     Ok(row.map(Record::from))
 }
@@ -549,7 +549,7 @@ pub fn get_with_parents(
         .push_sql(LIVE_BY_KEY);
     let Some(row) = dialect
         .prepared(&sql)
-        .get_result::<RecordWithParents>(conn)
+        .get_result::<RecordWithParents>(conn.raw())
         .optional()?
     else {
         return Ok(None);
@@ -587,7 +587,7 @@ pub fn lock(
     let sql = select_live(kind, org, id, dialect.lock_rows_clause());
     let record: Record = dialect
         .prepared(&sql)
-        .get_result::<RecordRow>(conn)
+        .get_result::<RecordRow>(conn.raw())
         .optional()?
         .ok_or(StoreError::NotFound)?
         .into();
@@ -704,7 +704,7 @@ pub fn replace_locked(
     let row = conn
         .dialect()
         .prepared(&sql)
-        .get_result::<RecordRow>(conn)?;
+        .get_result::<RecordRow>(conn.raw())?;
     values::update(conn, kind, org, id, &current.search, &c.search)?;
     let record = Record::from(row);
     events::record(
@@ -774,7 +774,7 @@ pub fn delete(
             .push_bind(id)
             .push_sql(" AND ")
             .push_sql(LIVE_BY_KEY);
-        conn.dialect().prepared(&sql).execute(conn)?;
+        conn.dialect().prepared(&sql).execute(conn.raw())?;
         let members_attribute = ["members".to_owned()];
         let gone = events::members_data(&[id]);
         let left: Vec<NewEvent<'_>> = parents
@@ -863,7 +863,7 @@ fn each_kind_in_batches(
     let mut touched = 0;
     for kind in ResourceKind::ALL {
         loop {
-            let rows = conn.dialect().query(&batch(kind)).execute(conn)?;
+            let rows = conn.dialect().query(&batch(kind)).execute(conn.raw())?;
             touched += rows;
             if i64::try_from(rows).map_or(true, |rows| rows < TOMBSTONE_BATCH) {
                 break;
@@ -1209,7 +1209,6 @@ fn generic_plan_of(
     conn: &mut DbConnection,
     statement: &SqlFragment,
 ) -> Result<Vec<String>, StoreError> {
-    use diesel::connection::SimpleConnection as _;
     let (sql, binds) = Dialect::Postgres.render(statement);
     let types: Vec<&str> = binds
         .iter()
@@ -1239,7 +1238,7 @@ fn generic_plan_of(
         "EXPLAIN EXECUTE scim_explain ({})",
         values.join(", ")
     ))
-    .load::<PgPlanLine>(conn)
+    .load::<PgPlanLine>(conn.raw())
     .map(|lines| lines.into_iter().map(|line| line.plan).collect());
     conn.batch_execute("DEALLOCATE scim_explain; RESET plan_cache_mode")?;
     Ok(plan?)
@@ -1282,12 +1281,12 @@ fn plan_of(conn: &mut DbConnection, statement: SqlFragment) -> Result<Vec<String
     let query = dialect.query(&sql);
     Ok(match dialect {
         Dialect::Postgres => query
-            .load::<PgPlanLine>(conn)?
+            .load::<PgPlanLine>(conn.raw())?
             .into_iter()
             .map(|line| line.plan)
             .collect(),
         Dialect::Sqlite => query
-            .load::<SqlitePlanLine>(conn)?
+            .load::<SqlitePlanLine>(conn.raw())?
             .into_iter()
             .map(|line| line.detail)
             .collect(),

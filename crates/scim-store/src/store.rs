@@ -7,18 +7,42 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use r2d2::ManageConnection as _;
 
 use crate::connection::{
-    queued_write_transaction, ConnectionManager, DatabaseUrl, DbConnection, SessionSettings,
+    queued_write_transaction, ConnectionManager, DatabaseUrl, DbConnection, RawConnection,
+    SessionSettings,
 };
 use crate::dialect::{self, Dialect};
 use crate::values;
 use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
 
+#[cfg(feature = "postgres")]
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+#[cfg(feature = "sqlite")]
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// A connection checked out of the [`Store`]'s pool; it goes back when dropped.
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+/// A connection checked out of the [`Store`]'s pool; it goes back when dropped. It derefs to
+/// the [`DbConnection`] that the query functions take.
+pub struct PooledConnection(r2d2::PooledConnection<ConnectionManager>);
+
+impl std::ops::Deref for PooledConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PooledConnection").field(&*self.0).finish()
+    }
+}
 
 /// Pool settings. [`Default`] suits a small server; every field can be tuned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,7 +190,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when none frees up within the pool's `connection_timeout`.
     pub fn get(&self) -> Result<PooledConnection, StoreError> {
-        Ok(self.pool.get()?)
+        Ok(PooledConnection(self.pool.get()?))
     }
 
     /// Runs `f` in one transaction on a pooled connection: committed if `f` returns `Ok`, rolled
@@ -214,9 +238,11 @@ impl Store {
             &mut pooled
         };
         dialect::with_migration_lock(conn, |conn| {
-            let applied = match conn {
-                DbConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
-                DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+            let applied = match conn.raw() {
+                #[cfg(feature = "postgres")]
+                RawConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+                #[cfg(feature = "sqlite")]
+                RawConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
             }
             .map_err(StoreError::Other)?;
             let mut done: Vec<String> = applied.iter().map(ToString::to_string).collect();
@@ -238,12 +264,14 @@ impl Store {
     /// migrations table cannot be read.
     pub fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
         let mut conn = self.get()?;
-        let (known, applied) = match &mut *conn {
-            DbConnection::Pg(pg) => (
+        let (known, applied) = match conn.raw() {
+            #[cfg(feature = "postgres")]
+            RawConnection::Pg(pg) => (
                 embedded_versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
                 pg.applied_migrations().map_err(StoreError::Other)?,
             ),
-            DbConnection::Sqlite(sqlite) => (
+            #[cfg(feature = "sqlite")]
+            RawConnection::Sqlite(sqlite) => (
                 embedded_versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
                 sqlite.applied_migrations().map_err(StoreError::Other)?,
             ),
@@ -283,9 +311,11 @@ impl Store {
             return Ok(None);
         }
         let mut conn = self.get()?;
-        let reverted = match &mut *conn {
-            DbConnection::Pg(pg) => pg.revert_last_migration(POSTGRES_MIGRATIONS),
-            DbConnection::Sqlite(sqlite) => sqlite.revert_last_migration(SQLITE_MIGRATIONS),
+        let reverted = match conn.raw() {
+            #[cfg(feature = "postgres")]
+            RawConnection::Pg(pg) => pg.revert_last_migration(POSTGRES_MIGRATIONS),
+            #[cfg(feature = "sqlite")]
+            RawConnection::Sqlite(sqlite) => sqlite.revert_last_migration(SQLITE_MIGRATIONS),
         }
         .map_err(StoreError::Other)?;
         Ok(Some(reverted.to_string()))

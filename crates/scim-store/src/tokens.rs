@@ -134,7 +134,7 @@ pub fn insert(
         let taken = tokens::table
             .filter(tokens::id.eq(&new.id))
             .select(tokens::org_id)
-            .first::<i64>(conn)
+            .first::<i64>(conn.raw())
             .optional()?;
         if taken.is_some() {
             return Err(StoreError::UniqueViolation {
@@ -168,7 +168,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<TokenRecor
         .filter(tokens::id.eq(id))
         .select(TokenRow::as_select())
         .limit(2)
-        .load(conn)?;
+        .load(conn.raw())?;
     if rows.len() > 1 {
         return Err(StoreError::other(
             "token id is held by more than one organisation",
@@ -186,7 +186,7 @@ pub fn list(conn: &mut DbConnection, org: OrgId) -> Result<Vec<TokenRecord>, Sto
         .filter(tokens::org_id.eq(org.0))
         .order((tokens::created_at.asc(), tokens::id.asc()))
         .select(TokenRow::as_select())
-        .load(conn)?;
+        .load(conn.raw())?;
     Ok(rows.into_iter().map(TokenRecord::from).collect())
 }
 
@@ -263,7 +263,7 @@ pub fn touch_last_used(
                 ") AS v WHERE tokens.id = v.id \
                  AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.used_at)",
             );
-            changed += dialect.query(&sql).execute(conn)?;
+            changed += dialect.query(&sql).execute(conn.raw())?;
         }
         Ok(changed)
     })

@@ -281,7 +281,7 @@ pub(crate) fn reindex(conn: &mut DbConnection) -> Result<Vec<&'static str>, Stor
         let stored = conn
             .dialect()
             .query(&select)
-            .get_result::<State>(conn)
+            .get_result::<State>(conn.raw())
             .optional()?;
         if stored.is_some_and(|state| state.attributes == wanted) {
             continue;
@@ -295,7 +295,7 @@ pub(crate) fn reindex(conn: &mut DbConnection) -> Result<Vec<&'static str>, Stor
 fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result<(), StoreError> {
     let mut clear = SqlFragment::sql("DELETE FROM resource_values WHERE resource_type = ");
     clear.push_bind(kind.name);
-    conn.dialect().query(&clear).execute(conn)?;
+    conn.dialect().query(&clear).execute(conn.raw())?;
     let mut after: Option<(i64, String)> = None;
     loop {
         let mut select = SqlFragment::sql(format!(
@@ -315,7 +315,10 @@ fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result
         select
             .push_sql(" ORDER BY org_id, id LIMIT ")
             .push_bind(REINDEX_BATCH);
-        let rows = conn.dialect().query(&select).load::<SearchRow>(conn)?;
+        let rows = conn
+            .dialect()
+            .query(&select)
+            .load::<SearchRow>(conn.raw())?;
         let Some(last) = rows.last() else {
             break;
         };
@@ -333,7 +336,7 @@ fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result
         .push_sql(", ")
         .push_bind(wanted)
         .push_sql(") ON CONFLICT (resource_type) DO UPDATE SET attributes = excluded.attributes");
-    conn.dialect().query(&state).execute(conn)?;
+    conn.dialect().query(&state).execute(conn.raw())?;
     Ok(())
 }
 

@@ -218,7 +218,7 @@ pub fn list(conn: &mut DbConnection, org: OrgId) -> Result<Vec<WebhookRecord>, S
             .filter(webhooks::org_id.eq(org.0))
             .order((webhooks::created_at.asc(), webhooks::id.asc()))
             .select(WebhookRow::as_select())
-            .load(conn)?,
+            .load(conn.raw())?,
     )
 }
 
@@ -231,7 +231,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: &str) -> Result<WebhookRecor
         .filter(webhooks::org_id.eq(org.0))
         .filter(webhooks::id.eq(id))
         .select(WebhookRow::as_select())
-        .first(conn)
+        .first(conn.raw())
         .optional()?
         .ok_or(StoreError::NotFound)?
         .try_into()
@@ -327,7 +327,7 @@ pub fn backlog(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<Backl
     let oldest = pending
         .order(events_table::seq.asc())
         .select(events_table::occurred_at)
-        .first::<i64>(conn)
+        .first::<i64>(conn.raw())
         .optional()?;
     // Counted in the database over at most the cap's rows of the (org_id, seq) key: the
     // count never ships the backlog's rows to the server.
@@ -339,7 +339,11 @@ pub fn backlog(conn: &mut DbConnection, webhook: &WebhookRecord) -> Result<Backl
         .push_sql(" LIMIT ")
         .push_bind(BACKLOG_COUNT_CAP)
         .push_sql(") AS pending");
-    let events = conn.dialect().query(&sql).get_result::<Count>(conn)?.n;
+    let events = conn
+        .dialect()
+        .query(&sql)
+        .get_result::<Count>(conn.raw())?
+        .n;
     Ok(Backlog {
         events,
         oldest: oldest.map(from_micros),
@@ -389,7 +393,7 @@ pub fn claim(
         .push_sql(skip_locked)
         .push_sql(") RETURNING ")
         .push_sql(COLUMNS);
-    let rows = conn.dialect().query(&sql).load::<WebhookRow>(conn)?;
+    let rows = conn.dialect().query(&sql).load::<WebhookRow>(conn.raw())?;
     records(rows)
 }
 
@@ -418,7 +422,7 @@ pub fn acknowledge(
     }
     owned_row(&mut sql, webhook, owner);
     sql.push_sql(" AND delivered_seq < ").push_bind(seq);
-    Ok(conn.dialect().query(&sql).execute(conn)? > 0)
+    Ok(conn.dialect().query(&sql).execute(conn.raw())? > 0)
 }
 
 /// Records a failed attempt: the next one waits until `retry_at`; with `pause`, delivery stops
@@ -443,7 +447,7 @@ pub fn fail(
         .push_sql(", paused = ")
         .push_bind(pause);
     owned_row(&mut sql, webhook, owner);
-    Ok(conn.dialect().query(&sql).execute(conn)? > 0)
+    Ok(conn.dialect().query(&sql).execute(conn.raw())? > 0)
 }
 
 /// Gives up `owner`'s lease on `webhook`, so any worker may take it next.
@@ -457,7 +461,7 @@ pub fn release(
 ) -> Result<(), StoreError> {
     let mut sql = SqlFragment::sql("UPDATE webhooks SET lease_owner = NULL, lease_until = NULL");
     owned_row(&mut sql, webhook, owner);
-    conn.dialect().query(&sql).execute(conn)?;
+    conn.dialect().query(&sql).execute(conn.raw())?;
     Ok(())
 }
 

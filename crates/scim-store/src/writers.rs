@@ -10,6 +10,8 @@
 //! woken as soon as the previous one is done), so at most one of them at a time asks SQLite for
 //! its lock; `busy_timeout` remains the wait for writers in other processes (a CLI command
 //! beside a running server), or in another `Store` on the same file.
+// Only SQLite files queue their writers.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 
 use std::collections::VecDeque;
 use std::fmt;

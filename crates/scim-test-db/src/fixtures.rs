@@ -143,7 +143,7 @@ fn load(
 
 fn execute(conn: &mut scim_store::DbConnection, sql: &str) -> Result<(), String> {
     diesel::sql_query(sql)
-        .execute(conn)
+        .execute(conn.diesel())
         .map(drop)
         .map_err(|e| format!("{e}: {sql:.160}"))
 }

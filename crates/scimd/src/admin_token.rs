@@ -97,7 +97,11 @@ pub fn list(store: &Store) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When there is no such token or the store fails.
-pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()> {
+pub fn revoke(
+    store: &Store,
+    id: &str,
+    serve: &crate::settings::ServeSettings,
+) -> anyhow::Result<()> {
     let mut conn = store.get()?;
     let token = match admin_tokens::revoke(&mut conn, id.trim()) {
         Ok(token) => token,
@@ -106,9 +110,6 @@ pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()
     };
     tracing::info!(token = %token.id, "admin token revoked");
     println!("revoked admin token {} ({})", token.id, token.name);
-    eprintln!(
-        "running servers refuse it within their token cache TTL ({})",
-        humantime::format_duration(cache_ttl)
-    );
+    eprintln!("{}", crate::token::revocation_bound(serve));
     Ok(())
 }

@@ -200,7 +200,11 @@ pub fn revoke(store: &Store, id: &str) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When there is no such secret or the store fails.
-pub fn revoke_secret(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()> {
+pub fn revoke_secret(
+    store: &Store,
+    id: &str,
+    serve: &crate::settings::ServeSettings,
+) -> anyhow::Result<()> {
     let mut conn = store.get()?;
     let secret = match oauth::revoke_secret(&mut conn, id.trim()) {
         Ok(secret) => secret,
@@ -211,9 +215,6 @@ pub fn revoke_secret(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Re
         "revoked secret {} of client {}",
         secret.id, secret.client_id
     );
-    eprintln!(
-        "running servers refuse it within their token cache TTL ({})",
-        humantime::format_duration(cache_ttl)
-    );
+    eprintln!("{}", crate::token::revocation_bound(serve));
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use scim_store::{DatabaseUrl, PoolConfig, Store};
 
 use crate::settings::redact_database_url;
@@ -27,12 +27,58 @@ pub fn open(url: &str, config: PoolConfig, migrate: bool) -> anyhow::Result<Stor
     let store =
         Store::connect(url, config).with_context(|| format!("cannot open the database {shown}"))?;
     if migrate {
-        let applied = store
-            .migrate()
-            .with_context(|| format!("cannot migrate the database {shown}"))?;
-        if !applied.is_empty() {
-            tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
-        }
+        self::migrate(&store, url)?;
     }
     Ok(store)
+}
+
+/// Applies the migrations `store` lacks, logs them, and returns their versions.
+///
+/// # Errors
+/// When a migration fails (it is rolled back).
+pub fn migrate(store: &Store, url: &str) -> anyhow::Result<Vec<String>> {
+    let applied = store
+        .migrate()
+        .with_context(|| format!("cannot migrate the database {}", redact_database_url(url)))?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), versions = ?applied, "migrations applied");
+    }
+    Ok(applied)
+}
+
+/// When `serve --no-migrate` finds the database lacking migrations: an error saying what to
+/// run when it has none at all (nothing would work), a warning when only some are missing
+/// (readiness stays 503 until they are applied, as for a rolling upgrade whose migrations a
+/// separate job runs).
+///
+/// # Errors
+/// When the database has no migration, or cannot be asked.
+pub fn check_unmigrated(store: &Store, url: &str) -> anyhow::Result<()> {
+    let status = store
+        .migration_status()
+        .with_context(|| format!("cannot read the migrations of {}", redact_database_url(url)))?;
+    let pending: Vec<&str> = status
+        .migrations
+        .iter()
+        .filter(|(_, done)| !done)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if pending.len() == status.migrations.len() {
+        bail!(
+            "the database {} has no tables yet (no migration applied) and --no-migrate \
+             (migrate = false) is set; run `scimd migrate` with the same database settings, \
+             or start serve without --no-migrate",
+            redact_database_url(url)
+        );
+    }
+    tracing::warn!(
+        pending = %pending.join(", "),
+        "--no-migrate: the database lacks {} migration(s); /readyz answers 503 and requests \
+         may fail until `scimd migrate` applies them",
+        pending.len()
+    );
+    Ok(())
 }

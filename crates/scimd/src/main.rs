@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::settings::{FileConfig, GlobalArgs, LogFormat, ServeArgs, Settings};
+use crate::settings::{CacheTtlArg, FileConfig, GlobalArgs, LogFormat, ServeArgs, Settings};
 
 /// A SCIM 2.0 service provider: identity providers (Okta, Entra ID, OneLogin, …) provision
 /// users into it at /scim/v2.
@@ -38,7 +38,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve SCIM at /scim/v2 (and /healthz). On an empty database, creates the organisation
-    /// "default" and prints its first token once.
+    /// "default" and its first token, printed once on stdout (or written to
+    /// --bootstrap-token-file; --no-bootstrap creates neither).
     Serve(ServeArgs),
     /// Print the configuration `serve` would run with, as TOML, and exit.
     Config(ServeArgs),
@@ -168,6 +169,8 @@ enum AdminTokenCommand {
     Revoke {
         /// The token id (the 16 characters after `scim_`).
         id: String,
+        #[command(flatten)]
+        cache: CacheTtlArg,
     },
 }
 
@@ -213,6 +216,8 @@ enum ClientCommand {
     RevokeSecret {
         /// The secret's id.
         id: String,
+        #[command(flatten)]
+        cache: CacheTtlArg,
     },
 }
 
@@ -284,7 +289,7 @@ enum TokenCommand {
         /// A name unique within the organisation, e.g. okta-prod.
         #[arg(long, value_name = "LABEL")]
         name: String,
-        /// Lifetime, e.g. 90d, 12h or 30m [default: never expires].
+        /// Lifetime, e.g. 90d, 2w, 12h or 30m [default: never expires].
         #[arg(long, value_name = "DURATION", value_parser = settings::parse_duration)]
         expires_in: Option<Duration>,
     },
@@ -298,6 +303,8 @@ enum TokenCommand {
     Revoke {
         /// The token id.
         id: String,
+        #[command(flatten)]
+        cache: CacheTtlArg,
     },
 }
 
@@ -339,6 +346,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     let serve_args = match &cli.command {
         Command::Serve(args) | Command::Config(args) => args.clone(),
+        // A revocation reports the servers' cache TTL, read as `serve` reads it.
+        Command::Token(TokenCommand::Revoke { cache, .. })
+        | Command::AdminToken(AdminTokenCommand::Revoke { cache, .. })
+        | Command::Client(ClientCommand::RevokeSecret { cache, .. }) => ServeArgs {
+            token_cache_ttl: cache.token_cache_ttl,
+            ..ServeArgs::default()
+        },
         _ => ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.global, &serve_args, &file)?;
@@ -357,6 +371,15 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
         Command::Serve(_) => serve::run(settings),
         Command::Config(_) => {
             print!("{}", settings.to_toml());
+            if let Some(warning) = settings.base_url_warning() {
+                eprintln!("scimd: warning: {warning}");
+            }
+            if settings.database_url_file.is_none() && settings.database_url_has_password() {
+                eprintln!(
+                    "scimd: note: the database password is not printed; see the comment at the \
+                     top of the output for where serve can find it"
+                );
+            }
             Ok(())
         }
         Command::Migrate { action } => {
@@ -364,8 +387,25 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
                 || db::open(&settings.database_url, settings.serve.pool_config(1), false);
             match action.unwrap_or(MigrateAction::Up) {
                 MigrateAction::Up => {
-                    admin_store()?;
-                    println!("database is up to date");
+                    let store = unmigrated()?;
+                    let before = store.migration_status()?.migrations;
+                    db::migrate(&store, &settings.database_url)?;
+                    let after = store.migration_status()?.migrations;
+                    let applied: Vec<&String> = after
+                        .iter()
+                        .filter(|(name, done)| *done && before.contains(&(name.clone(), false)))
+                        .map(|(name, _)| name)
+                        .collect();
+                    for name in &applied {
+                        println!("applied {name}");
+                    }
+                    match applied.len() {
+                        0 => println!("database is up to date: no migration was pending"),
+                        n => println!(
+                            "database is up to date: applied {n} migration{}",
+                            if n == 1 { "" } else { "s" }
+                        ),
+                    }
                 }
                 MigrateAction::Status => {
                     let status = unmigrated()?.migration_status()?;
@@ -419,8 +459,8 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
             expires_in,
         }) => admin_token::create(&admin_store()?, &org, name.as_deref(), expires_in),
         Command::AdminToken(AdminTokenCommand::List) => admin_token::list(&admin_store()?),
-        Command::AdminToken(AdminTokenCommand::Revoke { id }) => {
-            admin_token::revoke(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        Command::AdminToken(AdminTokenCommand::Revoke { id, .. }) => {
+            admin_token::revoke(&admin_store()?, &id, &settings.serve)
         }
         Command::Client(ClientCommand::Create {
             org,
@@ -433,8 +473,8 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
             client::rotate(&admin_store()?, &id, expires_in)
         }
         Command::Client(ClientCommand::Revoke { id }) => client::revoke(&admin_store()?, &id),
-        Command::Client(ClientCommand::RevokeSecret { id }) => {
-            client::revoke_secret(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        Command::Client(ClientCommand::RevokeSecret { id, .. }) => {
+            client::revoke_secret(&admin_store()?, &id, &settings.serve)
         }
         Command::Webhook(WebhookCommand::Add { org, url, events }) => {
             webhook::add(&admin_store()?, &org, &url, &events)
@@ -460,8 +500,8 @@ fn execute(command: Command, settings: &Settings) -> anyhow::Result<()> {
             expires_in,
         }) => token::create(&admin_store()?, &org, &name, expires_in),
         Command::Token(TokenCommand::List { org }) => token::list(&admin_store()?, &org),
-        Command::Token(TokenCommand::Revoke { id }) => {
-            token::revoke(&admin_store()?, &id, settings.serve.token_cache_ttl)
+        Command::Token(TokenCommand::Revoke { id, .. }) => {
+            token::revoke(&admin_store()?, &id, &settings.serve)
         }
         Command::PurgeTombstones { older_than } => {
             tombstones::purge(&admin_store()?, older_than.unwrap_or(Duration::ZERO))

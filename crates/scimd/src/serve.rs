@@ -2,16 +2,18 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context as _;
 use scim_auth::VerifierConfig;
 use scim_server::ScimState;
 use scim_store::{orgs, tokens, Store, StoreError, UniqueField};
 
-use crate::settings::{Settings, SCIM_PATH};
+use crate::settings::{Bootstrap, Settings, SCIM_PATH};
 
 /// Where the admin API is served.
 pub const ADMIN_PATH: &str = "/admin/v1";
@@ -33,8 +35,27 @@ pub fn run(settings: &Settings) -> anyhow::Result<()> {
         serve.pool_config(serve.pool_size),
         serve.migrate,
     )?;
-    if let Some(token) = bootstrap(&store)? {
-        print_first_token(&token, &curl_base(settings));
+    if !serve.migrate {
+        crate::db::check_unmigrated(&store, &settings.database_url)?;
+    }
+    if let Some(warning) = settings.base_url_warning() {
+        tracing::warn!("{warning}");
+    }
+    match &serve.bootstrap {
+        Bootstrap::Off => {
+            if orgs::list(&mut *store.get()?)?.is_empty() {
+                tracing::info!(
+                    "no organisation yet and bootstrap is off: create one with `scimd org \
+                     create NAME` and its token with `scimd token create --org NAME --name LABEL`"
+                );
+            }
+        }
+        Bootstrap::Stdout => {
+            if let Some(token) = bootstrap(&store)? {
+                print_first_token(&token, &curl_base(settings));
+            }
+        }
+        Bootstrap::File(path) => bootstrap_to_file(&store, path, &curl_base(settings))?,
     }
     let verifier = VerifierConfig {
         cache_ttl: serve.token_cache_ttl,
@@ -54,6 +75,7 @@ async fn serve_until_signal(
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(scim_server::request_ids))
             .app_data(web::Data::new(store.clone()))
             .service(
                 scim_server::resource("/healthz", &[Method::GET]).route(web::get().to(healthz)),
@@ -111,7 +133,7 @@ fn metrics_server(addr: &str, state: ScimState) -> anyhow::Result<actix_web::dev
         .context("cannot install the metrics recorder")?;
     let server = HttpServer::new(move || {
         let (handle, state) = (handle.clone(), state.clone());
-        App::new().route(
+        App::new().wrap(from_fn(scim_server::request_ids)).route(
             "/metrics",
             web::get().to(move || {
                 let (handle, state) = (handle.clone(), state.clone());
@@ -252,6 +274,86 @@ fn bootstrap(store: &Store) -> anyhow::Result<Option<String>> {
             Err(anyhow::Error::new(error).context("cannot create the first organisation and token"))
         }
     }
+}
+
+/// The first start with `--bootstrap-token-file`: the token goes to a new file, mode 0600;
+/// stdout says where it is, never the token. The file is created before the organisation, so
+/// a path that cannot be created (it exists, its directory does not) leaves the database empty
+/// and the next start tries again.
+fn bootstrap_to_file(store: &Store, path: &Path, base: &str) -> anyhow::Result<()> {
+    if !orgs::list(&mut *store.get()?)?.is_empty() {
+        return Ok(());
+    }
+    let mut file = create_secret_file(path)?;
+    let outcome = bootstrap(store).and_then(|token| match token {
+        Some(token) => {
+            writeln!(file, "{token}")
+                .and_then(|()| file.sync_all())
+                .with_context(|| {
+                    format!(
+                        "cannot write the first token to {}; the organisation \"{FIRST_ORG}\" \
+                         exists now, so make its token with `scimd token create --org \
+                         {FIRST_ORG} --name NAME`",
+                        path.display()
+                    )
+                })?;
+            Ok(true)
+        }
+        None => Ok(false),
+    });
+    match outcome {
+        Ok(true) => {
+            tracing::info!(file = %path.display(), "first token written");
+            let mut out = std::io::stdout().lock();
+            // As for the printed token: with stdout gone, the file still holds it.
+            let _ = writeln!(
+                out,
+                "\nFirst start: created the organisation \"{FIRST_ORG}\" and its token \
+                 \"{FIRST_TOKEN}\".\nThe token is in {} (mode 0600), and nowhere else; it is \
+                 not printed.\n\nTry it:\n\n    curl -H \"Authorization: Bearer $(cat {})\" \
+                 {base}/Users\n",
+                path.display(),
+                path.display()
+            );
+            let _ = out.flush();
+            Ok(())
+        }
+        // Another replica bootstrapped meanwhile: no token to keep.
+        Ok(false) => {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        Err(error) => {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            Err(error)
+        }
+    }
+}
+
+/// Creates `path`, which must not exist, readable and writable by its owner only.
+fn create_secret_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|error| {
+        let reason = if error.kind() == std::io::ErrorKind::AlreadyExists {
+            "it exists, and is never overwritten: move it away, or make a token with `scimd \
+             token create`"
+                .to_owned()
+        } else {
+            error.to_string()
+        };
+        anyhow::anyhow!(
+            "cannot create the bootstrap token file {}: {reason}",
+            path.display()
+        )
+    })
 }
 
 /// The URL a person would curl: the configured base URL, else the listen address (a wildcard

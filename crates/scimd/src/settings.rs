@@ -76,6 +76,16 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// A file holding the database URL (one line), for a URL with a password that should not
+    /// sit in the environment or the configuration file; instead of --database-url
+    #[arg(
+        long,
+        env = "SCIM_DATABASE_URL_FILE",
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
     /// Directory of the default SQLite database, created if missing [default: ./data]
     #[arg(long, env = "SCIM_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -115,6 +125,26 @@ pub struct ServeArgs {
     /// Do not run migrations at start (same as --migrate=false)
     #[arg(long)]
     pub no_migrate: bool,
+    /// On a database with no organisation, create the organisation "default" and its first
+    /// token [default: true]
+    #[arg(
+        long,
+        env = "SCIM_BOOTSTRAP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub bootstrap: Option<bool>,
+    /// Never create the first organisation and token (same as --bootstrap=false); make them
+    /// with `scimd org create` and `scimd token create`
+    #[arg(long, conflicts_with = "bootstrap_token_file")]
+    pub no_bootstrap: bool,
+    /// Write the first token to this new file (mode 0600; an existing file is never
+    /// overwritten) instead of printing it on stdout, which a service manager or container
+    /// runtime keeps as the log [default: stdout]
+    #[arg(long, env = "SCIM_BOOTSTRAP_TOKEN_FILE", value_name = "FILE")]
+    pub bootstrap_token_file: Option<PathBuf>,
     /// Worker threads [default: one per physical core]
     #[arg(long, env = "SCIM_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
@@ -237,6 +267,16 @@ pub struct ServeArgs {
     pub access_token_lifetime: Option<Duration>,
 }
 
+/// `--token-cache-ttl` of the revoking commands: they run in a process of their own, so they
+/// can only report the servers' revocation bound if told it, the way `serve` is.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CacheTtlArg {
+    /// The running servers' token cache TTL, to report when they refuse the revoked
+    /// credential [default: token_cache_ttl of the --config file, else 60s]
+    #[arg(long, env = "SCIM_TOKEN_CACHE_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub token_cache_ttl: Option<Duration>,
+}
+
 /// A rate: requests per second, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate(pub Option<u32>);
@@ -292,11 +332,17 @@ pub struct FileConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    database_url_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     base_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     migrate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bootstrap_token_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -411,6 +457,32 @@ pub struct ServeSettings {
     pub statement_timeout: Duration,
     /// PostgreSQL's `lock_timeout` on every connection; zero for none.
     pub lock_timeout: Duration,
+    /// Where `token_cache_ttl` came from, for commands that can only assume the servers' value.
+    pub token_cache_ttl_origin: Origin,
+    /// What a first start on an empty database does.
+    pub bootstrap: Bootstrap,
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A flag or a `SCIM_*` variable.
+    Given,
+    /// The configuration file.
+    File,
+    /// Nobody set it.
+    Default,
+}
+
+/// What `serve` does on a database with no organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Nothing: the operator creates the organisation and tokens with the CLI.
+    Off,
+    /// Creates `default` and its first token, and prints the token on stdout.
+    Stdout,
+    /// Creates them and writes the token to this new file, mode 0600.
+    File(PathBuf),
 }
 
 impl ServeSettings {
@@ -431,6 +503,9 @@ impl ServeSettings {
 pub struct Settings {
     /// The database URL.
     pub database_url: String,
+    /// The file the database URL was read from, absolute; `None` when it was given inline or
+    /// is the default.
+    pub database_url_file: Option<PathBuf>,
     /// Logging.
     pub log: LogSettings,
     /// `serve`'s settings.
@@ -452,11 +527,31 @@ impl Settings {
             .clone()
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = global
-            .database_url
-            .clone()
-            .or_else(|| file.database_url.clone())
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("scim.db").display()));
+        if file.database_url.is_some() && file.database_url_file.is_some() {
+            bail!("database_url and database_url_file are both set in the configuration file; keep one");
+        }
+        // The file named, made absolute so that `config` prints a path any directory reads.
+        let url_file = global
+            .database_url_file
+            .as_deref()
+            .filter(|_| global.database_url.is_none())
+            .or(file
+                .database_url_file
+                .as_deref()
+                .filter(|_| global.database_url.is_none()))
+            .map(|path| {
+                std::path::absolute(path)
+                    .with_context(|| format!("database_url_file {}", path.display()))
+            })
+            .transpose()?;
+        let database_url = match (&global.database_url, &url_file) {
+            (Some(url), _) => url.clone(),
+            (None, Some(path)) => read_database_url_file(path)?,
+            (None, None) => file
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("scim.db").display())),
+        };
         let log = LogSettings {
             format: global.log_format.or(file.log_format).unwrap_or_default(),
             filter: global.log_level.clone().or_else(|| file.log_level.clone()),
@@ -495,6 +590,7 @@ impl Settings {
         } else {
             serve.migrate.or(file.migrate).unwrap_or(true)
         };
+        let bootstrap = resolve_bootstrap(serve, file)?;
         let server = ServerConfig {
             base_url: serve.base_url.clone().or_else(|| file.base_url.clone()),
             max_body_bytes: serve
@@ -637,6 +733,14 @@ impl Settings {
             bail!("webhook_lease must be at least 1s");
         }
         server.validate().context("invalid configuration")?;
+        if let Some(base) = &server.base_url {
+            if base_url_path(base).is_empty() {
+                bail!(
+                    "base_url `{base}` has no path: it is the public URL of the SCIM service, \
+                     which scimd serves at {SCIM_PATH} (e.g. https://scim.example.com{SCIM_PATH})"
+                );
+            }
+        }
         let workers = serve.workers.or(file.workers);
         if workers == Some(0) {
             bail!("workers must be at least 1");
@@ -651,6 +755,7 @@ impl Settings {
         let pool_defaults = PoolConfig::default();
         Ok(Settings {
             database_url,
+            database_url_file: url_file,
             log,
             serve: ServeSettings {
                 listen: serve
@@ -681,6 +786,14 @@ impl Settings {
                     None => file_duration(&file.token_cache_ttl, "token_cache_ttl")?
                         .unwrap_or_else(|| scim_auth::VerifierConfig::default().cache_ttl),
                 },
+                token_cache_ttl_origin: if serve.token_cache_ttl.is_some() {
+                    Origin::Given
+                } else if file.token_cache_ttl.is_some() {
+                    Origin::File
+                } else {
+                    Origin::Default
+                },
+                bootstrap,
                 pool_size,
                 statement_timeout: match serve.statement_timeout {
                     Some(timeout) => timeout,
@@ -698,11 +811,50 @@ impl Settings {
         })
     }
 
-    /// The effective configuration as a TOML file `serve` would accept, the database
-    /// password redacted.
+    /// Whether the database URL carries a password.
+    pub fn database_url_has_password(&self) -> bool {
+        redact_database_url(&self.database_url) != self.database_url
+    }
+
+    /// Why `base_url` may be wrong, for a warning: its path is not where scimd serves SCIM,
+    /// which is right only behind a proxy that rewrites the path.
+    pub fn base_url_warning(&self) -> Option<String> {
+        let base = self.serve.server.base_url.as_deref()?;
+        (!base_url_path(base).ends_with(SCIM_PATH)).then(|| {
+            format!(
+                "base_url `{base}` does not end in {SCIM_PATH}, where scimd serves SCIM: \
+                 meta.location and Location headers will point there, which is right only if a \
+                 proxy maps that path to {SCIM_PATH}"
+            )
+        })
+    }
+
+    /// The effective configuration as a TOML file `serve` would accept and that reproduces
+    /// these settings from any directory: relative paths made absolute, and no secret in it.
+    /// A database URL read from a file is named by `database_url_file`; one given inline is
+    /// written without its password, under a comment saying where `serve` can find it.
     pub fn to_toml(&self) -> String {
         let serve = &self.serve;
         let server = &serve.server;
+        let (database_url, database_url_file) = match &self.database_url_file {
+            Some(path) => (None, Some(path.clone())),
+            None => (
+                Some(absolute_database_url(&strip_database_password(
+                    &self.database_url,
+                ))),
+                None,
+            ),
+        };
+        let header = if self.database_url_file.is_none() && self.database_url_has_password() {
+            "# database_url had a password, which is not written here: give the whole URL in\n\
+             # SCIM_DATABASE_URL (it wins over this file), or put it in a file only scimd can\n\
+             # read and replace database_url with database_url_file = \"/path/to/that/file\",\n\
+             # or leave database_url as it is and let PostgreSQL's client library find the\n\
+             # password in PGPASSWORD or ~/.pgpass.\n"
+                .to_owned()
+        } else {
+            String::new()
+        };
         let file = FileConfig {
             listen: Some(serve.listen.clone()),
             metrics_listen: Some(
@@ -711,14 +863,20 @@ impl Settings {
                     .clone()
                     .unwrap_or_else(|| "off".to_owned()),
             ),
-            database_url: Some(redact_database_url(&self.database_url)),
+            database_url,
+            database_url_file,
             data_dir: None,
             base_url: server.base_url.clone(),
             migrate: Some(serve.migrate),
+            bootstrap: Some(serve.bootstrap != Bootstrap::Off),
+            bootstrap_token_file: match &serve.bootstrap {
+                Bootstrap::File(path) => Some(path.clone()),
+                Bootstrap::Off | Bootstrap::Stdout => None,
+            },
             log_format: Some(self.log.format),
             log_level: self.log.filter.clone(),
             workers: serve.workers,
-            shutdown_timeout: Some(humantime::format_duration(serve.shutdown_timeout).to_string()),
+            shutdown_timeout: Some(format_duration(serve.shutdown_timeout)),
             max_body_bytes: Some(server.max_body_bytes),
             default_page_size: Some(server.default_page_size),
             max_page_size: Some(server.max_page_size),
@@ -737,29 +895,94 @@ impl Settings {
                     .collect(),
             ),
             trust_forwarded_for: None,
-            token_cache_ttl: Some(humantime::format_duration(serve.token_cache_ttl).to_string()),
+            token_cache_ttl: Some(format_duration(serve.token_cache_ttl)),
             pool_size: Some(serve.pool_size),
             max_org_db_jobs: server.max_org_db_jobs,
-            statement_timeout: Some(
-                humantime::format_duration(serve.statement_timeout).to_string(),
-            ),
-            lock_timeout: Some(humantime::format_duration(serve.lock_timeout).to_string()),
+            statement_timeout: Some(format_duration(serve.statement_timeout)),
+            lock_timeout: Some(format_duration(serve.lock_timeout)),
             documentation_uri: server.documentation_uri.clone(),
             bulk_max_operations: Some(server.bulk.max_operations),
             bulk_max_payload_bytes: Some(server.bulk.max_payload_bytes),
-            cursor_timeout: Some(humantime::format_duration(server.cursor_timeout).to_string()),
+            cursor_timeout: Some(format_duration(server.cursor_timeout)),
             event_retention: Some(Retention(server.event_retention).to_string()),
             webhooks: Some(server.webhooks.enabled),
             webhook_max_failures: Some(server.webhooks.max_failures),
-            webhook_lease: Some(humantime::format_duration(server.webhooks.lease).to_string()),
+            webhook_lease: Some(format_duration(server.webhooks.lease)),
             rate_limit: Some(Rate(server.rate_limit.map(|limit| limit.per_second)).to_string()),
             rate_burst: server.rate_limit.map(|limit| limit.burst),
-            access_token_lifetime: Some(
-                humantime::format_duration(server.oauth.access_token_lifetime).to_string(),
-            ),
+            access_token_lifetime: Some(format_duration(server.oauth.access_token_lifetime)),
         };
-        toml::to_string(&file)
-            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+        match toml::to_string(&file) {
+            Ok(text) => header + &text,
+            Err(e) => format!("# cannot print the configuration: {e}\n"),
+        }
+    }
+}
+
+/// `bootstrap`, `--no-bootstrap` and `bootstrap_token_file`, flag or variable over file.
+fn resolve_bootstrap(serve: &ServeArgs, file: &FileConfig) -> anyhow::Result<Bootstrap> {
+    let absolute = |path: &Path| -> anyhow::Result<Bootstrap> {
+        std::path::absolute(path)
+            .map(Bootstrap::File)
+            .with_context(|| format!("bootstrap_token_file {}", path.display()))
+    };
+    if serve.no_bootstrap || serve.bootstrap == Some(false) {
+        if serve.bootstrap_token_file.is_some() {
+            bail!("bootstrap is off, yet a bootstrap token file is named; keep one of the two");
+        }
+        return Ok(Bootstrap::Off);
+    }
+    if let Some(path) = &serve.bootstrap_token_file {
+        return absolute(path);
+    }
+    match (
+        serve.bootstrap.or(file.bootstrap),
+        &file.bootstrap_token_file,
+    ) {
+        (Some(false), Some(_)) => bail!(
+            "bootstrap = false and bootstrap_token_file contradict each other in the \
+             configuration file; keep one"
+        ),
+        (Some(false), None) => Ok(Bootstrap::Off),
+        (_, Some(path)) => absolute(path),
+        (_, None) => Ok(Bootstrap::Stdout),
+    }
+}
+
+/// The URL in the first line of `path`; surrounding whitespace (a final newline) is no part
+/// of it.
+fn read_database_url_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the database URL file {}", path.display()))?;
+    let url = text.trim();
+    if url.is_empty() || url.contains(['\n', '\r']) {
+        bail!(
+            "the database URL file {} must hold one URL on one line",
+            path.display()
+        );
+    }
+    Ok(url.to_owned())
+}
+
+/// The path of `base_url` without its final slash: empty for `https://host` or `https://host/`.
+fn base_url_path(base_url: &str) -> String {
+    base_url
+        .parse::<actix_web::http::Uri>()
+        .map(|uri| uri.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}
+
+/// `url` with a relative SQLite path made absolute, so that a file printed by `scimd config`
+/// opens the same database from any directory.
+fn absolute_database_url(url: &str) -> String {
+    match scim_store::DatabaseUrl::parse(url) {
+        Ok(scim_store::DatabaseUrl::SqliteFile(path)) if Path::new(&path).is_relative() => {
+            match std::path::absolute(&path) {
+                Ok(absolute) => format!("sqlite://{}", absolute.display()),
+                Err(_) => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -767,13 +990,30 @@ impl Settings {
 /// Prometheus exporter uses.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
-/// Parses a duration such as `90d`, `12h`, `30m`, `45s` or `1h 30m`.
+/// `duration` in the largest unit that holds it whole — `90d`, `36h`, `90m`, `45s` — as
+/// [`parse_duration`] reads it back; never in months or years, whose length humantime fixes at
+/// 30.44 and 365.25 days, which no operator writes.
+pub fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return humantime::format_duration(duration).to_string();
+    }
+    match seconds {
+        0 => "0s".to_owned(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Parses a duration such as `90d`, `2w` (14 days), `12h`, `30m`, `45s` or `1h 30m`.
 ///
 /// # Errors
 /// A message saying what is wrong, for clap or a configuration error.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 12h, 30m or 45s"))
+        .map_err(|e| format!("invalid duration `{text}` ({e}); write e.g. 90d, 2w, 12h, 30m or 45s (units s, m, h, d, w)"))
 }
 
 /// How long tombstones keep their data: a duration, or `off` (`None`) for ever.
@@ -783,7 +1023,7 @@ pub struct Retention(pub Option<Duration>);
 impl std::fmt::Display for Retention {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            Some(duration) => humantime::format_duration(duration).fmt(f),
+            Some(duration) => f.write_str(&format_duration(duration)),
             None => f.write_str("off"),
         }
     }
@@ -817,6 +1057,17 @@ pub fn check_cidr(text: &str) -> Result<String, String> {
 
 /// `url` with any PostgreSQL password replaced, for printing.
 pub fn redact_database_url(url: &str) -> String {
+    replace_database_password(url, Some("REDACTED"))
+}
+
+/// `url` without its PostgreSQL password, for a configuration file that must hold no secret.
+pub fn strip_database_password(url: &str) -> String {
+    replace_database_password(url, None)
+}
+
+/// `url` with the password of its user information and of its `password` query parameter
+/// replaced by `replacement`, or removed when it is `None`.
+fn replace_database_password(url: &str, replacement: Option<&str>) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -827,7 +1078,10 @@ pub fn redact_database_url(url: &str) -> String {
     let (authority, tail) = rest.split_at(authority_end);
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:REDACTED@{host}"),
+            Some((user, _)) => match replacement {
+                Some(replacement) => format!("{user}:{replacement}@{host}"),
+                None => format!("{user}@{host}"),
+            },
             None => authority.to_owned(),
         },
         None => authority.to_owned(),
@@ -836,13 +1090,17 @@ pub fn redact_database_url(url: &str) -> String {
         Some((path, query)) => {
             let query = query
                 .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some(("password", _)) => "password=REDACTED".to_owned(),
-                    _ => pair.to_owned(),
+                .filter_map(|pair| match pair.split_once('=') {
+                    Some(("password", _)) => replacement.map(|r| format!("password={r}")),
+                    _ => Some(pair.to_owned()),
                 })
                 .collect::<Vec<_>>()
                 .join("&");
-            format!("{path}?{query}")
+            if query.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{query}")
+            }
         }
         None => tail.to_owned(),
     };
@@ -856,12 +1114,35 @@ mod tests {
     #[test]
     fn durations_parse_with_units() {
         assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        // Documented in operator.md with the other units.
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
+        let error = parse_duration("2x").unwrap_err();
+        assert!(error.contains("units s, m, h, d, w"), "{error}");
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(30 * 60)));
         assert_eq!(parse_duration(" 45s "), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
         assert!(parse_duration("90").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn durations_print_in_whole_units_and_read_back() {
+        for (text, printed) in [
+            ("90d", "90d"),
+            ("2w", "14d"),
+            ("36h", "36h"),
+            ("90m", "90m"),
+            ("60s", "1m"),
+            ("45s", "45s"),
+            ("1h 30m 5s", "5405s"),
+            ("0s", "0s"),
+            ("1500ms", "1s 500ms"),
+        ] {
+            let duration = parse_duration(text).unwrap();
+            assert_eq!(format_duration(duration), printed, "{text}");
+            assert_eq!(parse_duration(printed), Ok(duration), "{text}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ use scim_server::IssueError;
 use scim_store::orgs::{self, Organization};
 use scim_store::{tokens, DbConnection, Store, StoreError};
 
+use crate::settings::{Origin, ServeSettings};
+
 /// `scimd token create`: prints only the token, so a script can capture it.
 ///
 /// # Errors
@@ -109,7 +111,7 @@ pub fn list(store: &Store, org_name: &str) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// When there is no such token or the store fails.
-pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()> {
+pub fn revoke(store: &Store, id: &str, serve: &ServeSettings) -> anyhow::Result<()> {
     let mut conn = store.get()?;
     let token = match scim_server::revoke_token(&mut conn, None, id) {
         Ok(token) => token,
@@ -118,11 +120,35 @@ pub fn revoke(store: &Store, id: &str, cache_ttl: Duration) -> anyhow::Result<()
     };
     tracing::info!(token = %token.id, org = token.org.0, "token revoked");
     println!("revoked token {} ({})", token.id, token.name);
-    eprintln!(
-        "running servers refuse it within their token cache TTL ({})",
-        humantime::format_duration(cache_ttl)
-    );
+    eprintln!("{}", revocation_bound(serve));
     Ok(())
+}
+
+/// When running servers stop accepting a credential revoked by this process. It cannot see
+/// their settings, so it says which token cache TTL it assumed and where that came from.
+pub fn revocation_bound(serve: &ServeSettings) -> String {
+    let ttl = crate::settings::format_duration(serve.token_cache_ttl);
+    let when = if serve.token_cache_ttl.is_zero() {
+        "at once".to_owned()
+    } else {
+        format!("within {ttl}")
+    };
+    match serve.token_cache_ttl_origin {
+        Origin::Default => format!(
+            "a running server refuses it {when} if it runs with the default token cache TTL \
+             ({ttl}); this command cannot see a server's settings: give it the servers' \
+             --token-cache-ttl, SCIM_TOKEN_CACHE_TTL or --config to be told their bound"
+        ),
+        Origin::Given | Origin::File => format!(
+            "a running server with token_cache_ttl = {ttl} (as {} this command) refuses it \
+             {when}; one started with another value, within that value",
+            if serve.token_cache_ttl_origin == Origin::File {
+                "the --config file tells"
+            } else {
+                "given to"
+            }
+        ),
+    }
 }
 
 pub fn organization(conn: &mut DbConnection, name: &str) -> anyhow::Result<Organization> {

@@ -24,16 +24,14 @@ fn main() -> anyhow::Result<()> {
         VerifierConfig::default(),
     )?;
     if tokens::list(&mut conn, org.id)?.is_empty() {
-        let issued = state.verifier().issue()?;
-        tokens::insert(
+        // One call: generates, hashes (argon2id) and stores the token, and hands back the only
+        // copy of its secret.
+        let issued = scim_server::issue_token(
             &mut conn,
             org.id,
-            &tokens::NewToken {
-                id: issued.id().to_string(),
-                name: "idp".into(),
-                secret_hash: issued.phc_hash().into(),
-                expires_at: None,
-            },
+            "idp",
+            None,
+            &scim_auth::argon2::Params::default(),
         )?;
         println!(
             "SCIM token for your identity provider: {}",

@@ -8,6 +8,7 @@
 //! read from JSON is written back without loss; the accessors answer with the §2.2 defaults.
 
 mod builtin;
+mod declared;
 mod registry;
 mod resource_type;
 
@@ -22,6 +23,7 @@ pub use builtin::{
     user_resource_type, user_schema, ENTERPRISE_USER, GROUP, RESOURCE_TYPE, SCHEMA,
     SERVICE_PROVIDER_CONFIG, USER,
 };
+pub use declared::{DeclarationError, Declarations, MAX_ATTRIBUTES, MAX_DOCUMENTS};
 pub use registry::{
     AttributeOrigin, LookupError, RegisteredExtension, RegistryError, ResolvedAttribute,
     ResourceTypeView, SchemaRegistry,

@@ -705,7 +705,7 @@ fn check_names(attributes: &[Attribute], parent: Option<&str>) -> Result<(), Str
 
 /// `ATTRNAME = ALPHA *(nameChar)`, `nameChar = "-" / "_" / DIGIT / ALPHA` (RFC 7643 §2.1), and
 /// the `$ref` sub-attribute of §2.4.
-fn is_attribute_name(name: &str) -> bool {
+pub(crate) fn is_attribute_name(name: &str) -> bool {
     if name == "$ref" {
         return true;
     }

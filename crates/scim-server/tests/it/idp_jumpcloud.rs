@@ -4,7 +4,8 @@
 //! to an active configuration asks for a test email again, so the test runs again with the same
 //! address. JumpCloud publishes no request bodies or headers: the bodies below are plain SCIM
 //! 2.0 users, and only the sequence is JumpCloud's. JumpCloud publishes no group requests either,
-//! so its test group and group management are not replayed (`groups.rs` covers the shapes).
+//! so its test group and group management are not replayed here; `idp_guides.rs` replays the
+//! guide's group table with plain SCIM bodies (`groups.rs` covers the shapes).
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

@@ -3,7 +3,8 @@
 //! Template" as published for a real integration ([L3, 3p]): string booleans, `"id": null`,
 //! unknown sub-attributes. Requests carry `Content-Type: application/scim+json` and an empty
 //! `User-Agent`, as observed from OneLogin [L2]. OneLogin publishes no bodies for Get Groups,
-//! Create Group and Patch Group, so they are not replayed (`groups.rs` covers the shapes).
+//! Create Group and Patch Group, so they are not replayed here; `idp_guides.rs` replays the
+//! guide's group table with plain SCIM bodies (`groups.rs` covers the shapes).
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

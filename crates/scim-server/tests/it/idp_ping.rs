@@ -5,7 +5,8 @@
 //! `active: false` or by DELETE, as the admin chooses [P1]. The operator's `delete_mode` is
 //! `purge` here, so the purge path is the one proven (the other replays run the default,
 //! tombstone). Ping's group provisioning publishes no request bodies, so it is not replayed;
-//! `groups.rs` covers the complete, stable group paging it relies on.
+//! `groups.rs` covers the complete, stable group paging it relies on, and `idp_guides.rs`
+//! replays the guide's group table with plain SCIM bodies.
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;

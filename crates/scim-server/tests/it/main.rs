@@ -16,6 +16,7 @@ mod groups;
 mod hostile;
 mod hostile_suite;
 mod idp_entra;
+mod idp_guides;
 mod idp_jumpcloud;
 mod idp_okta;
 mod idp_onelogin;

@@ -22,7 +22,7 @@ struct Document {
 fn stored(store: &Store, id: &str) -> String {
     let mut conn = store.get().unwrap();
     diesel::sql_query(format!("SELECT document FROM users WHERE id = '{id}'"))
-        .get_result::<Document>(&mut *conn)
+        .get_result::<Document>(conn.diesel())
         .unwrap()
         .document
 }

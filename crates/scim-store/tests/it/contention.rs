@@ -22,7 +22,7 @@ struct Setting {
 
 fn setting(conn: &mut DbConnection, name: &str) -> String {
     diesel::sql_query(format!("SELECT current_setting('{name}') AS value"))
-        .get_result::<Setting>(conn)
+        .get_result::<Setting>(conn.diesel())
         .unwrap()
         .value
 }
@@ -31,7 +31,7 @@ fn setting(conn: &mut DbConnection, name: &str) -> String {
 fn lock_org(conn: &mut DbConnection, org: OrgId) -> Result<(), StoreError> {
     diesel::sql_query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
         .bind::<BigInt, _>(org.0)
-        .execute(conn)?;
+        .execute(conn.diesel())?;
     Ok(())
 }
 
@@ -93,7 +93,7 @@ fn a_statement_past_statement_timeout_is_unavailable() {
     );
     let mut conn = store.get().unwrap();
     let error = diesel::sql_query("SELECT pg_sleep(5)")
-        .execute(&mut *conn)
+        .execute(conn.diesel())
         .map_err(StoreError::from)
         .unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
@@ -168,11 +168,14 @@ fn a_deadlock_is_unavailable_and_a_transaction_conflict() {
     let db = TestDb::postgres();
     let (a, b) = (org(db.store(), "a"), org(db.store(), "b"));
     let store = db.store().clone();
-    // diesel's own transaction, which does not run the body again.
+    // A plain transaction, which does not run the body again.
     let (results, runs) = deadlock(
         move |body| {
             let mut conn = store.get()?;
-            conn.transaction(|conn| body(conn))
+            conn.batch_execute("BEGIN")?;
+            let result = body(&mut conn);
+            conn.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+            result
         },
         a,
         b,
@@ -252,7 +255,7 @@ struct Backend {
 
 fn backend_pid(conn: &mut DbConnection) -> Result<i32, StoreError> {
     Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Backend>(conn)?
+        .get_result::<Backend>(conn.diesel())?
         .pid)
 }
 

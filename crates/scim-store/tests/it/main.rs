@@ -77,7 +77,7 @@ fn count(store: &Store, sql: &str) -> i64 {
     use diesel::RunQueryDsl;
     let mut conn = store.get().unwrap();
     diesel::sql_query(sql)
-        .get_result::<Count>(&mut *conn)
+        .get_result::<Count>(conn.diesel())
         .unwrap()
         .n
 }
@@ -86,5 +86,5 @@ fn count(store: &Store, sql: &str) -> i64 {
 fn execute(store: &Store, sql: &str) {
     use diesel::RunQueryDsl;
     let mut conn = store.get().unwrap();
-    diesel::sql_query(sql).execute(&mut *conn).unwrap();
+    diesel::sql_query(sql).execute(conn.diesel()).unwrap();
 }

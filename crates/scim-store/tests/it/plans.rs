@@ -216,11 +216,8 @@ fn one_attribute_lookups_stay_indexed_with_generic_plans() {
     let org = crate::org(store, "acme");
     load_users(store, org, 1, LOADED).unwrap();
     let mut conn = store.get().unwrap();
-    diesel::RunQueryDsl::execute(
-        diesel::sql_query("SET plan_cache_mode = force_generic_plan"),
-        &mut *conn,
-    )
-    .unwrap();
+    conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+        .unwrap();
     let mut failures = Vec::new();
     for filter in [
         r#"id eq "lu-777""#,
@@ -304,11 +301,7 @@ store_test!(loaded_users_look_like_written_ones, |store| {
     assert_eq!(before, 300 * 8);
     {
         let mut conn = store.get().unwrap();
-        diesel::RunQueryDsl::execute(
-            diesel::sql_query("DELETE FROM value_index_state"),
-            &mut *conn,
-        )
-        .unwrap();
+        conn.batch_execute("DELETE FROM value_index_state").unwrap();
     }
     store.migrate().unwrap();
     let after = crate::count(

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use diesel::sql_types::{Bool, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
-use scim_store::{DbConnection, Store};
+use scim_store::{DbConnection, Dialect, Store};
 use scim_test_db::store_test;
 
 const TENANT_TABLES: [&str; 11] = [
@@ -51,8 +51,8 @@ struct Index {
 
 fn indexes(store: &Store) -> Vec<Index> {
     let mut conn = store.get().unwrap();
-    let sql = match &*conn {
-        DbConnection::Pg(_) => {
+    let sql = match conn.dialect() {
+        Dialect::Postgres => {
             "SELECT t.relname::text AS table_name, i.relname::text AS index_name, \
                     a.attname::text AS first_column, x.indisunique AS is_unique, \
                     pg_get_expr(x.indpred, x.indrelid) AS predicate \
@@ -64,7 +64,7 @@ fn indexes(store: &Store) -> Vec<Index> {
              WHERE n.nspname = current_schema() AND t.relname NOT LIKE '\\_\\_diesel%'"
         }
         // Rowid keys (INTEGER PRIMARY KEY) have no index entry: they are checked apart.
-        DbConnection::Sqlite(_) => {
+        Dialect::Sqlite => {
             "SELECT m.name AS table_name, il.name AS index_name, ii.name AS first_column, \
                     il.\"unique\" AS is_unique, \
                     CASE WHEN il.partial THEN \
@@ -74,7 +74,7 @@ fn indexes(store: &Store) -> Vec<Index> {
                AND m.name <> 'sqlite_sequence'"
         }
     };
-    diesel::sql_query(sql).load::<Index>(&mut *conn).unwrap()
+    diesel::sql_query(sql).load::<Index>(conn.diesel()).unwrap()
 }
 
 #[derive(QueryableByName)]
@@ -85,19 +85,19 @@ struct Column {
 
 /// The columns of `table`'s primary key, in key order.
 fn primary_key(conn: &mut DbConnection, table: &str) -> Vec<String> {
-    let sql = match conn {
-        DbConnection::Pg(_) => format!(
+    let sql = match conn.dialect() {
+        Dialect::Postgres => format!(
             "SELECT a.attname::text AS name \
              FROM pg_index x, unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord), pg_attribute a \
              WHERE x.indrelid = '{table}'::regclass AND x.indisprimary \
                AND a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.ord"
         ),
-        DbConnection::Sqlite(_) => {
+        Dialect::Sqlite => {
             format!("SELECT name FROM pragma_table_info('{table}') WHERE pk > 0 ORDER BY pk")
         }
     };
     diesel::sql_query(sql)
-        .load::<Column>(conn)
+        .load::<Column>(conn.diesel())
         .unwrap()
         .into_iter()
         .map(|c| c.name)

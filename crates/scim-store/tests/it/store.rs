@@ -59,15 +59,15 @@ fn every_pooled_sqlite_connection_gets_wal_foreign_keys_and_a_busy_timeout() {
     let mut conns: Vec<_> = (0..3).map(|_| store.get().unwrap()).collect();
     for conn in &mut conns {
         let mode = diesel::sql_query("SELECT journal_mode AS value FROM pragma_journal_mode")
-            .get_result::<Setting>(&mut **conn)
+            .get_result::<Setting>(conn.diesel())
             .unwrap();
         assert_eq!(mode.value, "wal");
         let keys = diesel::sql_query("SELECT foreign_keys AS value FROM pragma_foreign_keys")
-            .get_result::<Number>(&mut **conn)
+            .get_result::<Number>(conn.diesel())
             .unwrap();
         assert_eq!(keys.value, 1);
         let timeout = diesel::sql_query("SELECT timeout AS value FROM pragma_busy_timeout")
-            .get_result::<Number>(&mut **conn)
+            .get_result::<Number>(conn.diesel())
             .unwrap();
         assert_eq!(timeout.value, 1234);
     }

@@ -31,7 +31,7 @@ fn row(conn: &mut DbConnection, table: &str, name: &str, id: &str) -> Option<Row
         "SELECT {name}_name AS name, {name}_name_key AS name_key, external_id, document, search \
          FROM {table} WHERE id = '{id}'"
     ))
-    .get_result::<Row>(conn)
+    .get_result::<Row>(conn.diesel())
     .ok()
 }
 

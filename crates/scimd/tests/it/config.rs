@@ -27,7 +27,9 @@ fn flags_beat_environment_beats_file_beats_defaults() {
     assert_eq!(value(&defaults, "migrate"), "true");
     assert_eq!(value(&defaults, "statement_timeout"), "\"10s\"");
     assert_eq!(value(&defaults, "lock_timeout"), "\"5s\"");
-    assert_eq!(value(&defaults, "tombstone_retention"), "\"30days\"");
+    assert_eq!(value(&defaults, "tombstone_retention"), "\"30d\"");
+    assert_eq!(value(&defaults, "event_retention"), "\"90d\"");
+    assert_eq!(value(&defaults, "token_cache_ttl"), "\"1m\"");
 
     let from_file = scratch.ok(&["--config", file, "config"]);
     assert_eq!(value(&from_file, "listen"), "\"127.0.0.1:7001\"");

@@ -10,6 +10,7 @@ mod admin;
 mod config;
 mod console;
 mod host;
+mod operator;
 mod serve;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -271,6 +272,34 @@ pub(crate) fn request(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Option<(u16, String)> {
+    exchange(port, method, path, token, body).map(|reply| (reply.status, reply.body))
+}
+
+/// An HTTP answer: its status, its header lines (names lower-cased) and its body.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// The first value of header `name` (lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// `method path` on 127.0.0.1:`port`, the whole answer; `None` if nothing answers.
+pub(crate) fn exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<Reply> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
     stream
@@ -296,8 +325,18 @@ pub(crate) fn request(
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
+    let (head, body) = response
         .split_once("\r\n\r\n")
-        .map_or_else(String::new, |(_, body)| body.to_owned());
-    Some((status, body))
+        .unwrap_or((response.as_str(), ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    Some(Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }
