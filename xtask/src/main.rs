@@ -23,8 +23,14 @@ usage: cargo xtask <command>
 
 commands:
   ci      format check, clippy with warnings denied, every test of the workspace (property
-          tests from a fixed seed unless PROPTEST_RNG_SEED is set), `downstream` below, and
-          the conformance run below on both backends
+          tests from a fixed seed unless PROPTEST_RNG_SEED is set; doc tests included, so
+          each crate's README example), the example programs examples/filter-parse and
+          examples/model-patch (examples/host-app serves until stopped; its tests run with
+          the workspace's), `downstream` below, and the conformance run below on both
+          backends
+  doc     the API docs of the workspace's crates under target/doc, one crate at a time in
+          dependency order (so a link to another crate's item is a link, not text), with
+          rustdoc warnings denied
   downstream [sqlite|postgres|both]...
           builds a throwaway application outside the workspace against scim-auth,
           scim-server and scim-store with the newest dependency versions their requirements
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         Some("faults") => faults::run(&args[1..]),
         Some("bench") if args.iter().any(|a| a == "--http") => load::run(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("doc") => doc(),
         Some("load") => load::run(&args[1..]),
         Some("migrate") => deploy::migrate(&args[1..]),
         Some("downstream") => downstream::run_downstream(&args[1..]),
@@ -169,8 +176,42 @@ fn ci() -> Result<(), String> {
     }
     run(test)?;
 
+    // The example programs check their own outcomes and fail when one changes.
+    for example in EXAMPLES {
+        let mut cmd = cargo();
+        cmd.args(["run", "--quiet", "--package", example]);
+        run(cmd)?;
+    }
+
     downstream::run_downstream(&[])?;
     conformance::run(&[])
+}
+
+/// The example programs `cargo xtask ci` runs: each terminates, and fails when what it shows no
+/// longer holds.
+const EXAMPLES: &[&str] = &["filter-parse", "model-patch"];
+
+/// The workspace's documented crates, each after the crates it links to. rustdoc renders a link
+/// to another crate's item as plain text when that crate's docs are not written yet, and `cargo
+/// doc --workspace --no-deps` documents the members in parallel, in no such order.
+const DOC_ORDER: &[&str] = &[
+    "scim-filter",
+    "scim-model",
+    "scim-auth",
+    "scim-store",
+    "scim-server",
+    "host-app",
+    "scimd",
+];
+
+fn doc() -> Result<(), String> {
+    for package in DOC_ORDER {
+        let mut cmd = cargo();
+        cmd.env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--no-deps", "--package", package]);
+        run(cmd)?;
+    }
+    Ok(())
 }
 
 fn bench(sections: &[String]) -> Result<(), String> {

@@ -2,11 +2,14 @@
 
 use std::fmt;
 
-/// Why a filter or path could not be parsed, and at which character.
+/// Why a filter or path could not be parsed, and where.
 ///
 /// Its `Display` is a sentence fit for the `detail` of a SCIM `invalidFilter` or `invalidPath`
-/// error, e.g. `expected an operator (eq, ne, co, sw, ew, gt, lt, ge, le or pr) at character 10,
-/// found "equals \"bj…"`.
+/// error, e.g. `expected an operator (eq, ne, co, sw, ew, gt, lt, ge, le or pr) after 9
+/// characters, found "equals \"bj…"`. The number it prints is [`FilterError::position`]: the
+/// characters before the problem, which is also the problem's zero-based index. It is worded
+/// as a count rather than "at character N" so that no reader has to guess whether counting
+/// starts at 0 or 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterError {
     kind: ErrorKind,
@@ -94,7 +97,11 @@ impl FilterError {
         &self.kind
     }
 
-    /// Zero-based index, in characters, of where the problem starts.
+    /// Where the problem starts: the number of characters (not bytes) before it, so the
+    /// zero-based index of its first character; `input.chars().skip(position)` is the rest the
+    /// message quotes as "found". The message prints the same number ("after 9 characters").
+    /// It is 0 for [`ErrorKind::Empty`] and [`ErrorKind::TooLong`], whose messages name no
+    /// position.
     pub fn position(&self) -> usize {
         self.position
     }
@@ -105,7 +112,11 @@ impl fmt::Display for FilterError {
         if matches!(self.kind, ErrorKind::Empty | ErrorKind::TooLong { .. }) {
             return write!(f, "{}", self.kind);
         }
-        write!(f, "{} at character {}", self.kind, self.position + 1)?;
+        match self.position {
+            0 => write!(f, "{} at the start", self.kind)?,
+            1 => write!(f, "{} after 1 character", self.kind)?,
+            n => write!(f, "{} after {n} characters", self.kind)?,
+        }
         match &self.found {
             Some(snippet) => write!(f, ", found {snippet:?}"),
             None => f.write_str(", found the end of the input"),

@@ -25,6 +25,10 @@
 //! The first problem found is the error; its detail names the attribute path and never the
 //! value, so a rejected `password` is not echoed back.
 //!
+//! A User's `password` never comes out in the document: the result is a [`Validated`], which
+//! holds it apart as a [`Password`] to hash, and whose [`Validated::into_document`] puts the
+//! hash in its place (RFC 7643 §4.1.1: cleartext "SHOULD NOT" be stored).
+//!
 //! ```
 //! use scim_model::schema::SchemaRegistry;
 //! use scim_model::validate::{validate_create, ValidationOptions};
@@ -39,14 +43,23 @@
 //!     "active": "True",
 //!     "emails": {"value": "bjensen@example.com", "primary": true},
 //!     "title": null,
+//!     "password": "t1meMa$heen",
 //! });
-//! let stored = validate_create(&body, users, &ValidationOptions::default())?;
-//! assert_eq!(stored, json!({
+//! let validated = validate_create(&body, users, &ValidationOptions::default())?;
+//! assert_eq!(validated.document(), &json!({
 //!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
 //!     "userName": "bjensen",
 //!     "active": true,
 //!     "emails": [{"value": "bjensen@example.com", "primary": true}],
 //! }));
+//! assert_eq!(format!("{:?}", validated.password()), "Some(Password(<redacted>))");
+//!
+//! // The document to store: the password replaced by its hash (a real one in practice, such
+//! // as `scim_auth::hash_password`'s argon2id).
+//! let stored = validated.into_document(|password| {
+//!     Ok::<_, std::convert::Infallible>(format!("hash of {}", password.expose_for_hashing()))
+//! })?;
+//! assert_eq!(stored["password"], "hash of t1meMa$heen");
 //!
 //! let error = validate_create(&json!({"schemas": []}), users, &ValidationOptions::default())
 //!     .unwrap_err();
@@ -60,7 +73,11 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::ScimError;
 use crate::limits::{KeyAttributes, Limits};
-use crate::schema::{Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness};
+pub use crate::password::Password;
+use crate::password::PASSWORD;
+use crate::schema::{
+    Attribute, AttributeType, Mutability, ResourceTypeView, Schema, Uniqueness, USER,
+};
 use crate::value::{fold_case, is_present, member, parse_date_time, same_value};
 
 /// What to do with a member of the body that no schema of the resource type defines.
@@ -142,9 +159,71 @@ impl ValidationOptions {
     }
 }
 
-/// Validates the body of a POST that creates a resource of `resource_type` (RFC 7644 §3.3)
-/// and returns the document to store: `schemas` and the validated attributes, without `id` or
+/// A resource body that passed validation: the document to store, and apart from it the
+/// password the body set.
+///
+/// The document never holds a password as the client sent it. A User body's `password` (RFC
+/// 7643 §4.1.1) is taken out into [`Validated::password`]; a replace whose body sets none, or
+/// sets exactly the value `existing` holds, carries the stored value (a hash) over in the
+/// document. Store [`Validated::into_document`], which asks for the hash of a new password and
+/// puts it in its place.
+#[derive(Debug)]
+#[must_use = "store `into_document`, which puts the password's hash in the document"]
+pub struct Validated {
+    document: Value,
+    password: Option<Password>,
+}
+
+impl Validated {
+    /// The validated document: `schemas` and the attributes, without `id` or `meta`, and
+    /// without a new password.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
+    /// The document, for a caller that takes out what it stores apart (a group's `members`).
+    pub fn document_mut(&mut self) -> &mut Value {
+        &mut self.document
+    }
+
+    /// The password the body set, to hash; `None` when it set none (or, on a replace, set the
+    /// value already stored).
+    pub fn password(&self) -> Option<&Password> {
+        self.password.as_ref()
+    }
+
+    /// The document to store: with the hash `hash` makes of the new password, if there is one,
+    /// as its `password`.
+    ///
+    /// # Errors
+    /// Whatever `hash` returns.
+    pub fn into_document<E>(
+        self,
+        hash: impl FnOnce(&Password) -> Result<String, E>,
+    ) -> Result<Value, E> {
+        let Validated {
+            mut document,
+            password,
+        } = self;
+        if let (Some(password), Value::Object(members)) = (password, &mut document) {
+            members.insert(PASSWORD.to_owned(), Value::String(hash(&password)?));
+        }
+        Ok(document)
+    }
+
+    /// The document (without a new password) and the password, for a caller that stores the
+    /// password's hash elsewhere than in the document.
+    pub fn into_parts(self) -> (Value, Option<Password>) {
+        (self.document, self.password)
+    }
+}
+
+/// Validates the body of a POST that creates a resource of `resource_type` (RFC 7644 §3.3).
+/// The document to store holds `schemas` and the validated attributes, without `id` or
 /// `meta`, which the store assigns.
+///
+/// A User's `password` is not in the document: it comes out as a [`Password`], and
+/// [`Validated::into_document`] stores its hash, never the password (RFC 7643 §4.1.1).
 ///
 /// # Errors
 /// A 400 [`ScimError`] for the first problem found: `invalidSyntax` when the body is not an
@@ -156,20 +235,30 @@ pub fn validate_create(
     body: &Value,
     resource_type: ResourceTypeView<'_>,
     options: &ValidationOptions,
-) -> Result<Value, ScimError> {
+) -> Result<Validated, ScimError> {
     let validator = Validator::new(resource_type, options);
-    let draft = validator.draft(body)?;
+    let mut draft = validator.draft(body)?;
     validator.check_required(&draft)?;
-    Ok(validator.finish(draft))
+    let password = validator.take_password(&mut draft, None);
+    Ok(Validated {
+        document: validator.finish(draft),
+        password,
+    })
 }
 
-/// Validates the body of a PUT that replaces `existing` (RFC 7644 §3.5.1) and returns the new
-/// document to store.
+/// Validates the body of a PUT that replaces `existing` (RFC 7644 §3.5.1), the document as
+/// stored, and returns the new document to store.
 ///
 /// Everything the body gives replaces what `existing` holds, and what it leaves out is cleared,
 /// except that an `immutable` attribute the body omits keeps its value, and so does a
 /// `writeOnly` one (a client cannot read it back to send it again). `readOnly` attributes are
 /// dropped: the caller carries `id` and `meta` over from `existing`.
+///
+/// A User's `password` the body sets comes out as a [`Password`] to hash, as in
+/// [`validate_create`]; the stored one is kept in the document when the body sets none or sets
+/// exactly the stored value. The latter is what a PATCH looks like: [`crate::patch::apply`] to
+/// the stored document, then this on its result, and the stored hash is not taken for a new
+/// password.
 ///
 /// Immutability applies to attributes and to sub-attributes of singular complex attributes.
 /// The `immutable` sub-attributes of a multi-valued attribute (Group `members`) make each
@@ -183,12 +272,16 @@ pub fn validate_replace(
     existing: &Value,
     resource_type: ResourceTypeView<'_>,
     options: &ValidationOptions,
-) -> Result<Value, ScimError> {
+) -> Result<Validated, ScimError> {
     let validator = Validator::new(resource_type, options);
     let mut draft = validator.draft(body)?;
     validator.keep_from_existing(&mut draft, existing.as_object())?;
     validator.check_required(&draft)?;
-    Ok(validator.finish(draft))
+    let password = validator.take_password(&mut draft, existing.as_object());
+    Ok(Validated {
+        document: validator.finish(draft),
+        password,
+    })
 }
 
 struct Validator<'a, 'r> {
@@ -818,6 +911,32 @@ impl<'r> Validator<'_, 'r> {
             )?;
         }
         Ok(())
+    }
+
+    /// Takes a User's new password out of `draft`. One equal to the password `existing` holds
+    /// is that stored value carried over (by [`keep`], or by a PATCH applied to the stored
+    /// document), not a new one, and stays.
+    fn take_password(
+        &self,
+        draft: &mut Draft<'r>,
+        existing: Option<&Map<String, Value>>,
+    ) -> Option<Password> {
+        if !self.resource_type.core_schema().is(USER) {
+            return None;
+        }
+        let Some(Value::String(given)) = draft.core.members.get(PASSWORD) else {
+            return None;
+        };
+        let stored = existing
+            .and_then(|existing| present_member(existing, PASSWORD))
+            .and_then(Value::as_str);
+        if stored == Some(given.as_str()) {
+            return None;
+        }
+        match draft.core.members.remove(PASSWORD) {
+            Some(Value::String(text)) => Some(Password::new(text)),
+            _ => None,
+        }
     }
 
     fn finish(&self, draft: Draft<'r>) -> Value {

@@ -44,7 +44,7 @@ const BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// are single requests, so one ends soon.
 const ORG_BUSY_RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Any failure of a request; its [`ResponseError`] impl renders the §3.12 body.
+/// Any failure of a request; its `actix_web::ResponseError` impl renders the §3.12 body.
 ///
 /// ```
 /// use actix_web::ResponseError;

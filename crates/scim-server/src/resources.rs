@@ -21,7 +21,7 @@ use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
 use scim_model::schema::{ResourceTypeView, SchemaRegistry};
-use scim_model::validate::{validate_create, validate_replace, ValidationOptions};
+use scim_model::validate::{validate_create, validate_replace, Password, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
 use scim_store::paging::{self, Position};
@@ -553,6 +553,17 @@ pub(crate) struct Hashing<'a> {
     pub(crate) org: OrgId,
 }
 
+impl Hashing<'_> {
+    /// The hash of `password`: the one made beforehand, or (for a password validation rewrote,
+    /// the rare slow path) one made now.
+    fn hash(&self, password: &str) -> Result<String, ApiError> {
+        match self.prehashed.0.get(password) {
+            Some(hash) => Ok(hash.clone()),
+            None => Ok(self.verifier.hash_password(&self.org.0, password)?),
+        }
+    }
+}
+
 /// Whether `key` names the User's `password`, plainly or URN-qualified.
 fn names_password(key: &str) -> bool {
     let name = key.rsplit_once(':').map_or(key, |(_, name)| name);
@@ -619,31 +630,39 @@ pub(crate) async fn prehash(
     .await?
 }
 
-/// Puts the hash of the document's `password` in its place. The stored hash itself (carried
-/// over by a PUT or PATCH that did not set it) is kept; any other string, even one that looks
-/// like a hash, is a password to hash, so a client cannot plant a hash of its own choosing (and
-/// its costs) for the host application's login checks. A password not hashed beforehand (one
-/// validation rewrote) is hashed here, the rare slow path.
-fn hash_password(
+/// Puts the hash of `password`, the one the request set, in the document validation returned
+/// without it ([`scim_model::validate::Validated`]). Without a new password, the document holds
+/// the stored value (carried over by a PUT or PATCH that did not set one, or set exactly it),
+/// kept as it is when it is an argon2id hash, and hashed now when it is not (a password stored
+/// before passwords were hashed). So any other string, even one that looks like a hash, is a
+/// password to hash, and a client cannot plant a hash of its own choosing (and its costs) for
+/// the host application's login checks.
+fn store_password(
     document: &mut Value,
-    stored: Option<&Value>,
+    password: Option<Password>,
     hashing: &Hashing<'_>,
 ) -> Result<(), ApiError> {
-    let Some(Value::String(password)) = document.get_mut("password") else {
-        return Ok(());
+    let hash = match password {
+        Some(password) => hashing.hash(password.expose_for_hashing())?,
+        None => match document.get("password").and_then(Value::as_str) {
+            Some(kept) if !scim_auth::is_argon2id_phc(kept) => hashing.hash(kept)?,
+            _ => return Ok(()),
+        },
     };
-    let unchanged = stored
-        .and_then(|stored| stored.get("password"))
-        .and_then(Value::as_str)
-        .is_some_and(|hash| hash == password.as_str() && scim_auth::is_argon2id_phc(hash));
-    if unchanged {
-        return Ok(());
+    if let Some(object) = document.as_object_mut() {
+        object.insert("password".to_owned(), Value::String(hash));
     }
-    *password = match hashing.prehashed.0.get(password.as_str()) {
-        Some(hash) => hash.clone(),
-        None => hashing.verifier.hash_password(&hashing.org.0, password)?,
-    };
     Ok(())
+}
+
+/// The top-level attribute names a validated write stores, for the audit trail: the document's,
+/// and `password` when it sets a new one (which validation keeps out of the document).
+fn stored_attribute_names(document: &Value, password: Option<&Password>) -> Vec<String> {
+    let mut names = attribute_names(document);
+    if password.is_some() {
+        names.push("password".to_owned());
+    }
+    names
 }
 
 /// A create, validated: what `POST /{endpoint}` and a bulk POST (RFC 7644 §3.7) share.
@@ -651,7 +670,10 @@ fn hash_password(
 /// [`CreatePlan::write`] it in a transaction.
 #[derive(Debug)]
 pub(crate) struct CreatePlan {
+    /// The document to store; its password is in `password` until [`CreatePlan::finish`]
+    /// puts the hash here.
     document: Value,
+    password: Option<Password>,
     members: Option<Vec<MemberValue>>,
     attributes: Vec<String>,
 }
@@ -670,27 +692,28 @@ impl CreatePlan {
         body: &Value,
     ) -> Result<Self, ApiError> {
         let options = profile.validation(ep.limits(config));
-        let mut document = validate_create(body, rt, &options)?;
+        let (mut document, password) = validate_create(body, rt, &options)?.into_parts();
         let members = if ep.kind.has_members() {
             members::take_members(&mut document, config.max_member_values)?
         } else {
             None
         };
-        let mut attributes = attribute_names(&document);
+        let mut attributes = stored_attribute_names(&document, password.as_ref());
         if members.as_ref().is_some_and(|ids| !ids.is_empty()) {
             attributes.push("members".into());
         }
         Ok(CreatePlan {
             document,
+            password,
             members,
             attributes,
         })
     }
 
-    /// Adds the passwords the new resource carries to `out`, to hash before any transaction.
+    /// Adds the password the new resource carries to `out`, to hash before any transaction.
     pub(crate) fn passwords(&self, ep: &Endpoint, out: &mut Vec<String>) {
-        if let (true, Some(object)) = (ep.has_password(), self.document.as_object()) {
-            passwords_in(object, out);
+        if let (true, Some(password)) = (ep.has_password(), &self.password) {
+            out.push(password.expose_for_hashing().to_owned());
         }
     }
 
@@ -705,7 +728,7 @@ impl CreatePlan {
         hashing: &Hashing<'_>,
     ) -> Result<(), ApiError> {
         if ep.has_password() {
-            hash_password(&mut self.document, None, hashing)?;
+            store_password(&mut self.document, self.password.take(), hashing)?;
         }
         ep.limits(config).check_document(&self.document)?;
         Ok(())
@@ -1517,7 +1540,7 @@ impl Profile {
 }
 
 /// A PUT or PATCH, parsed and checked before any transaction: what `PUT`/`PATCH
-/// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write`] applies it to the
+/// /{endpoint}/{id}` and a bulk PUT or PATCH (RFC 7644 §3.7) share. [`write()`] applies it to the
 /// locked resource.
 #[derive(Debug)]
 pub(crate) enum WritePlan {
@@ -1541,6 +1564,8 @@ pub(crate) enum WritePlan {
 struct Rewrite {
     /// The new document, or `None` when it does not change.
     document: Option<Value>,
+    /// The new password, which validation keeps out of `document`, to hash into it.
+    password: Option<Password>,
     /// The attribute names the change touched, for the audit trail.
     attributes: Vec<String>,
     /// Member changes, for a group.
@@ -1627,8 +1652,9 @@ impl WritePlan {
                 options,
                 max_members,
             } => {
-                let mut document = validate_replace(body, stored, rt, options)?;
-                let mut attributes = attribute_names(&document);
+                let (mut document, password) =
+                    validate_replace(body, stored, rt, options)?.into_parts();
+                let mut attributes = stored_attribute_names(&document, password.as_ref());
                 let mut changes = Vec::new();
                 if ep.kind.has_members() {
                     // RFC 7644 §3.5.1 lets an omitted readWrite attribute be "not asserted": a
@@ -1647,6 +1673,7 @@ impl WritePlan {
                 }
                 Ok(Rewrite {
                     document: Some(document),
+                    password,
                     attributes,
                     members: changes,
                 })
@@ -1659,6 +1686,7 @@ impl WritePlan {
             } => {
                 let mut rewritten = Rewrite {
                     document: None,
+                    password: None,
                     attributes: Vec::new(),
                     members: changes.clone(),
                 };
@@ -1674,7 +1702,9 @@ impl WritePlan {
                         numbers,
                     )?;
                     if patched.changed {
-                        rewritten.document = Some(validate_replace(
+                        // The patched resource holds the stored hash unless an operation set a
+                        // new password; validation tells the two apart.
+                        let (document, password) = validate_replace(
                             &patched.resource,
                             stored,
                             rt,
@@ -1682,7 +1712,10 @@ impl WritePlan {
                                 limits: options.limits,
                                 ..ValidationOptions::default()
                             },
-                        )?);
+                        )?
+                        .into_parts();
+                        rewritten.document = Some(document);
+                        rewritten.password = password;
                         rewritten.attributes = patched.attributes;
                     }
                 }
@@ -1734,6 +1767,7 @@ pub(crate) fn write(
     let stored = stored_document(&existing)?;
     let Rewrite {
         document,
+        password,
         mut attributes,
         members: changes,
     } = plan.rewrite(ep, rt, &existing, &stored, location)?;
@@ -1746,7 +1780,9 @@ pub(crate) fn write(
         (None, false) => Ok(existing),
         (document, _) => {
             let mut document = document.unwrap_or(stored.clone());
-            hash_password(&mut document, Some(&stored), &writer.hashing)?;
+            if ep.has_password() {
+                store_password(&mut document, password, &writer.hashing)?;
+            }
             writer.limits.check_document(&document)?;
             // An unassigned `active` never reactivates (`Columns::derive_keeping`).
             let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
@@ -1782,7 +1818,7 @@ async fn modify(
     rewrite(ep, auth, &state, &req, id.into_inner(), plan).await
 }
 
-/// Runs `plan` on the resource in one transaction ([`write`]), honouring `If-Match`; answers
+/// Runs `plan` on the resource in one transaction ([`write()`]), honouring `If-Match`; answers
 /// 200 with the result, or 204 under `Prefer: return=minimal`.
 async fn rewrite(
     ep: &'static Endpoint,

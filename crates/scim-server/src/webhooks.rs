@@ -7,13 +7,13 @@
 //! base64 HMAC-SHA256 of `id.timestamp.body` under the secret's bytes; two signatures, space
 //! separated, while a rotated-out secret is in its grace period).
 //!
-//! The worker ([`run`]) claims webhooks with a lease (`scim_store::webhooks::claim`), sends
-//! what each has not acknowledged, and moves its `delivered_seq` on after each 2xx. A failure
-//! (any other status, a timeout, a refused connection) stops that webhook's delivery until its
-//! next attempt, after an exponential backoff with jitter; after
-//! [`WebhookConfig::max_failures`] failures in a row it is paused until resumed. Nothing is ever
-//! skipped, so delivery is at least once: a crash between the receiver's 2xx and the
-//! acknowledgement sends that event again.
+//! The worker ([`crate::ScimState::start_background_tasks`] starts it) claims webhooks with a
+//! lease (`scim_store::webhooks::claim`), sends what each has not acknowledged, and moves its
+//! `delivered_seq` on after each 2xx. A failure (any other status, a timeout, a refused
+//! connection) stops that webhook's delivery until its next attempt, after an exponential
+//! backoff with jitter; after [`WebhookConfig::max_failures`] failures in a row it is paused
+//! until resumed. Nothing is ever skipped, so delivery is at least once: a crash between the
+//! receiver's 2xx and the acknowledgement sends that event again.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -16,7 +16,7 @@ fn errors_name_the_position_and_what_was_expected() {
     let (pos, msg) = syntax_at(r#"userName equals "x""#);
     assert_eq!(pos, 9);
     assert!(msg.contains("expected an operator"), "{msg}");
-    assert!(msg.contains("at character 10"), "{msg}");
+    assert!(msg.contains("after 9 characters"), "{msg}");
     assert!(msg.contains(r#"found "equals \"x\"""#), "{msg}");
 
     let (pos, msg) = syntax_at(r#"userName eq"#);
@@ -214,12 +214,51 @@ fn unquoted_values_only_when_asked() {
 #[test]
 fn messages_read_well() {
     for (input, expected) in [
-        ("userName", "expected an operator (eq, ne, co, sw, ew, gt, lt, ge, le or pr) at character 9, found the end of the input"),
-        ("userName eq", "expected a value (a quoted string, a number, true, false or null) at character 12, found the end of the input"),
-        ("userName eq 'x'", "string values must be quoted at character 13, found \"'x'\""),
-        ("= 1", "expected a filter expression at character 1, found \"= 1\""),
+        ("userName", "expected an operator (eq, ne, co, sw, ew, gt, lt, ge, le or pr) after 8 characters, found the end of the input"),
+        ("userName eq", "expected a value (a quoted string, a number, true, false or null) after 11 characters, found the end of the input"),
+        ("userName eq 'x'", "string values must be quoted after 12 characters, found \"'x'\""),
+        ("= 1", "expected a filter expression at the start, found \"= 1\""),
+        ("a", "expected an operator (eq, ne, co, sw, ew, gt, lt, ge, le or pr) after 1 character, found the end of the input"),
     ] {
         assert_eq!(parse(input).unwrap_err().to_string(), expected, "{input}");
+    }
+}
+
+/// The number a message prints is `position()`, which counts characters, not bytes: the input
+/// after that many characters is what the message quotes as "found".
+#[test]
+fn the_message_prints_the_position() {
+    for input in [
+        r#"userName equals "x""#,
+        r#"name.givenName eq "Zoë" and émails[type eq "work"] xx"#,
+        r#"emails[type eq "work" and value co "@"] or"#,
+        "(((a pr)",
+        "title pr and ((((",
+        r#"displayName eq "日本語" and"#,
+        "userName eq 'x'",
+        "a",
+    ] {
+        let error = parse(input).unwrap_err();
+        let position = error.position();
+        let message = error.to_string();
+        let printed = match position {
+            0 => "at the start".to_owned(),
+            1 => "after 1 character".to_owned(),
+            n => format!("after {n} characters"),
+        };
+        assert!(message.contains(&printed), "{input}: {position}: {message}");
+        let rest: String = input.chars().skip(position).take(12).collect();
+        if rest.is_empty() {
+            assert!(message.ends_with("found the end of the input"), "{message}");
+        } else {
+            // The quoted snippet may go on with `…`, so its closing quote is not compared.
+            let quoted = format!("{rest:?}");
+            let opening = quoted.strip_suffix('"').unwrap_or(&quoted);
+            assert!(
+                message.contains(&format!("found {opening}")),
+                "{input}: {message}"
+            );
+        }
     }
 }
 

@@ -278,6 +278,10 @@ fn check_strings(value: &Value, limits: &Limits, number: usize) -> Result<(), Sc
 /// The input is never modified; the result is a new value. `meta` is left to the caller, who
 /// updates `lastModified` and `version` when [`Patched::changed`] is set.
 ///
+/// The result is not yet a document to store: a password an operation sets is in it as the
+/// client sent it. Pass it to [`crate::validate::validate_replace`] with the stored document as
+/// `existing`, which takes a new password out to be hashed and keeps the stored one.
+///
 /// # Errors
 /// A 400 [`ScimError`] whose detail names the failing operation: `invalidSyntax` for a request
 /// without operations or a path-less operation when those are not allowed, `invalidPath` for a

@@ -8,7 +8,8 @@ use scim_model::schema::{
     ENTERPRISE_USER, GROUP, USER,
 };
 use scim_model::validate::{
-    validate_create, validate_replace, CanonicalValues, UnknownAttributes, ValidationOptions,
+    validate_create, validate_replace, CanonicalValues, UnknownAttributes, Validated,
+    ValidationOptions,
 };
 use serde_json::{json, Value};
 
@@ -78,6 +79,17 @@ pub fn devices() -> SchemaRegistry {
     registry
 }
 
+/// The document to store, with a stand-in "hash" that shows which password it was made of.
+fn stored(validated: Validated) -> Value {
+    let hash = |password: &scim_model::validate::Password| {
+        Ok::<_, std::convert::Infallible>(format!("hash({})", password.expose_for_hashing()))
+    };
+    match validated.into_document(hash) {
+        Ok(document) => document,
+        Err(never) => match never {},
+    }
+}
+
 fn create(body: &Value) -> Result<Value, ScimError> {
     create_with(body, &ValidationOptions::default())
 }
@@ -95,6 +107,7 @@ fn create_with(body: &Value, options: &ValidationOptions) -> Result<Value, ScimE
             .unwrap_or_else(|| panic!("no {resource_type} resource type")),
         options,
     )
+    .map(stored)
 }
 
 fn replace(body: &Value, existing: &Value) -> Result<Value, ScimError> {
@@ -102,7 +115,7 @@ fn replace(body: &Value, existing: &Value) -> Result<Value, ScimError> {
     let users = registry
         .resource_type("User")
         .unwrap_or_else(|| panic!("no User resource type"));
-    validate_replace(body, existing, users, &ValidationOptions::default())
+    validate_replace(body, existing, users, &ValidationOptions::default()).map(stored)
 }
 
 fn device(body: Value, options: &ValidationOptions) -> Result<Value, ScimError> {
@@ -114,6 +127,7 @@ fn device(body: Value, options: &ValidationOptions) -> Result<Value, ScimError> 
             .unwrap_or_else(|| panic!("no Device resource type")),
         options,
     )
+    .map(stored)
 }
 
 fn replace_device(body: Value, existing: Value) -> Result<Value, ScimError> {
@@ -121,7 +135,7 @@ fn replace_device(body: Value, existing: Value) -> Result<Value, ScimError> {
     let devices = registry
         .resource_type("Device")
         .unwrap_or_else(|| panic!("no Device resource type"));
-    validate_replace(&body, &existing, devices, &ValidationOptions::default())
+    validate_replace(&body, &existing, devices, &ValidationOptions::default()).map(stored)
 }
 
 /// A valid device body with `extra` merged in.
@@ -201,13 +215,14 @@ fn rfc7643_8_1_minimal_user() {
 
 /// RFC 7643 §8.2: every attribute of the full user is kept as sent, except the `readOnly`
 /// ones (`id`, `meta`, `groups`: RFC 7643 §4.1.2 "groups … readOnly"); the `writeOnly`
-/// password is stored (projection keeps it from responses).
+/// password is stored as the hash made of it (projection keeps it from responses).
 #[test]
 fn rfc7643_8_2_full_user_is_stored_as_sent_without_read_only_attributes() {
     let body = rfc_example("8.2-full-user.json");
     let stored = create(&body).unwrap();
-    assert_eq!(stored, without(body, &["id", "meta", "groups"]));
-    assert_eq!(stored["password"], "t1meMa$heen");
+    let mut expected = without(body, &["id", "meta", "groups"]);
+    expected["password"] = json!("hash(t1meMa$heen)");
+    assert_eq!(stored, expected);
 }
 
 /// RFC 7643 §8.3 and §3.3: the extension's attributes stay under its URN, `schemas` lists it,
@@ -221,6 +236,7 @@ fn rfc7643_8_3_enterprise_user() {
         .as_object_mut()
         .unwrap()
         .remove("displayName");
+    expected["password"] = json!("hash(t1meMa$heen)");
     assert_eq!(stored, expected);
     assert_eq!(stored["schemas"], json!([USER, ENTERPRISE_USER]));
 }
@@ -789,12 +805,39 @@ fn rfc7643_7_canonical_values() {
     );
 }
 
-/// RFC 7643 §4.1.1 `password` is `writeOnly`: stored (never returned, see projection), and
-/// never echoed in an error detail.
+/// RFC 7643 §4.1.1 `password` is `writeOnly` and "SHOULD NOT" be stored in cleartext: the
+/// validated document never holds it; it comes out apart, redacted in `Debug`, and the document
+/// to store holds what the caller's hash makes of it. It is never echoed in an error detail.
 #[test]
-fn rfc7643_4_1_1_password_is_stored_and_never_echoed() {
-    let stored = create(&user(json!({"password": "t1meMa$heen"}))).unwrap();
-    assert_eq!(stored["password"], "t1meMa$heen");
+fn rfc7643_4_1_1_password_is_kept_out_of_the_document_and_never_echoed() {
+    let registry = SchemaRegistry::standard();
+    let users = registry.resource_type("User").unwrap();
+    let body = user(json!({"password": "t1meMa$heen"}));
+    let validated = validate_create(&body, users, &ValidationOptions::default()).unwrap();
+    assert_eq!(
+        validated.document(),
+        &json!({"schemas": [USER], "userName": "bjensen"})
+    );
+    let password = validated.password().unwrap();
+    assert_eq!(password.expose_for_hashing(), "t1meMa$heen");
+    let debug = format!("{validated:?}");
+    assert!(!debug.contains("t1meMa"), "{debug}");
+    assert!(debug.contains("Password(<redacted>)"), "{debug}");
+    assert_eq!(
+        stored(validated),
+        json!({"schemas": [USER], "userName": "bjensen", "password": "hash(t1meMa$heen)"})
+    );
+    // The same body in another case: the name is canonical, the password still apart.
+    let shouted = user(json!({"PASSWORD": "t1meMa$heen"}));
+    let (document, password) = validate_create(&shouted, users, &ValidationOptions::default())
+        .unwrap()
+        .into_parts();
+    assert!(document.get("password").is_none() && document.get("PASSWORD").is_none());
+    assert_eq!(password.unwrap().expose_for_hashing(), "t1meMa$heen");
+    // Without a password there is nothing to hash.
+    let none = validate_create(&user(json!({})), users, &ValidationOptions::default()).unwrap();
+    assert!(none.password().is_none());
+
     let error = invalid_value(
         create(&user(json!({"password": 987_654_321}))),
         "`password` must be a string",
@@ -877,7 +920,7 @@ fn okta_put_is_accepted() {
             "name": {"givenName": "Another", "familyName": "User"},
             "emails": [{"primary": true, "value": "test.user@okta.local", "type": "work"}],
             "active": false,
-            "password": "1mC00l!",
+            "password": "hash(1mC00l!)",
         })
     );
 }
@@ -903,19 +946,73 @@ fn rfc7644_3_5_1_replace_clears_omitted_and_keeps_write_only() {
             "schemas": [USER],
             "userName": "bjensen",
             "displayName": "Babs",
-            "password": "s3cret",
+            "password": "hash(s3cret)",
         })
     );
     let changed = replace(&user(json!({"password": "n3w"})), &existing).unwrap();
-    assert_eq!(changed["password"], "n3w");
+    assert_eq!(changed["password"], "hash(n3w)");
     // null is unassigned (RFC 7643 §2.5), the same as omitted: the password stays.
     let null = replace(&user(json!({"password": null})), &existing).unwrap();
-    assert_eq!(null["password"], "s3cret");
+    assert_eq!(null["password"], "hash(s3cret)");
     // Replace validates like create.
     invalid_value(
         replace(&json!({"schemas": [USER]}), &existing),
         "`userName`",
     );
+}
+
+/// A replace tells the stored password from a new one: a body that sets none, or sets exactly
+/// the stored value (a PATCH applied to the stored document that did not touch it), keeps it
+/// in the document with nothing to hash; any other value, even one shaped like a hash, is a new
+/// password. Only the User's `password` is taken out: another type's `writeOnly` attribute
+/// stays in the document.
+#[test]
+fn replace_tells_the_stored_password_from_a_new_one() {
+    let registry = SchemaRegistry::standard();
+    let users = registry.resource_type("User").unwrap();
+    let options = ValidationOptions::default();
+    let existing =
+        json!({"schemas": [USER], "userName": "bjensen", "password": "$argon2id$stored"});
+
+    let kept = validate_replace(&user(json!({})), &existing, users, &options).unwrap();
+    assert!(kept.password().is_none());
+    assert_eq!(kept.document()["password"], "$argon2id$stored");
+
+    let resent = user(json!({"password": "$argon2id$stored"}));
+    let resent = validate_replace(&resent, &existing, users, &options).unwrap();
+    assert!(resent.password().is_none());
+    assert_eq!(resent.document()["password"], "$argon2id$stored");
+
+    let planted = user(json!({"password": "$argon2id$planted"}));
+    let planted = validate_replace(&planted, &existing, users, &options).unwrap();
+    assert!(planted.document().get("password").is_none());
+    assert_eq!(
+        planted.password().map(|p| p.expose_for_hashing()),
+        Some("$argon2id$planted")
+    );
+
+    // The PATCH flow: apply to the stored document, validate the result against it.
+    let request = |operations: Value| {
+        serde_json::from_value::<scim_model::message::PatchRequest>(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations,
+        }))
+        .unwrap()
+    };
+    let patch_options = scim_model::patch::PatchOptions::default();
+    let untouched = request(json!([{"op": "replace", "path": "title", "value": "Guide"}]));
+    let patched = scim_model::patch::apply(&existing, &untouched, users, &patch_options).unwrap();
+    let validated = validate_replace(&patched.resource, &existing, users, &options).unwrap();
+    assert!(validated.password().is_none());
+    assert_eq!(stored(validated)["password"], "$argon2id$stored");
+    let set = request(json!([{"op": "replace", "path": "password", "value": "n3w-Pass"}]));
+    let patched = scim_model::patch::apply(&existing, &set, users, &patch_options).unwrap();
+    let validated = validate_replace(&patched.resource, &existing, users, &options).unwrap();
+    assert!(validated.document().get("password").is_none());
+    assert_eq!(stored(validated)["password"], "hash(n3w-Pass)");
+
+    let device = device(device_body(json!({"secret": "hush"})), &options).unwrap();
+    assert_eq!(device["secret"], "hush");
 }
 
 /// RFC 7644 §3.5.1 immutable: "If one or more values are already set for the attribute, the
@@ -993,5 +1090,5 @@ fn rfc7643_4_2_group_members_may_be_replaced() {
         "members": [{"value": "new-member", "display": "Newcomer"}],
     });
     let stored = validate_replace(&body, &existing, groups, &ValidationOptions::default()).unwrap();
-    assert_eq!(stored, body);
+    assert_eq!(stored.document(), &body);
 }

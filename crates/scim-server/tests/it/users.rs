@@ -701,6 +701,69 @@ store_test!(passwords_are_hashed_and_never_searchable, |store| {
     });
 });
 
+// A password stored in clear (before passwords were hashed, or by another writer) is hashed by
+// the next write that carries it over: a PUT that omits it, a PATCH that does not touch it, or
+// a body that sends that very value.
+store_test!(
+    a_password_stored_in_clear_is_hashed_by_the_next_write,
+    |store| {
+        run(async {
+            let harness = Harness::new(&store);
+            let (org, token) = harness.acme();
+            let app = harness.app().await;
+            let id = create(&app, &token, user("bjensen")).await;
+            let mut conn = store.get().unwrap();
+            let stored_password = |conn: &mut _| {
+                let record = user_store::get(conn, org, &id).unwrap().unwrap();
+                let stored: Value = serde_json::from_str(&record.document).unwrap();
+                stored["password"].as_str().unwrap().to_owned()
+            };
+            let writes = [
+                put(&format!("/scim/v2/Users/{id}"), &token, &{
+                    let mut body = user("bjensen");
+                    body.as_object_mut().unwrap().remove("password");
+                    body
+                }),
+                patch(
+                    &format!("/scim/v2/Users/{id}"),
+                    &token,
+                    json!([{"op": "replace", "path": "title", "value": "Guide"}]),
+                ),
+                put(
+                    &format!("/scim/v2/Users/{id}"),
+                    &token,
+                    &json!({"schemas": [USER], "userName": "bjensen", "password": "legacy-clear"}),
+                ),
+            ];
+            for write in writes {
+                let record = user_store::get(&mut conn, org, &id).unwrap().unwrap();
+                let mut document: Value = serde_json::from_str(&record.document).unwrap();
+                document["password"] = json!("legacy-clear");
+                let update = user_store::UserUpdate {
+                    columns: user_store::UserColumns {
+                        name: record.name.clone(),
+                        name_key: record.name_key.clone(),
+                        external_id: record.external_id.clone(),
+                        active: record.active,
+                        document: document.to_string(),
+                        search: record.search.clone(),
+                    },
+                    token_id: None,
+                    attributes: vec!["password".into()],
+                };
+                user_store::replace(&mut conn, org, &id, None, &update).unwrap();
+                assert_eq!(stored_password(&mut conn), "legacy-clear");
+
+                let reply = call(&app, write).await;
+                assert_eq!(reply.status.as_u16(), 200, "{reply:?}");
+                assert!(reply.body.get("password").is_none());
+                let hash = stored_password(&mut conn);
+                assert!(hash.starts_with("$argon2id$"), "{hash}");
+            }
+        });
+    }
+);
+
 // RFC 7644 §3.5.2 / §3.12 at the HTTP layer: a body that is not a PatchOp message (an unknown
 // `op`, no `Operations`, broken JSON) is 400 invalidSyntax; §3.14: DELETE with a stale
 // `If-Match` is 412 and deletes nothing; §3.4.3: a bad filter in a search body is
