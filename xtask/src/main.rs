@@ -26,7 +26,7 @@ commands:
           tests from a fixed seed unless PROPTEST_RNG_SEED is set; doc tests included, so
           each crate's README example), the example programs examples/filter-parse and
           examples/model-patch (examples/host-app serves until stopped; its tests run with
-          the workspace's), `downstream` below, and the conformance run below on both
+          the workspace's), `doc`, `downstream` and the conformance run below on both
           backends
   doc     the API docs of the workspace's crates under target/doc, one crate at a time in
           dependency order (so a link to another crate's item is a link, not text), with
@@ -183,6 +183,7 @@ fn ci() -> Result<(), String> {
         run(cmd)?;
     }
 
+    doc()?;
     downstream::run_downstream(&[])?;
     conformance::run(&[])
 }
@@ -191,7 +192,8 @@ fn ci() -> Result<(), String> {
 /// longer holds.
 const EXAMPLES: &[&str] = &["filter-parse", "model-patch"];
 
-/// The workspace's documented crates, each after the crates it links to. rustdoc renders a link
+/// The workspace's documented crates, each after the crates it links to (not `scimd`: a
+/// binary's doc comments are its `--help` text, written for a terminal rather than rustdoc). rustdoc renders a link
 /// to another crate's item as plain text when that crate's docs are not written yet, and `cargo
 /// doc --workspace --no-deps` documents the members in parallel, in no such order.
 const DOC_ORDER: &[&str] = &[
@@ -201,7 +203,6 @@ const DOC_ORDER: &[&str] = &[
     "scim-store",
     "scim-server",
     "host-app",
-    "scimd",
 ];
 
 fn doc() -> Result<(), String> {

@@ -363,7 +363,7 @@ where
 
 /// Runs `f` atomically inside the caller's transaction: as a savepoint, so that when `f` fails
 /// only its own writes are rolled back and the transaction goes on. Outside any transaction it
-/// is a transaction of its own ([`write_transaction`]). Lets a caller that makes many
+/// is a transaction of its own (as `Store::transaction` runs one). Lets a caller that makes many
 /// independent writes in one transaction (a bulk request) keep each of them all-or-nothing.
 ///
 /// A transaction conflict (a deadlock, a serialization failure) aborts the whole outer

@@ -1,43 +1,4 @@
-//! Storage for the SCIM server: the diesel schema, migrations and queries, on PostgreSQL and on an
-//! embedded SQLite file, behind one API.
-//!
-//! This crate knows nothing of HTTP, and nothing of SCIM documents beyond the plain values the
-//! caller derives from them (keys, the stored JSON text, the `search` JSON).
-//!
-//! Every function takes the organisation explicitly and a connection from [`Store::get`] (or the
-//! one [`Store::transaction`] hands its closure); every write also records its event in the
-//! [`events`] outbox in the same transaction.
-//!
-//! ```
-//! use scim_store::{orgs, users, PoolConfig, Store};
-//!
-//! # fn main() -> Result<(), scim_store::StoreError> {
-//! let store = Store::connect("sqlite::memory:", PoolConfig::default())?;
-//! store.migrate()?;
-//! let mut conn = store.get()?;
-//! let org = orgs::get_or_create(&mut conn, "acme")?;
-//! let user = users::create(
-//!     &mut conn,
-//!     org.id,
-//!     &users::NewUser {
-//!         id: "2819c223-7f76-453a-919d-413861904646".into(),
-//!         columns: users::UserColumns {
-//!             name: "Bjensen".into(),
-//!             name_key: "bjensen".into(),
-//!             external_id: None,
-//!             active: true,
-//!             document: r#"{"userName":"Bjensen"}"#.into(),
-//!             search: r#"{"userName":"bjensen"}"#.into(),
-//!         },
-//!         token_id: None,
-//!         attributes: vec!["userName".into()],
-//!     },
-//! )?;
-//! assert_eq!(user.version, 1);
-//! assert!(users::get(&mut conn, org.id, &user.id)?.is_some());
-//! # Ok(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub mod admin_tokens;
