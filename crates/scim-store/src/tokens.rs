@@ -6,7 +6,6 @@ use std::fmt;
 use std::time::SystemTime;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable};
 
 use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::{each_backend, SqlFragment};
@@ -14,10 +13,17 @@ use crate::schema::tokens;
 use crate::timestamp::{from_micros, now_micros, to_micros};
 use crate::{OrgId, StoreError, UniqueField};
 
-diesel::define_sql_function! {
-    /// SQL `COALESCE` of two nullable integers.
-    fn coalesce(first: Nullable<BigInt>, second: Nullable<BigInt>) -> Nullable<BigInt>;
+/// SQL functions diesel lacks. In a private module: the macro makes its items public, and the
+/// driver's types are no part of this crate's API.
+mod sql {
+    use diesel::sql_types::{BigInt, Nullable};
+
+    diesel::define_sql_function! {
+        /// SQL `COALESCE` of two nullable integers.
+        fn coalesce(first: Nullable<BigInt>, second: Nullable<BigInt>) -> Nullable<BigInt>;
+    }
 }
+use sql::coalesce;
 
 /// A token to store.
 #[derive(Clone, PartialEq, Eq)]
