@@ -72,12 +72,44 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         };
         for backend in &options.backends {
             clear_artifacts(&paths, backend.name());
-            let outcome = run_backend(*backend, &scimd, &python, &paths, options.checker_timeout);
+            let outcome = run_backend(
+                *backend,
+                backend.name(),
+                &[],
+                &scimd,
+                &python,
+                &paths,
+                options.checker_timeout,
+            );
             runs.push((backend.name(), outcome));
+        }
+        if options.backends.contains(&Backend::Sqlite) {
+            // Declared schemas go through the same code on both backends (the storage tests
+            // show it); one more run on SQLite lets the checker drive a declared extension too.
+            let dir = paths.root.join(DECLARED_SCHEMAS);
+            let extra = ["--schemas-dir".to_owned(), dir.display().to_string()];
+            clear_artifacts(&paths, DECLARED_LABEL);
+            let outcome = run_backend(
+                Backend::Sqlite,
+                DECLARED_LABEL,
+                &extra,
+                &scimd,
+                &python,
+                &paths,
+                options.checker_timeout,
+            );
+            runs.push((DECLARED_LABEL, outcome));
         }
     }
     report(&runs, &allowlist)
 }
+
+/// The schemas directory of the extra SQLite run, relative to the workspace root: the Entra
+/// custom-extension example of docs/schemas.md.
+const DECLARED_SCHEMAS: &str = "docs/schemas/examples/entra";
+
+/// The label of that run: its artifacts are `target/conformance/sqlite-declared.*`.
+const DECLARED_LABEL: &str = "sqlite-declared";
 
 /// A server someone else started, named by `--url`.
 #[derive(Debug, PartialEq, Eq)]
@@ -313,6 +345,8 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 
 fn run_backend(
     backend: Backend,
+    label: &str,
+    serve_args: &[String],
     scimd: &Path,
     python: &Path,
     paths: &Paths,
@@ -369,15 +403,16 @@ fn run_backend(
     }
 
     let port = free_port()?;
-    let log = paths.work.join(format!("{}-scimd.log", backend.name()));
-    let mut server = Server::start(scimd, &paths.work, port, &url, &[], &log)?;
+    let log = paths.work.join(format!("{label}-scimd.log"));
+    let serve_args: Vec<&str> = serve_args.iter().map(String::as_str).collect();
+    let mut server = Server::start(scimd, &paths.work, port, &url, &serve_args, &log)?;
     server.wait_until_ready(port, &token)?;
 
     let base_url = format!("http://127.0.0.1:{port}/scim/v2");
     let lines = run_checker(
         python,
         paths,
-        backend.name(),
+        label,
         &base_url,
         Some(&token),
         checker_timeout,

@@ -52,8 +52,10 @@ commands:
           and -N on the same PostgreSQL: req/s, p50/p90/p99, errors, server memory and the
           share of pgbench (figures, never pass/fail); `cargo xtask load --help` for options
   conformance
-          the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL;
-          `--backend sqlite|postgres` (repeatable) picks backends, `--timeout SECS` bounds
+          the public SCIM checker scim2-tester against scimd on SQLite and on PostgreSQL,
+          and once more on SQLite with the declared schemas of docs/schemas/examples/entra
+          (`sqlite-declared`); `--backend sqlite|postgres` (repeatable) picks backends (the
+          declared run comes with sqlite), `--timeout SECS` bounds
           each checker run (default 900), `--scimd PATH` uses that binary instead of building
           one, `--url URL [--token TOKEN]` checks a server that is already running (the
           token may come from SCIM_CONFORMANCE_TOKEN)
