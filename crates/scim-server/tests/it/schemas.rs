@@ -251,61 +251,51 @@ store_test!(declared_extension_attributes_filter_and_sort, |store| {
             .await;
             assert_eq!(reply.status, 201, "{reply:?}");
         }
-        let names = |reply: &crate::Reply, total: u64| -> Vec<String> {
-            list_of(reply, total)
+        let encode = |text: String| percent_encode(&text);
+        let by_name = "sortBy=userName".to_owned();
+        let cases = [
+            // An integer compared as a number.
+            (
+                format!(
+                    "filter={}&{by_name}",
+                    encode(format!("{HR}:badgeNumber gt 15"))
+                ),
+                vec!["ann", "cat"],
+            ),
+            // caseExact is false by default: "north" matches North and NORTH (RFC 7643 §2.2).
+            (
+                format!(
+                    "filter={}&{by_name}",
+                    encode(format!("{HR}:office.building eq \"north\""))
+                ),
+                vec!["ann", "cat"],
+            ),
+            // dateTimes compared and sorted chronologically.
+            (
+                format!(
+                    "filter={}&sortBy={}",
+                    encode(format!("{HR}:startDate ge \"2024-01-01T00:00:00Z\"")),
+                    encode(format!("{HR}:startDate"))
+                ),
+                vec!["cat", "bob"],
+            ),
+            (
+                format!(
+                    "sortBy={}&sortOrder=descending",
+                    encode(format!("{HR}:badgeNumber"))
+                ),
+                vec!["ann", "cat", "bob"],
+            ),
+        ];
+        for (query, expected) in cases {
+            let reply = call(&app, get(&format!("/scim/v2/Users?{query}"), &token)).await;
+            let total = u64::try_from(expected.len()).unwrap();
+            let names: Vec<String> = list_of(&reply, total)
                 .iter()
                 .map(|user| user["userName"].as_str().unwrap().to_owned())
-                .collect()
-        };
-        let query = |filter: String, extra: &str| {
-            format!("/scim/v2/Users?filter={}{extra}", percent_encode(&filter))
-        };
-        let reply = call(
-            &app,
-            get(
-                &query(format!("{HR}:badgeNumber gt 15"), "&sortBy=userName"),
-                &token,
-            ),
-        )
-        .await;
-        assert_eq!(names(&reply, 2), ["ann", "cat"]);
-        // caseExact is false by default: "north" matches North and NORTH (RFC 7643 §2.2).
-        let reply = call(
-            &app,
-            get(
-                &query(
-                    format!("{HR}:office.building eq \"north\""),
-                    "&sortBy=userName",
-                ),
-                &token,
-            ),
-        )
-        .await;
-        assert_eq!(names(&reply, 2), ["ann", "cat"]);
-        let reply = call(
-            &app,
-            get(
-                &query(
-                    format!("{HR}:startDate ge \"2024-01-01T00:00:00Z\""),
-                    &format!("&sortBy={}", percent_encode(&format!("{HR}:startDate"))),
-                ),
-                &token,
-            ),
-        )
-        .await;
-        assert_eq!(names(&reply, 2), ["cat", "bob"]);
-        let reply = call(
-            &app,
-            get(
-                &format!(
-                    "/scim/v2/Users?sortBy={}&sortOrder=descending",
-                    percent_encode(&format!("{HR}:badgeNumber"))
-                ),
-                &token,
-            ),
-        )
-        .await;
-        assert_eq!(names(&reply, 3), ["ann", "cat", "bob"]);
+                .collect();
+            assert_eq!(names, expected, "{query}");
+        }
     });
 });
 
