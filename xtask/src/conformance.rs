@@ -85,31 +85,35 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         if options.backends.contains(&Backend::Sqlite) {
             // Declared schemas go through the same code on both backends (the storage tests
-            // show it); one more run on SQLite lets the checker drive a declared extension too.
-            let dir = paths.root.join(DECLARED_SCHEMAS);
-            let extra = ["--schemas-dir".to_owned(), dir.display().to_string()];
-            clear_artifacts(&paths, DECLARED_LABEL);
-            let outcome = run_backend(
-                Backend::Sqlite,
-                DECLARED_LABEL,
-                &extra,
-                &scimd,
-                &python,
-                &paths,
-                options.checker_timeout,
-            );
-            runs.push((DECLARED_LABEL, outcome));
+            // show it); more runs on SQLite let the checker drive declared schemas too.
+            for (label, schemas) in DECLARED_RUNS {
+                let dir = paths.root.join(schemas);
+                let extra = ["--schemas-dir".to_owned(), dir.display().to_string()];
+                clear_artifacts(&paths, label);
+                let outcome = run_backend(
+                    Backend::Sqlite,
+                    label,
+                    &extra,
+                    &scimd,
+                    &python,
+                    &paths,
+                    options.checker_timeout,
+                );
+                runs.push((label, outcome));
+            }
         }
     }
     report(&runs, &allowlist)
 }
 
-/// The schemas directory of the extra SQLite run, relative to the workspace root: the Entra
-/// custom-extension example of docs/schemas.md.
-const DECLARED_SCHEMAS: &str = "docs/schemas/examples/entra";
-
-/// The label of that run: its artifacts are `target/conformance/sqlite-declared.*`.
-const DECLARED_LABEL: &str = "sqlite-declared";
+/// The extra SQLite runs with declared schemas: each one's label (its artifacts are
+/// `target/conformance/LABEL.*`) and its schemas directory, relative to the workspace root.
+/// The Entra custom-extension example of docs/schemas.md drives an extension of User; the
+/// agent drafts' files drive two new resource types with endpoints of their own.
+const DECLARED_RUNS: [(&str, &str); 2] = [
+    ("sqlite-declared", "docs/schemas/examples/entra"),
+    ("sqlite-agents", "docs/schemas/agents"),
+];
 
 /// A server someone else started, named by `--url`.
 #[derive(Debug, PartialEq, Eq)]

@@ -43,7 +43,7 @@ use crate::config::BulkLimits;
 use crate::error::invalid_json;
 use crate::resources::{
     self, expected_version, new_id, prehash, CreatePlan, Endpoint, Hashing, Prehashed, Profile,
-    WritePlan, Writer, ENDPOINTS,
+    WritePlan, Writer,
 };
 use crate::state::url_under;
 use crate::{media, resource, ApiError, Authenticated, ScimState};
@@ -406,8 +406,9 @@ fn plan_one(
         ));
         return planned;
     }
-    let Some(ep) = ENDPOINTS
-        .into_iter()
+    let Some(&ep) = state
+        .endpoints()
+        .iter()
         .find(|ep| ep.path.eq_ignore_ascii_case(endpoint))
     else {
         planned.action = Err(ErrorResponse::new(
@@ -577,7 +578,7 @@ fn execution_order(planned: &[Planned]) -> Vec<usize> {
 fn batchable(op: &Planned) -> Option<&'static Endpoint> {
     match (&op.action, &op.target) {
         (Ok(Action::Create(plan)), Some((ep, _)))
-            if plan.is_one_write() && op.references.is_empty() =>
+            if plan.is_one_write(ep) && op.references.is_empty() =>
         {
             Some(ep)
         }
@@ -767,13 +768,22 @@ impl Job {
                 org,
             },
             limits: ep.limits(config),
+            endpoints: self.state.endpoints(),
         };
         let location = url_under(&self.base, &[ep.path, id]);
         let attempt = |conn: &mut DbConnection| {
             let rt = ep.resource_type(registry)?;
             match action {
                 Action::Create(plan) => {
-                    let record = plan.write(conn, ep, org, rt, id.clone(), &self.token)?;
+                    let record = plan.write(
+                        conn,
+                        ep,
+                        self.state.endpoints(),
+                        org,
+                        rt,
+                        id.clone(),
+                        &self.token,
+                    )?;
                     Ok(Outcome {
                         status: 201,
                         version: Some(record.version),

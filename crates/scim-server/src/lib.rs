@@ -18,6 +18,7 @@ pub mod oauth;
 mod observe;
 mod org_jobs;
 mod rate;
+mod references;
 mod resources;
 mod routes;
 mod state;

@@ -7,6 +7,7 @@
 //! relation (a group's `members`, a user's `groups`) only when the response shows it.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -20,7 +21,7 @@ use scim_model::message::{
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
-use scim_model::schema::{ResourceTypeView, SchemaRegistry};
+use scim_model::schema::{unique_attribute, ResourceTypeView, SchemaRegistry};
 use scim_model::validate::{validate_create, validate_replace, Password, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
@@ -28,11 +29,12 @@ use scim_store::paging::{self, Position};
 use scim_store::resources::{
     self, Columns, ListQuery, NewResource, Record, ResourceKind, Search, GROUPS, USERS,
 };
-use scim_store::{DbConnection, OrgId, StoreError};
+use scim_store::{DbConnection, OrgId, StoreError, UniqueField};
 use serde_json::{json, Map, Value};
 
 use crate::cursor::{self, Mark};
 use crate::members::{self, MemberChange, MemberValue, SubFields};
+use crate::references;
 use crate::state::url_under;
 use crate::{resource, scim_response, ApiError, Authenticated, ScimJson, ScimState, StoreVerifier};
 
@@ -57,12 +59,42 @@ pub(crate) static GROUP_ENDPOINT: Endpoint = Endpoint {
     path: "Groups",
 };
 
-/// Every served endpoint, in the order a root search lists their resources.
-pub(crate) static ENDPOINTS: [&Endpoint; 2] = [&USER_ENDPOINT, &GROUP_ENDPOINT];
+/// The endpoints of declared resource types made so far, so that serving the same type again
+/// (a second service in one process, a test) reuses its endpoint instead of leaking another.
+static DECLARED: Mutex<Vec<&'static Endpoint>> = Mutex::new(Vec::new());
 
-/// Registers the endpoints of every served resource type, and the root `/.search`.
-pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    for endpoint in ENDPOINTS {
+impl Endpoint {
+    /// The endpoint of `resource_type`: a built-in one, or one made for a declared type, whose
+    /// resources the store keeps in its shared table ([`ResourceKind::declared`]).
+    pub(crate) fn of(resource_type: ResourceTypeView<'_>) -> &'static Endpoint {
+        let name = resource_type.name();
+        if let Some(builtin) = [&USER_ENDPOINT, &GROUP_ENDPOINT]
+            .into_iter()
+            .find(|ep| ep.kind.name == name)
+        {
+            return builtin;
+        }
+        let kind = ResourceKind::declared(name, unique_attribute(resource_type));
+        let path = resource_type.definition().endpoint.trim_start_matches('/');
+        let mut declared = DECLARED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(ep) = declared
+            .iter()
+            .find(|ep| std::ptr::eq(ep.kind, kind) && ep.path == path)
+        {
+            return ep;
+        }
+        let ep: &'static Endpoint = Box::leak(Box::new(Endpoint {
+            kind,
+            path: Box::leak(path.to_owned().into_boxed_str()),
+        }));
+        declared.push(ep);
+        ep
+    }
+}
+
+/// Registers the endpoints of every resource type `state` serves, and the root `/.search`.
+pub(crate) fn routes(cfg: &mut web::ServiceConfig, state: &ScimState) {
+    for endpoint in state.endpoints() {
         register(cfg, endpoint);
     }
     // RFC 7644 §3.4.3: a search at the root covers every resource type the server serves.
@@ -165,6 +197,23 @@ impl Endpoint {
             limits.max_values = limits.max_values.max(config.max_member_values);
         }
         limits
+    }
+
+    /// A store error as the client sees it: a declared type's unique attribute taken is named,
+    /// as userName and displayName are.
+    fn conflict(&self, error: StoreError) -> ApiError {
+        match error {
+            StoreError::UniqueViolation {
+                field: UniqueField::ResourceName,
+                ..
+            } => ScimError::uniqueness(format!(
+                "{} is already taken by another {}",
+                self.kind.unique_attribute(),
+                self.kind.name
+            ))
+            .into(),
+            other => other.into(),
+        }
     }
 
     fn not_found(&self, id: &str) -> ApiError {
@@ -431,7 +480,8 @@ fn render(
         fields,
     } = shown;
     let location = url_under(base, &[ep.path, &record.id]);
-    let document = with_id_and_meta(ep, stored_document(record)?, record, location);
+    let mut document = with_id_and_meta(ep, stored_document(record)?, record, location);
+    references::absolute(ep, rt, base, &mut document);
     let mut body = project(&document, rt, projection);
     let (Some(fields), Some(object)) = (fields, body.as_object_mut()) else {
         return Ok(body);
@@ -734,10 +784,11 @@ impl CreatePlan {
         Ok(())
     }
 
-    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row), so
-    /// that runs of such creates can be written together by `resources::create_many`.
-    pub(crate) fn is_one_write(&self) -> bool {
-        self.members.as_ref().is_none_or(Vec::is_empty)
+    /// Whether [`CreatePlan::write`] is one store call (no members to add after the row, no
+    /// references of a declared type to look up), so that runs of such creates can be written
+    /// together by `resources::create_many`.
+    pub(crate) fn is_one_write(&self, ep: &Endpoint) -> bool {
+        self.members.as_ref().is_none_or(Vec::is_empty) && !ep.kind.is_declared()
     }
 
     /// The row to create for the resource as `id`, without its members.
@@ -760,17 +811,32 @@ impl CreatePlan {
     ///
     /// # Errors
     /// 409 when its unique name is taken; store failures.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one write, each from a different place; a struct would only rename them"
+    )]
     pub(crate) fn write(
         &self,
         conn: &mut DbConnection,
         ep: &Endpoint,
+        endpoints: &[&'static Endpoint],
         org: OrgId,
         rt: ResourceTypeView<'_>,
         id: String,
         token: &str,
     ) -> Result<Record, ApiError> {
-        let new = self.new_resource(ep, rt, id, token);
-        let record = resources::create_in(conn, ep.kind, org, &new)?;
+        let new = if ep.kind.is_declared() {
+            let mut document = self.document.clone();
+            references::resolve(conn, ep, endpoints, org, rt, &mut document)?;
+            Columns::derive(&document, rt, ep.kind).into_new(
+                id,
+                Some(token.to_owned()),
+                self.attributes.clone(),
+            )
+        } else {
+            self.new_resource(ep, rt, id, token)
+        };
+        let record = resources::create_in(conn, ep.kind, org, &new).map_err(|e| ep.conflict(e))?;
         if let Some(ids) = &self.members {
             let add = vec![MemberChange::Add(ids.clone())];
             members::apply(conn, org, &record.id, add, rt, token)?;
@@ -807,10 +873,11 @@ async fn create(
     )?;
     let token = auth.token_id.as_str().to_owned();
     let reg = registry.clone();
+    let endpoints = state.endpoints().to_vec();
     let (record, related) = state
         .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
-            let record = plan.write(conn, ep, org, rt, new_id(), &token)?;
+            let record = plan.write(conn, ep, &endpoints, org, rt, new_id(), &token)?;
             // A group's members were just written and are read back; a user created this
             // instant, under an id no one has seen, belongs to no group: nothing to read.
             let related = if ep.kind.has_members() {
@@ -1079,7 +1146,7 @@ async fn root_search(
     let mut wanted = page.count;
     let mut budget = state.config().max_list_bytes;
     let mut truncated = false;
-    for ep in ENDPOINTS {
+    for &ep in state.endpoints() {
         let rt = ep.resource_type(&registry)?;
         let shown = ProjectionSpec::of(&search, ep.limits(state.config()));
         if let Err(error) = shown.check(rt) {
@@ -1140,7 +1207,7 @@ async fn root_cursor_search(
     let key = state.cursor_key(org).await?;
     let digest = cursor::query_digest("", search);
     let mark = cursor::open(&key, org, &digest, cursor, state.config().cursor_timeout)?;
-    if mark.endpoint >= ENDPOINTS.len() {
+    if mark.endpoint >= state.endpoints().len() {
         return Err(invalid_cursor());
     }
     let registry = state.registry().clone();
@@ -1152,7 +1219,7 @@ async fn root_cursor_search(
     let mut budget = state.config().max_list_bytes;
     let mut next: Option<Mark> = None;
     let mut start = Some(mark.position);
-    for (index, ep) in ENDPOINTS.iter().enumerate() {
+    for (index, &ep) in state.endpoints().iter().enumerate() {
         let rt = ep.resource_type(&registry)?;
         let shown = ProjectionSpec::of(search, ep.limits(state.config()));
         if let Err(error) = shown.check(rt) {
@@ -1733,6 +1800,8 @@ pub(crate) struct Writer<'a> {
     pub(crate) hashing: Hashing<'a>,
     /// The endpoint's limits ([`Endpoint::limits`]).
     pub(crate) limits: Limits,
+    /// Every served endpoint, for the references a declared type's resources hold.
+    pub(crate) endpoints: &'a [&'static Endpoint],
 }
 
 /// Locks the resource `id` of `ep`, applies `plan` and writes the result with its event, inside
@@ -1783,13 +1852,13 @@ pub(crate) fn write(
             if ep.has_password() {
                 store_password(&mut document, password, &writer.hashing)?;
             }
+            references::resolve(conn, ep, writer.endpoints, org, rt, &mut document)?;
             writer.limits.check_document(&document)?;
             // An unassigned `active` never reactivates (`Columns::derive_keeping`).
             let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)
                 .into_update(Some(writer.token.to_owned()), attributes);
-            Ok(resources::replace_locked(
-                conn, ep.kind, org, &existing, &update,
-            )?)
+            resources::replace_locked(conn, ep.kind, org, &existing, &update)
+                .map_err(|e| ep.conflict(e))
         }
     }
 }
@@ -1853,6 +1922,7 @@ async fn rewrite(
     let verifier = state.verifier().clone();
     let location = state.location(req, &[ep.path, &id]);
     let reg = registry.clone();
+    let endpoints = state.endpoints().to_vec();
     let (record, related) = state
         .transaction(org, move |conn| {
             let rt = ep.resource_type(&reg)?;
@@ -1865,6 +1935,7 @@ async fn rewrite(
                     org,
                 },
                 limits,
+                endpoints: &endpoints,
             };
             let record = write(conn, ep, rt, &plan, &id, expected, &location, &writer)?;
             let related = load_related(conn, ep, org, std::slice::from_ref(&record), fields)?;

@@ -29,6 +29,7 @@ where
 {
     let limit = state.config().max_body_bytes;
     let auth_state = state.clone();
+    let route_state = state.clone();
     web::scope(path)
         .app_data(web::Data::new(state))
         // For handlers that use actix's own extractors: the same limits, and SCIM errors.
@@ -42,7 +43,7 @@ where
             web::QueryConfig::default().error_handler(|error, _| ApiError::from(error).into()),
         )
         .app_data(web::PathConfig::default().error_handler(|error, _| ApiError::from(error).into()))
-        .configure(routes)
+        .configure(|cfg| routes(cfg, &route_state))
         .configure(extra)
         .default_service(web::to(not_found))
         // The last `wrap` is the outermost: observe, then the error safety net, then auth.
@@ -53,8 +54,8 @@ where
         .wrap(from_fn(observe::observe))
 }
 
-/// The SCIM routes. New resource types register their endpoints here.
-fn routes(cfg: &mut web::ServiceConfig) {
+/// The SCIM routes: discovery, an endpoint per resource type `state` serves, and Bulk.
+fn routes(cfg: &mut web::ServiceConfig, state: &ScimState) {
     const GET: &[Method] = &[Method::GET];
     cfg.service(
         resource("/ServiceProviderConfig", GET)
@@ -64,7 +65,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/ResourceTypes/{id}", GET).route(web::get().to(discovery::resource_type)))
     .service(resource("/Schemas", GET).route(web::get().to(discovery::schemas)))
     .service(resource("/Schemas/{urn}", GET).route(web::get().to(discovery::schema)))
-    .configure(crate::resources::routes)
+    .configure(|cfg| crate::resources::routes(cfg, state))
     .configure(crate::bulk::routes);
 }
 

@@ -24,9 +24,10 @@ use crate::oauth::{AccessTokenCache, ClientVerifier};
 use crate::observe::MountPath;
 use crate::org_jobs::OrgJobs;
 use crate::rate::RateLimiter;
+use crate::resources::Endpoint;
 
-/// The resource types this service has endpoints for. Discovery advertises exactly these and
-/// the schemas they reference; a change that serves another resource type adds it here.
+/// The built-in resource types this service has endpoints for. Discovery advertises exactly
+/// these, the types declared in [`ServerConfig::declarations`], and the schemas they reference.
 pub const SERVED_RESOURCE_TYPES: &[&str] = &["User", "Group"];
 
 /// The token verifier the service uses.
@@ -74,6 +75,8 @@ pub struct ScimState {
 struct Inner {
     store: Store,
     registry: Arc<SchemaRegistry>,
+    /// An endpoint per resource type of `registry`, in its order.
+    endpoints: Vec<&'static Endpoint>,
     verifier: Arc<StoreVerifier>,
     config: ServerConfig,
     org_jobs: Arc<OrgJobs>,
@@ -162,6 +165,7 @@ impl ScimState {
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
         let registry = config.declarations.apply(&served_registry())?;
+        let endpoints = registry.resource_types().map(Endpoint::of).collect();
         let admin_verifier = Verifier::new(AdminTokenSource::new(store.clone()), verifier.clone());
         let client_verifier = crate::oauth::client_verifier(&store, verifier.clone());
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);
@@ -174,6 +178,7 @@ impl ScimState {
             inner: Arc::new(Inner {
                 store,
                 registry: Arc::new(registry),
+                endpoints,
                 verifier: Arc::new(verifier),
                 org_jobs: Arc::new(org_jobs),
                 config,
@@ -191,6 +196,11 @@ impl ScimState {
                 settings: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// The endpoint of every served resource type, built-in ones first.
+    pub(crate) fn endpoints(&self) -> &[&'static Endpoint] {
+        &self.inner.endpoints
     }
 
     /// The store.

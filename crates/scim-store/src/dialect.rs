@@ -512,7 +512,8 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
     if let Some(name) = info.constraint_name() {
         let field = match name {
             "users_org_id_user_name_key_key" => UniqueField::UserName,
-            "users_pkey" | "groups_pkey" => UniqueField::ResourceId,
+            "users_pkey" | "groups_pkey" | "resources_pkey" => UniqueField::ResourceId,
+            "resources_org_id_type_name_key_key" => UniqueField::ResourceName,
             "groups_org_id_display_name_key_key" => UniqueField::DisplayName,
             "organizations_name_key" => UniqueField::OrganizationName,
             "tokens_pkey" => UniqueField::TokenId,
@@ -531,7 +532,11 @@ pub(crate) fn unique_violation(info: &dyn DatabaseErrorInformation) -> (UniqueFi
             "users.org_id, users.user_name_key" | "index 'users_org_id_user_name_key_key'" => {
                 UniqueField::UserName
             }
-            "users.org_id, users.id" | "groups.org_id, groups.id" => UniqueField::ResourceId,
+            "users.org_id, users.id"
+            | "groups.org_id, groups.id"
+            | "resources.org_id, resources.id" => UniqueField::ResourceId,
+            "resources.org_id, resources.resource_type, resources.name_key"
+            | "index 'resources_org_id_type_name_key_key'" => UniqueField::ResourceName,
             "groups.org_id, groups.display_name_key"
             | "index 'groups_org_id_display_name_key_key'" => UniqueField::DisplayName,
             "organizations.name" => UniqueField::OrganizationName,

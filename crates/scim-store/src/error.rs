@@ -106,6 +106,9 @@ pub enum UniqueField {
     TokenName,
     /// The organisation already has an OAuth client with this name.
     ClientName,
+    /// A live resource of the same declared type already has this value of the type's unique
+    /// attribute (compared by its folded key; see `ResourceKind::declared`).
+    ResourceName,
     /// A unique key this crate does not know by name.
     Unknown,
 }
@@ -114,6 +117,7 @@ impl fmt::Display for UniqueField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             UniqueField::UserName => "userName",
+            UniqueField::ResourceName => "the unique attribute",
             UniqueField::ResourceId => "id",
             UniqueField::DisplayName => "displayName",
             UniqueField::OrganizationName => "organization name",

@@ -96,21 +96,25 @@ impl FromStr for EventKind {
 }
 
 /// The kind of resource an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ResourceType {
     /// A SCIM User.
     User,
     /// A SCIM Group.
     Group,
+    /// A resource of a type the operator declared, by its name (see
+    /// [`ResourceKind::declared`](crate::resources::ResourceKind::declared)).
+    Declared(String),
 }
 
 impl ResourceType {
     /// The name stored in the `resource_type` column: the SCIM resource type's name.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             ResourceType::User => "User",
             ResourceType::Group => "Group",
+            ResourceType::Declared(name) => name,
         }
     }
 }
@@ -124,10 +128,18 @@ impl fmt::Display for ResourceType {
 impl FromStr for ResourceType {
     type Err = UnknownValue;
 
+    /// `User` and `Group`, or any other resource type name (a declared type's), which is a
+    /// letter followed by letters, digits, `_` or `-`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "User" => Ok(ResourceType::User),
             "Group" => Ok(ResourceType::Group),
+            _ if s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                Ok(ResourceType::Declared(s.to_owned()))
+            }
             _ => Err(UnknownValue {
                 what: "resource type",
                 value: s.to_owned(),
@@ -371,7 +383,7 @@ pub fn search(
     sql.push_bind(org)
         .push_sql(" AND seq > ")
         .push_bind(after_seq);
-    if let Some(kind) = filter.resource_type {
+    if let Some(kind) = &filter.resource_type {
         sql.push_sql(" AND resource_type = ")
             .push_bind(kind.as_str());
     }

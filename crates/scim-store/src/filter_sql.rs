@@ -1063,7 +1063,8 @@ impl FilterSql {
             out.push_sql(&format!(
                 "SELECT p.id AS id FROM {table} p WHERE p.org_id = "
             ))
-            .push_bind(self.org);
+            .push_bind(self.org)
+            .push_sql(&self.kind.scope("p."));
         };
         if attr.extension_urn().is_none() {
             match (

@@ -49,6 +49,9 @@ pub struct ResourceKind {
     pub(crate) indexed: &'static [IndexedAttribute],
     /// Members in `group_members` (groups).
     pub(crate) has_members: bool,
+    /// Declared types share the `resources` table, told apart by its `resource_type` column
+    /// (see [`ResourceKind::declared`]); built-in types have tables of their own.
+    pub(crate) shared: bool,
 }
 
 /// SCIM Users (RFC 7643 §4.1): the `users` table, unique by userName.
@@ -60,6 +63,7 @@ pub static USERS: ResourceKind = ResourceKind {
     key_column: "user_name_key",
     unique_field: UniqueField::UserName,
     has_active: true,
+    shared: false,
     indexed: &[
         IndexedAttribute {
             key: "userName",
@@ -105,6 +109,7 @@ pub static GROUPS: ResourceKind = ResourceKind {
     key_column: "display_name_key",
     unique_field: UniqueField::DisplayName,
     has_active: false,
+    shared: false,
     indexed: &[
         IndexedAttribute {
             key: "displayName",
@@ -118,9 +123,91 @@ pub static GROUPS: ResourceKind = ResourceKind {
     has_members: true,
 };
 
+/// Every row of the shared `resources` table, whatever its type: what the tombstone sweeps
+/// walk, as they walk the built-in tables.
+static SHARED_ROWS: ResourceKind = ResourceKind {
+    name: "",
+    table: "resources",
+    unique_attribute: "",
+    name_column: "name",
+    key_column: "name_key",
+    unique_field: UniqueField::ResourceName,
+    has_active: false,
+    shared: false,
+    indexed: &[],
+    has_members: false,
+};
+
+/// The declared kinds made so far, so that declaring the same type again (a second server in
+/// one process, a test) reuses its descriptor instead of leaking another.
+static DECLARED: std::sync::Mutex<Vec<&'static ResourceKind>> = std::sync::Mutex::new(Vec::new());
+
 impl ResourceKind {
-    /// Every kind this store keeps.
+    /// Every built-in kind.
     pub const ALL: [&'static ResourceKind; 2] = [&USERS, &GROUPS];
+
+    /// The kind of a resource type declared at run time (not built in): its resources live in
+    /// the shared `resources` table under its `name`, so it needs no migration. Its unique
+    /// attribute, if `unique_attribute` names one (a singular string attribute of its core
+    /// schema), is kept folded in `name_key` and unique among the organisation's live resources
+    /// of the type; without one nothing is unique but the id. Descriptors live as long as the
+    /// process: one per distinct declaration, made once.
+    pub fn declared(name: &str, unique_attribute: Option<&str>) -> &'static ResourceKind {
+        let unique_attribute = unique_attribute.unwrap_or_default();
+        let mut declared = DECLARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(kind) = declared
+            .iter()
+            .find(|kind| kind.name == name && kind.unique_attribute == unique_attribute)
+        {
+            return kind;
+        }
+        let kind: &'static ResourceKind = Box::leak(Box::new(ResourceKind {
+            name: Box::leak(name.to_owned().into_boxed_str()),
+            table: "resources",
+            unique_attribute: Box::leak(unique_attribute.to_owned().into_boxed_str()),
+            name_column: "name",
+            key_column: "name_key",
+            unique_field: UniqueField::ResourceName,
+            has_active: false,
+            shared: true,
+            indexed: &[],
+            has_members: false,
+        }));
+        declared.push(kind);
+        kind
+    }
+
+    /// Whether this is a declared kind, in the shared table (see [`ResourceKind::declared`]).
+    pub fn is_declared(&self) -> bool {
+        self.shared
+    }
+
+    /// ` AND resource_type = '…'` for a declared kind, the column named through `qualifier`
+    /// (`""`, or a table or alias with its dot); empty for a built-in kind. The name is a
+    /// literal, quotes doubled, so the statement's text (and its prepared plan) is the type's
+    /// own.
+    pub(crate) fn scope(&self, qualifier: &str) -> String {
+        if self.shared {
+            format!(
+                " AND {qualifier}resource_type = '{}'",
+                self.name.replace('\'', "''")
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// What a name or key value is wrapped in when written: in the shared table an empty one
+    /// is NULL, so types without a unique attribute constrain nothing.
+    fn name_value(&self) -> (&'static str, &'static str) {
+        if self.shared {
+            ("NULLIF(", ", '')")
+        } else {
+            ("", "")
+        }
+    }
 
     /// The kind of the resource type called `name` (case-insensitively).
     pub fn named(name: &str) -> Option<&'static ResourceKind> {
@@ -164,12 +251,11 @@ impl ResourceKind {
                 "CAST(1 AS BIGINT) AS session_version".to_owned(),
             )
         };
+        let (name, key) = self.name_and_key(&format!("{table}."));
         format!(
-            "{table}.org_id, {table}.id, {table}.{name} AS name, {table}.{key} AS name_key, \
+            "{table}.org_id, {table}.id, {name} AS name, {key} AS name_key, \
              {table}.external_id, {active}, {table}.version, {session_version}, \
              {table}.created_at, {table}.last_modified, {table}.document, {table}.search",
-            name = self.name_column,
-            key = self.key_column,
         )
     }
 
@@ -180,12 +266,25 @@ impl ResourceKind {
         } else {
             ("TRUE AS active", "CAST(1 AS BIGINT) AS session_version")
         };
+        let (name, key) = self.name_and_key("");
         format!(
             "org_id, id, {name} AS name, {key} AS name_key, external_id, {active}, version, \
              {session_version}, created_at, last_modified, document, search",
-            name = self.name_column,
-            key = self.key_column,
         )
+    }
+
+    /// The name and key columns as a record reads them: NULL (a declared type without a
+    /// unique attribute) reads as empty.
+    fn name_and_key(&self, qualifier: &str) -> (String, String) {
+        let (name, key) = (self.name_column, self.key_column);
+        if self.shared {
+            (
+                format!("COALESCE({qualifier}{name}, '')"),
+                format!("COALESCE({qualifier}{key}, '')"),
+            )
+        } else {
+            (format!("{qualifier}{name}"), format!("{qualifier}{key}"))
+        }
     }
 }
 
@@ -392,7 +491,7 @@ fn insert_many(
     for batch in new.chunks(CREATE_BATCH) {
         let mut sql = SqlFragment::sql(format!(
             "INSERT INTO {table} (org_id, id, {name}, {key}, external_id, version, created_at, \
-             last_modified, document, search{active}) VALUES ",
+             last_modified, document, search{active}{shared}) VALUES ",
             table = kind.table,
             name = kind.name_column,
             key = kind.key_column,
@@ -401,7 +500,9 @@ fn insert_many(
             } else {
                 ""
             },
+            shared = if kind.shared { ", resource_type" } else { "" },
         ));
+        let (open, close) = kind.name_value();
         for (i, resource) in batch.iter().enumerate() {
             let c = &resource.columns;
             sql.push_sql(if i == 0 { "(" } else { ", (" })
@@ -409,9 +510,13 @@ fn insert_many(
                 .push_sql(", ")
                 .push_bind(resource.id.as_str())
                 .push_sql(", ")
+                .push_sql(open)
                 .push_bind(c.name.as_str())
+                .push_sql(close)
                 .push_sql(", ")
+                .push_sql(open)
                 .push_bind(c.name_key.as_str())
+                .push_sql(close)
                 .push_sql(", ")
                 .push_bind(c.external_id.clone())
                 .push_sql(", 1, ")
@@ -424,6 +529,9 @@ fn insert_many(
                 .push_bind(c.search.as_str());
             if kind.has_active {
                 sql.push_sql(", ").push_bind(c.active).push_sql(", 1");
+            }
+            if kind.shared {
+                sql.push_sql(", ").push_bind(kind.name);
             }
             sql.push_sql(")");
         }
@@ -507,6 +615,7 @@ pub fn get_by_name(
         kind.table
     ));
     sql.push_bind(org)
+        .push_sql(&kind.scope(""))
         .push_sql(&format!(" AND {} = ", kind.key_column))
         .push_bind(scim_model::value::fold_case(name).into_owned())
         // The predicate of the partial unique index on the key, so the index serves it.
@@ -543,6 +652,7 @@ pub fn get_with_parents(
         dialect.json_array_agg("group_members.group_id"),
     ));
     sql.push_bind(org)
+        .push_sql(&kind.scope(""))
         .push_sql(" AND id = ")
         .push_bind(id)
         .push_sql(" AND ")
@@ -612,6 +722,7 @@ fn select_live(kind: &ResourceKind, org: OrgId, id: &str, lock: &str) -> SqlFrag
         kind.table
     ));
     sql.push_bind(org)
+        .push_sql(&kind.scope(""))
         .push_sql(" AND id = ")
         .push_bind(id)
         .push_sql(" AND ")
@@ -675,9 +786,14 @@ pub fn replace_locked(
         table = kind.table,
         name = kind.name_column
     ));
-    sql.push_bind(c.name.as_str())
+    let (open, close) = kind.name_value();
+    sql.push_sql(open)
+        .push_bind(c.name.as_str())
+        .push_sql(close)
         .push_sql(&format!(", {} = ", kind.key_column))
+        .push_sql(open)
         .push_bind(c.name_key.as_str())
+        .push_sql(close)
         .push_sql(", external_id = ")
         .push_bind(c.external_id.clone())
         .push_sql(", version = version + 1, last_modified = ")
@@ -695,6 +811,7 @@ pub fn replace_locked(
     }
     sql.push_sql(" WHERE org_id = ")
         .push_bind(org)
+        .push_sql(&kind.scope(""))
         .push_sql(" AND id = ")
         .push_bind(id)
         .push_sql(" AND ")
@@ -770,6 +887,7 @@ pub fn delete(
         };
         sql.push_sql(" WHERE org_id = ")
             .push_bind(org)
+            .push_sql(&kind.scope(""))
             .push_sql(" AND id = ")
             .push_bind(id)
             .push_sql(" AND ")
@@ -861,7 +979,7 @@ fn each_kind_in_batches(
     batch: impl Fn(&ResourceKind) -> SqlFragment,
 ) -> Result<usize, StoreError> {
     let mut touched = 0;
-    for kind in ResourceKind::ALL {
+    for kind in ResourceKind::ALL.into_iter().chain([&SHARED_ROWS]) {
         loop {
             let rows = conn.dialect().query(&batch(kind)).execute(conn.raw())?;
             touched += rows;
@@ -1094,6 +1212,7 @@ impl ListQuery {
             Rows::All | Rows::Matching { .. } => {
                 from.push_sql(&format!(" FROM {table} WHERE {table}.org_id = "))
                     .push_bind(self.org)
+                    .push_sql(&self.kind.scope(&format!("{table}.")))
                     .push_sql(&format!(" AND {table}.deleted_at IS NULL"));
             }
             Rows::Candidates {
@@ -1108,6 +1227,7 @@ impl ListQuery {
                          {table}.org_id = "
                     ))
                     .push_bind(self.org)
+                    .push_sql(&self.kind.scope(&format!("{table}.")))
                     // `deleted_at` is tested outside: inside, it would let the planner read
                     // the partial unique index by organisation alone instead of the primary
                     // key by (organisation, id).
@@ -1127,6 +1247,7 @@ impl ListQuery {
                         ") AS candidates CROSS JOIN {table} ON {table}.org_id = "
                     ))
                     .push_bind(self.org)
+                    .push_sql(&self.kind.scope(&format!("{table}.")))
                     .push_sql(&format!(
                         " AND {table}.id = candidates.id WHERE {table}.deleted_at IS NULL"
                     ));

@@ -35,7 +35,10 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::{ResourceType, Schema, SchemaExtension, SchemaRegistry, RESOURCE_TYPE, SCHEMA};
+use super::{
+    Attribute, AttributeType, ResourceType, ResourceTypeView, Schema, SchemaExtension,
+    SchemaRegistry, Uniqueness, RESOURCE_TYPE, SCHEMA,
+};
 
 /// The most documents one set of declarations takes.
 pub const MAX_DOCUMENTS: usize = 256;
@@ -329,15 +332,17 @@ impl Declarations {
                 .iter_mut()
                 .find(|(_, rt)| rt.name.eq_ignore_ascii_case(&declared.name))
             else {
-                return Err(at.child("name").error(format!(
-                    "`{}` is a new resource type; this version serves extensions of the \
-                     built-in types ({}) but not new types yet",
-                    declared.name,
-                    base.resource_types()
-                        .map(|rt| rt.name().to_owned())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                check_new_type(&at, declared, &extended, &registry, base)?;
+                let mut new = declared.clone();
+                new.id = Some(declared.name.clone());
+                new.schema_extensions = Vec::new();
+                new.meta = None;
+                extended.push((Some(source.as_str()), new));
+                let Some((_, served)) = extended.last_mut() else {
+                    continue;
+                };
+                add_extensions(&at, declared, served, &registry)?;
+                continue;
             };
             if !served.endpoint.eq_ignore_ascii_case(&declared.endpoint) {
                 return Err(at.child("endpoint").error(format!(
@@ -351,31 +356,9 @@ impl Declarations {
                     served.name, served.schema, declared.schema
                 )));
             }
-            for (index, extension) in declared.schema_extensions.iter().enumerate() {
-                let at = at.child("schemaExtensions");
-                let at = at.child(index).child("schema");
-                if registry.schema(&extension.schema).is_none() {
-                    return Err(at.error(format!(
-                        "`{}` is neither declared nor built in",
-                        extension.schema
-                    )));
-                }
-                if served
-                    .schema_extensions
-                    .iter()
-                    .any(|e| e.schema.eq_ignore_ascii_case(&extension.schema))
-                {
-                    return Err(at.error(format!(
-                        "`{}` is already an extension of `{}`",
-                        extension.schema, served.name
-                    )));
-                }
-                served.schema_extensions.push(SchemaExtension {
-                    schema: extension.schema.clone(),
-                    required: extension.required,
-                });
-            }
+            add_extensions(&at, declared, served, &registry)?;
         }
+        check_uniqueness(&self.schemas, &extended)?;
         for (_, resource_type) in extended {
             registry
                 .register_resource_type(resource_type)
@@ -383,6 +366,191 @@ impl Declarations {
         }
         Ok(registry)
     }
+}
+
+/// Adds the `schemaExtensions` of `declared` to `served`.
+fn add_extensions(
+    at: &At<'_>,
+    declared: &ResourceType,
+    served: &mut ResourceType,
+    registry: &SchemaRegistry,
+) -> Result<(), DeclarationError> {
+    for (index, extension) in declared.schema_extensions.iter().enumerate() {
+        let at = at.child("schemaExtensions");
+        let at = at.child(index).child("schema");
+        if registry.schema(&extension.schema).is_none() {
+            return Err(at.error(format!(
+                "`{}` is neither declared nor built in",
+                extension.schema
+            )));
+        }
+        if served.schema.eq_ignore_ascii_case(&extension.schema)
+            || served
+                .schema_extensions
+                .iter()
+                .any(|e| e.schema.eq_ignore_ascii_case(&extension.schema))
+        {
+            return Err(at.error(format!(
+                "`{}` is already a schema of `{}`",
+                extension.schema, served.name
+            )));
+        }
+        served.schema_extensions.push(SchemaExtension {
+            schema: extension.schema.clone(),
+            required: extension.required,
+        });
+    }
+    Ok(())
+}
+
+/// Paths below the base URL that are not resource endpoints (RFC 7644 §3.2, §3.7, §3.11,
+/// §4): no declared type may take one.
+const RESERVED_ENDPOINTS: &[&str] = &[
+    "/ServiceProviderConfig",
+    "/ResourceTypes",
+    "/Schemas",
+    "/Bulk",
+    "/Me",
+    "/.search",
+];
+
+/// Checks a resource type that `base` lacks, before it joins `served` (every type so far):
+/// its name and endpoint are plain, new and not reserved, and its core schema is a declared
+/// one that no other type uses.
+fn check_new_type(
+    at: &At<'_>,
+    declared: &ResourceType,
+    served: &[(Option<&str>, ResourceType)],
+    registry: &SchemaRegistry,
+    base: &SchemaRegistry,
+) -> Result<(), DeclarationError> {
+    let plain = |text: &str| {
+        text.starts_with(|c: char| c.is_ascii_alphabetic())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && text.len() <= 64
+    };
+    if !plain(&declared.name) {
+        return Err(at.child("name").error(format!(
+            "the resource type name `{}` must be a letter followed by up to 63 letters, digits, \
+             `_` or `-`",
+            declared.name
+        )));
+    }
+    let segment = declared.endpoint.strip_prefix('/').unwrap_or_default();
+    if !plain(segment) {
+        return Err(at.child("endpoint").error(format!(
+            "the endpoint `{}` must be `/` and a letter followed by up to 63 letters, digits, \
+             `_` or `-`",
+            declared.endpoint
+        )));
+    }
+    if let Some(reserved) = RESERVED_ENDPOINTS
+        .iter()
+        .find(|reserved| reserved.eq_ignore_ascii_case(&declared.endpoint))
+    {
+        return Err(at
+            .child("endpoint")
+            .error(format!("`{reserved}` is a SCIM endpoint of its own")));
+    }
+    if let Some((_, other)) = served
+        .iter()
+        .find(|(_, rt)| rt.endpoint.eq_ignore_ascii_case(&declared.endpoint))
+    {
+        return Err(at.child("endpoint").error(format!(
+            "`{}` is already the endpoint of `{}`",
+            declared.endpoint, other.name
+        )));
+    }
+    let at = at.child("schema");
+    if base.schema(&declared.schema).is_some() {
+        return Err(at.error(format!(
+            "`{}` is a built-in schema; a new resource type needs a core schema of its own",
+            declared.schema
+        )));
+    }
+    if registry.schema(&declared.schema).is_none() {
+        return Err(at.error(format!("`{}` is not declared", declared.schema)));
+    }
+    if let Some((_, other)) = served.iter().find(|(_, rt)| {
+        rt.schema.eq_ignore_ascii_case(&declared.schema)
+            || rt
+                .schema_extensions
+                .iter()
+                .any(|e| e.schema.eq_ignore_ascii_case(&declared.schema))
+    }) {
+        return Err(at.error(format!(
+            "`{}` is already a schema of `{}`",
+            declared.schema, other.name
+        )));
+    }
+    Ok(())
+}
+
+/// `uniqueness: server` is enforced on one attribute per type, the unique attribute of a
+/// declared type (see [`unique_attribute`]): in the core schema of a new type, and once.
+fn check_uniqueness(
+    schemas: &[(String, Schema)],
+    served: &[(Option<&str>, ResourceType)],
+) -> Result<(), DeclarationError> {
+    for (source, schema) in schemas {
+        let unique: Vec<usize> = schema
+            .attributes()
+            .iter()
+            .enumerate()
+            .filter(|(_, attribute)| attribute.uniqueness() == Uniqueness::Server)
+            .map(|(index, _)| index)
+            .collect();
+        let Some(&first) = unique.first() else {
+            continue;
+        };
+        let at = At {
+            source,
+            pointer: String::new(),
+        };
+        let core_of_new = served
+            .iter()
+            .any(|(new, rt)| new.is_some() && rt.schema.eq_ignore_ascii_case(schema.id()));
+        if !core_of_new {
+            return Err(at
+                .child("attributes")
+                .child(first)
+                .child("uniqueness")
+                .error(
+                    "uniqueness `server` is enforced on the core schema of a declared resource \
+                 type only, not on extensions; declare `none`",
+                ));
+        }
+        if let Some(&second) = unique.get(1) {
+            return Err(at
+                .child("attributes")
+                .child(second)
+                .child("uniqueness")
+                .error(
+                    "uniqueness `server` is enforced on one attribute per resource type; this \
+                 schema already has one",
+                ));
+        }
+    }
+    Ok(())
+}
+
+/// The unique attribute of a declared resource type: the attribute of its core schema with
+/// `uniqueness: server`, which [`Declarations::apply`] allows on a singular string attribute
+/// only, once. `None` for a type without one (and for built-in types, whose core schemas
+/// declare none this way).
+pub fn unique_attribute(resource_type: ResourceTypeView<'_>) -> Option<&str> {
+    resource_type
+        .core_schema()
+        .attributes()
+        .iter()
+        .find(|attribute| {
+            attribute.uniqueness() == Uniqueness::Server
+                && attribute.attribute_type() == AttributeType::String
+                && !attribute.is_multi_valued()
+        })
+        .map(Attribute::name)
 }
 
 /// An error registering what `base` already held: not the declarations' fault.
@@ -484,14 +652,25 @@ fn check_attributes(
         one_of(&at, object, "mutability", MUTABILITIES)?;
         one_of(&at, object, "returned", RETURNEDS)?;
         one_of(&at, object, "uniqueness", UNIQUENESSES)?;
-        if matches!(
-            object.get("uniqueness").and_then(Value::as_str),
-            Some("server" | "global")
-        ) {
-            return Err(at.child("uniqueness").error(
-                "uniqueness `server` or `global` is not enforced for declared attributes yet; \
-                 declare `none`",
-            ));
+        match object.get("uniqueness").and_then(Value::as_str) {
+            Some("global") => {
+                return Err(at.child("uniqueness").error(
+                    "uniqueness `global` (across every organisation) is not enforced; declare \
+                     `server` (per organisation) or `none`",
+                ))
+            }
+            Some("server") => {
+                let singular_string = depth == 0
+                    && object.get("type").and_then(Value::as_str) == Some("string")
+                    && object.get("multiValued") != Some(&Value::Bool(true));
+                if !singular_string {
+                    return Err(at.child("uniqueness").error(
+                        "uniqueness `server` is enforced on a singular, top-level string \
+                         attribute only",
+                    ));
+                }
+            }
+            _ => {}
         }
         for key in ["multiValued", "required", "caseExact"] {
             if object.get(key).is_some_and(|value| !value.is_boolean()) {

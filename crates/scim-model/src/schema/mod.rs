@@ -23,7 +23,9 @@ pub use builtin::{
     user_resource_type, user_schema, ENTERPRISE_USER, GROUP, RESOURCE_TYPE, SCHEMA,
     SERVICE_PROVIDER_CONFIG, USER,
 };
-pub use declared::{DeclarationError, Declarations, MAX_ATTRIBUTES, MAX_DOCUMENTS};
+pub use declared::{
+    unique_attribute, DeclarationError, Declarations, MAX_ATTRIBUTES, MAX_DOCUMENTS,
+};
 pub use registry::{
     AttributeOrigin, LookupError, RegisteredExtension, RegistryError, ResolvedAttribute,
     ResourceTypeView, SchemaRegistry,
