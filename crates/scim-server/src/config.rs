@@ -219,6 +219,10 @@ pub enum ConfigError {
     /// A declared schema or resource type cannot be served.
     #[error("declared schemas: {0}")]
     Declarations(#[from] DeclarationError),
+    /// The stored resources could not be brought in line with the declarations: live resources
+    /// already share a value of an attribute now declared unique, or the database failed.
+    #[error("declared schemas: the stored resources do not fit them: {0}")]
+    Reindex(String),
 }
 
 impl ServerConfig {

@@ -21,13 +21,14 @@ use scim_model::message::{
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
-use scim_model::schema::{unique_attribute, ResourceTypeView, SchemaRegistry};
+use scim_model::schema::{unique_attribute, ResourceTypeView, SchemaRegistry, Uniqueness};
 use scim_model::validate::{validate_create, validate_replace, Password, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
 use scim_store::paging::{self, Position};
 use scim_store::resources::{
-    self, Columns, ListQuery, NewResource, Record, ResourceKind, Search, GROUPS, USERS,
+    self, Additions, AttributePath, Columns, ListQuery, NewResource, Record, ResourceKind, Search,
+    GROUPS, USERS,
 };
 use scim_store::{DbConnection, OrgId, StoreError, UniqueField};
 use serde_json::{json, Map, Value};
@@ -68,28 +69,78 @@ impl Endpoint {
     /// resources the store keeps in its shared table ([`ResourceKind::declared`]).
     pub(crate) fn of(resource_type: ResourceTypeView<'_>) -> &'static Endpoint {
         let name = resource_type.name();
-        if let Some(builtin) = [&USER_ENDPOINT, &GROUP_ENDPOINT]
+        let builtin = [&USER_ENDPOINT, &GROUP_ENDPOINT]
             .into_iter()
-            .find(|ep| ep.kind.name == name)
-        {
-            return builtin;
+            .find(|ep| ep.kind.name == name);
+        if let Some(builtin) = builtin {
+            let additions = declared_additions(resource_type, None);
+            if additions.is_empty() {
+                return builtin;
+            }
+            let kind = builtin.kind.extended(&additions);
+            return interned(kind, builtin.path);
         }
-        let kind = ResourceKind::declared(name, unique_attribute(resource_type));
+        let name_attribute = unique_attribute(resource_type);
+        let additions = declared_additions(resource_type, name_attribute);
+        let kind = ResourceKind::declared(name, name_attribute, &additions);
         let path = resource_type.definition().endpoint.trim_start_matches('/');
-        let mut declared = DECLARED.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(ep) = declared
-            .iter()
-            .find(|ep| std::ptr::eq(ep.kind, kind) && ep.path == path)
-        {
-            return ep;
-        }
-        let ep: &'static Endpoint = Box::leak(Box::new(Endpoint {
-            kind,
-            path: Box::leak(path.to_owned().into_boxed_str()),
-        }));
-        declared.push(ep);
-        ep
+        interned(kind, path)
     }
+}
+
+/// The endpoint serving `kind` at `path`: made the first time, the same one after.
+fn interned(kind: &'static ResourceKind, path: &str) -> &'static Endpoint {
+    let mut declared = DECLARED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(ep) = declared
+        .iter()
+        .find(|ep| std::ptr::eq(ep.kind, kind) && ep.path == path)
+    {
+        return ep;
+    }
+    let ep: &'static Endpoint = Box::leak(Box::new(Endpoint {
+        kind,
+        path: Box::leak(path.to_owned().into_boxed_str()),
+    }));
+    declared.push(ep);
+    ep
+}
+
+/// What the declared schemas of `resource_type` ask of the store: each attribute with
+/// `uniqueness: server` (a singular string, as loading checks) is unique and indexed, except
+/// `name_attribute`, which the store keeps in a column of its own.
+fn declared_additions(
+    resource_type: ResourceTypeView<'_>,
+    name_attribute: Option<&str>,
+) -> Additions {
+    let standard = SchemaRegistry::standard();
+    let core = resource_type.core_schema();
+    let mut additions = Additions::default();
+    for schema in resource_type.schemas() {
+        if standard.schema(schema.id()).is_some() {
+            continue;
+        }
+        let extension = !std::ptr::eq(schema, core);
+        for attribute in schema.attributes() {
+            if attribute.uniqueness() != Uniqueness::Server
+                || (!extension && Some(attribute.name()) == name_attribute)
+            {
+                continue;
+            }
+            let (key, path) = if extension {
+                (
+                    format!("{}:{}", schema.id(), attribute.name()),
+                    vec![schema.id().to_owned(), attribute.name().to_owned()],
+                )
+            } else {
+                (
+                    attribute.name().to_owned(),
+                    vec![attribute.name().to_owned()],
+                )
+            };
+            additions.unique.push(AttributePath { key, path });
+        }
+    }
+    additions
 }
 
 /// Registers the endpoints of every resource type `state` serves, and the root `/.search`.
@@ -185,7 +236,7 @@ impl Endpoint {
 
     /// Whether this type stores a password (Users).
     fn has_password(&self) -> bool {
-        std::ptr::eq(self.kind, &USERS)
+        self.kind.name == USERS.name && !self.kind.is_declared()
     }
 
     /// The limits on requests to this endpoint: the configured ones, except that a group's
@@ -203,6 +254,11 @@ impl Endpoint {
     /// as userName and displayName are.
     fn conflict(&self, error: StoreError) -> ApiError {
         match error {
+            StoreError::ValueTaken { attribute } => ScimError::uniqueness(format!(
+                "{attribute} is already taken by another {}",
+                self.kind.name
+            ))
+            .into(),
             StoreError::UniqueViolation {
                 field: UniqueField::ResourceName,
                 ..
@@ -224,7 +280,7 @@ impl Endpoint {
     fn relation(&self) -> Option<&'static str> {
         if self.kind.has_members() {
             Some("members")
-        } else if std::ptr::eq(self.kind, &USERS) {
+        } else if self.kind.name == USERS.name && !self.kind.is_declared() {
             Some("groups")
         } else {
             None

@@ -25,6 +25,7 @@ use crate::observe::MountPath;
 use crate::org_jobs::OrgJobs;
 use crate::rate::RateLimiter;
 use crate::resources::Endpoint;
+use scim_store::resources::ResourceKind;
 
 /// The built-in resource types this service has endpoints for. Discovery advertises exactly
 /// these, the types declared in [`ServerConfig::declarations`], and the schemas they reference.
@@ -165,7 +166,21 @@ impl ScimState {
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
         let registry = config.declarations.apply(&served_registry())?;
-        let endpoints = registry.resource_types().map(Endpoint::of).collect();
+        let endpoints: Vec<&'static Endpoint> =
+            registry.resource_types().map(Endpoint::of).collect();
+        let kinds: Vec<&ResourceKind> = endpoints.iter().map(|ep| ep.kind).collect();
+        let rebuilt = store.reindex(&kinds).map_err(|error| {
+            ConfigError::Reindex(match error {
+                StoreError::ValueTaken { attribute } => format!(
+                    "live resources already share a value of {attribute}, which is now declared \
+                     unique; make the values unique, or declare `uniqueness: none`"
+                ),
+                other => other.to_string(),
+            })
+        })?;
+        for rebuilt in rebuilt {
+            tracing::info!(%rebuilt, "declared attributes indexed");
+        }
         let admin_verifier = Verifier::new(AdminTokenSource::new(store.clone()), verifier.clone());
         let client_verifier = crate::oauth::client_verifier(&store, verifier.clone());
         let verifier = Verifier::new(StoreTokenSource::new(store.clone()), verifier);

@@ -23,6 +23,13 @@ pub enum StoreError {
         /// The index or constraint the database named, or its message when it names none.
         constraint: String,
     },
+    /// A write would give a live resource a value of an attribute declared unique
+    /// (`uniqueness: server`) that another live resource of its type in the organisation holds.
+    #[error("{attribute} is already taken")]
+    ValueTaken {
+        /// The attribute, as a filter names it (with its schema URN for an extension's).
+        attribute: String,
+    },
     /// The caller's expected version (from `If-Match`) is not the row's current one; nothing was
     /// written.
     #[error("version mismatch: the current version is {current}")]

@@ -17,6 +17,7 @@ mod schema;
 mod store;
 mod timestamp;
 pub mod tokens;
+mod unique;
 pub mod users;
 mod values;
 pub mod webhooks;

@@ -26,9 +26,9 @@ use crate::events::{self, EventKind, NewEvent};
 use crate::filter_sql::{Condition, FilterSql, UnsupportedFilter};
 use crate::paging::Position;
 use crate::timestamp::{from_micros, now_micros, to_micros};
-use crate::values;
 pub use crate::values::{index_entries, IndexedAttribute};
 use crate::{members, OrgId, Page, StoreError, UniqueField};
+use crate::{unique, values};
 
 /// Where and how one resource type is stored.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +52,54 @@ pub struct ResourceKind {
     /// Declared types share the `resources` table, told apart by its `resource_type` column
     /// (see [`ResourceKind::declared`]); built-in types have tables of their own.
     pub(crate) shared: bool,
+    /// Attributes, besides the unique name, whose values are unique among the organisation's
+    /// live resources of the kind (see `unique`).
+    pub(crate) unique: &'static [IndexedAttribute],
+}
+
+/// An attribute as the store finds it in a search document, for [`Additions`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttributePath {
+    /// How filters name it: the attribute path, with the schema URN and `:` in front for an
+    /// extension attribute (`urn:…:User:badge`, `roles.value`).
+    pub key: String,
+    /// Where its values sit in the search document: `[urn,] name [, sub]`, names as declared.
+    pub path: Vec<String>,
+}
+
+/// What declarations add to how a resource type is stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Additions {
+    /// Attributes to keep in the attribute–value index, so that filters on them are lookups.
+    pub indexed: Vec<AttributePath>,
+    /// Singular string attributes whose values are unique among the organisation's live
+    /// resources of the type (compared in the search document's form: folded unless
+    /// case-exact). Each is indexed too.
+    pub unique: Vec<AttributePath>,
+}
+
+impl Additions {
+    /// Whether nothing is added.
+    pub fn is_empty(&self) -> bool {
+        self.indexed.is_empty() && self.unique.is_empty()
+    }
+}
+
+/// `paths` as index descriptors that live as long as the process.
+fn leak_attributes<'a>(paths: impl Iterator<Item = &'a AttributePath>) -> Vec<IndexedAttribute> {
+    paths
+        .map(|attribute| IndexedAttribute {
+            key: Box::leak(attribute.key.clone().into_boxed_str()),
+            path: Box::leak(
+                attribute
+                    .path
+                    .iter()
+                    .map(|name| &*Box::leak(name.clone().into_boxed_str()))
+                    .collect::<Vec<&'static str>>()
+                    .into_boxed_slice(),
+            ),
+        })
+        .collect()
 }
 
 /// SCIM Users (RFC 7643 §4.1): the `users` table, unique by userName.
@@ -64,6 +112,7 @@ pub static USERS: ResourceKind = ResourceKind {
     unique_field: UniqueField::UserName,
     has_active: true,
     shared: false,
+    unique: &[],
     indexed: &[
         IndexedAttribute {
             key: "userName",
@@ -110,6 +159,7 @@ pub static GROUPS: ResourceKind = ResourceKind {
     unique_field: UniqueField::DisplayName,
     has_active: false,
     shared: false,
+    unique: &[],
     indexed: &[
         IndexedAttribute {
             key: "displayName",
@@ -134,13 +184,32 @@ static SHARED_ROWS: ResourceKind = ResourceKind {
     unique_field: UniqueField::ResourceName,
     has_active: false,
     shared: false,
+    unique: &[],
     indexed: &[],
     has_members: false,
 };
 
-/// The declared kinds made so far, so that declaring the same type again (a second server in
-/// one process, a test) reuses its descriptor instead of leaking another.
-static DECLARED: std::sync::Mutex<Vec<&'static ResourceKind>> = std::sync::Mutex::new(Vec::new());
+/// What makes a kind at run time: its name, unique attribute, whether it is in the shared
+/// table, and the additions.
+type KindSpec = (String, String, bool, Additions);
+
+/// The kinds made at run time so far, so that declaring the same thing again (a second server
+/// in one process, a test) reuses its descriptor instead of leaking another.
+static MADE: std::sync::Mutex<Vec<(KindSpec, &'static ResourceKind)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The kind `spec` describes: made by `make` the first time, the same one after.
+fn made(spec: KindSpec, make: impl FnOnce() -> ResourceKind) -> &'static ResourceKind {
+    let mut made = MADE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, kind)) = made.iter().find(|(have, _)| *have == spec) {
+        return kind;
+    }
+    let kind: &'static ResourceKind = Box::leak(Box::new(make()));
+    made.push((spec, kind));
+    kind
+}
 
 impl ResourceKind {
     /// Every built-in kind.
@@ -152,18 +221,19 @@ impl ResourceKind {
     /// schema), is kept folded in `name_key` and unique among the organisation's live resources
     /// of the type; without one nothing is unique but the id. Descriptors live as long as the
     /// process: one per distinct declaration, made once.
-    pub fn declared(name: &str, unique_attribute: Option<&str>) -> &'static ResourceKind {
+    pub fn declared(
+        name: &str,
+        unique_attribute: Option<&str>,
+        additions: &Additions,
+    ) -> &'static ResourceKind {
         let unique_attribute = unique_attribute.unwrap_or_default();
-        let mut declared = DECLARED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(kind) = declared
-            .iter()
-            .find(|kind| kind.name == name && kind.unique_attribute == unique_attribute)
-        {
-            return kind;
-        }
-        let kind: &'static ResourceKind = Box::leak(Box::new(ResourceKind {
+        let spec = (
+            name.to_owned(),
+            unique_attribute.to_owned(),
+            true,
+            additions.clone(),
+        );
+        made(spec, || ResourceKind {
             name: Box::leak(name.to_owned().into_boxed_str()),
             table: "resources",
             unique_attribute: Box::leak(unique_attribute.to_owned().into_boxed_str()),
@@ -172,11 +242,50 @@ impl ResourceKind {
             unique_field: UniqueField::ResourceName,
             has_active: false,
             shared: true,
-            indexed: &[],
+            indexed: Box::leak(
+                leak_attributes(additions.indexed.iter().chain(&additions.unique))
+                    .into_boxed_slice(),
+            ),
+            unique: Box::leak(leak_attributes(additions.unique.iter()).into_boxed_slice()),
             has_members: false,
-        }));
-        declared.push(kind);
-        kind
+        })
+    }
+
+    /// This built-in kind with what declarations add: more indexed attributes, attributes
+    /// made unique. Itself when nothing is added. Made once per distinct addition, as
+    /// [`ResourceKind::declared`] is.
+    pub fn extended(&'static self, additions: &Additions) -> &'static ResourceKind {
+        if additions.is_empty() {
+            return self;
+        }
+        let spec = (
+            self.name.to_owned(),
+            self.unique_attribute.to_owned(),
+            self.shared,
+            additions.clone(),
+        );
+        made(spec, || {
+            let added: Vec<&AttributePath> = additions
+                .indexed
+                .iter()
+                .chain(&additions.unique)
+                .filter(|path| !self.indexed.iter().any(|have| have.key == path.key))
+                .collect();
+            let mut indexed: Vec<IndexedAttribute> = self
+                .indexed
+                .iter()
+                .map(|have| IndexedAttribute {
+                    key: have.key,
+                    path: have.path,
+                })
+                .collect();
+            indexed.extend(leak_attributes(added.into_iter()));
+            ResourceKind {
+                indexed: Box::leak(indexed.into_boxed_slice()),
+                unique: Box::leak(leak_attributes(additions.unique.iter()).into_boxed_slice()),
+                ..*self
+            }
+        })
     }
 
     /// Whether this is a declared kind, in the shared table (see [`ResourceKind::declared`]).
@@ -548,6 +657,9 @@ fn insert_many(
         .map(|resource| (org, resource.id.as_str(), resource.columns.search.as_str()))
         .collect();
     values::insert_new_many(conn, kind, &searches)?;
+    for (org, id, search) in &searches {
+        unique::claim(conn, kind, *org, id, search)?;
+    }
     let events: Vec<NewEvent<'_>> = new
         .iter()
         .map(|resource| NewEvent {
@@ -823,6 +935,7 @@ pub fn replace_locked(
         .prepared(&sql)
         .get_result::<RecordRow>(conn.raw())?;
     values::update(conn, kind, org, id, &current.search, &c.search)?;
+    unique::update(conn, kind, org, id, &current.search, &c.search)?;
     let record = Record::from(row);
     events::record(
         conn,
@@ -869,6 +982,7 @@ pub fn delete(
             members::clear(conn, org, id, token_id)?;
         }
         values::remove_all(conn, kind, org, id, &current.search)?;
+        unique::release(conn, kind, org, id, None)?;
         let mut sql = match mode {
             DeleteMode::Purge => SqlFragment::sql(format!("DELETE FROM {}", kind.table)),
             DeleteMode::Tombstone => {

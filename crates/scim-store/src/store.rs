@@ -11,6 +11,7 @@ use crate::connection::{
     SessionSettings,
 };
 use crate::dialect::{self, Dialect};
+use crate::resources::ResourceKind;
 use crate::values;
 use crate::writers::WriterQueue;
 use crate::{StoreError, TransactionError};
@@ -246,13 +247,23 @@ impl Store {
             }
             .map_err(StoreError::Other)?;
             let mut done: Vec<String> = applied.iter().map(ToString::to_string).collect();
-            done.extend(
-                values::reindex(conn)?
-                    .into_iter()
-                    .map(|kind| format!("reindex {kind}")),
-            );
+            done.extend(values::reindex(conn)?);
             Ok(done)
         })
+    }
+
+    /// Brings the attribute–value index and the unique-value claims of `kinds` in line with
+    /// what each declares (see [`ResourceKind::extended`], [`ResourceKind::declared`]): a kind
+    /// whose indexed or unique attributes changed since the last call has them rebuilt from its
+    /// live resources. A server calls it at start, after [`Store::migrate`], with the kinds it
+    /// serves; returns what was rebuilt. Under the migration lock, so replicas take turns.
+    ///
+    /// # Errors
+    /// [`StoreError::ValueTaken`] when live resources already share a value of an attribute
+    /// now declared unique; [`StoreError::Unavailable`] or [`StoreError::Other`] otherwise.
+    pub fn reindex(&self, kinds: &[&ResourceKind]) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.get()?;
+        dialect::with_migration_lock(&mut conn, |conn| values::reindex_kinds(conn, kinds, true))
     }
 
     /// Every migration this build embeds, oldest first, with whether the database has it; and

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::connection::{write_transaction, DbConnection};
 use crate::dialect::{execute_sql, SqlFragment, PREPARED_LIST};
 use crate::resources::ResourceKind;
-use crate::{OrgId, StoreError};
+use crate::{unique, OrgId, StoreError};
 
 /// An attribute kept in the attribute–value index.
 #[derive(Debug, PartialEq, Eq)]
@@ -262,45 +262,106 @@ struct SearchRow {
 /// Resources read per batch while rebuilding.
 const REINDEX_BATCH: i64 = 1_000;
 
-/// Rebuilds the entries of every kind whose indexed attributes differ from those its entries
-/// were built for (a new database, a new release that indexes more), each kind in one
+/// Rebuilds the entries of every built-in kind whose rows were built for fewer attributes than
+/// this build indexes (a new database, a new release that indexes more), each kind in one
 /// transaction; returns the names of the kinds rebuilt. Runs with the migrations, under their
-/// lock.
-pub(crate) fn reindex(conn: &mut DbConnection) -> Result<Vec<&'static str>, StoreError> {
+/// lock. Rows built for more (a server's declarations added some, see [`reindex_kinds`]) are
+/// left as they are: the server keeps them right, and migrating must not undo its work.
+pub(crate) fn reindex(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    reindex_kinds(conn, &ResourceKind::ALL, false)
+}
+
+/// Rebuilds, for each of `kinds`, the attribute–value index when the attributes its rows were
+/// built for are not those the kind indexes (`exact`), or lack some of them (not `exact`), and
+/// the claims of its unique attributes when those changed; each rebuild in one transaction.
+/// Returns what was rebuilt (`reindex User`, `unique User`).
+///
+/// # Errors
+/// [`StoreError::ValueTaken`] when live resources already share a value of an attribute now
+/// declared unique (nothing of that kind's claims is written).
+pub(crate) fn reindex_kinds(
+    conn: &mut DbConnection,
+    kinds: &[&ResourceKind],
+    exact: bool,
+) -> Result<Vec<String>, StoreError> {
     let mut rebuilt = Vec::new();
-    for kind in ResourceKind::ALL {
-        let wanted = kind
-            .indexed
-            .iter()
-            .map(IndexedAttribute::key)
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut select =
-            SqlFragment::sql("SELECT attributes FROM value_index_state WHERE resource_type = ");
-        select.push_bind(kind.name);
-        let stored = conn
-            .dialect()
-            .query(&select)
-            .get_result::<State>(conn.raw())
-            .optional()?;
-        if stored.is_some_and(|state| state.attributes == wanted) {
+    for kind in kinds {
+        let keys: Vec<&str> = kind.indexed.iter().map(IndexedAttribute::key).collect();
+        let wanted = keys.join("\n");
+        let current = match stored_state(conn, kind.name)? {
+            None => false,
+            Some(stored) if exact => stored == wanted,
+            Some(stored) => {
+                let have: Vec<&str> = stored.split('\n').collect();
+                keys.iter().all(|key| have.contains(key))
+            }
+        };
+        if !current {
+            write_transaction(conn, |conn| rebuild(conn, kind, &wanted))?;
+            rebuilt.push(format!("reindex {}", kind.name));
+        }
+        if !exact {
             continue;
         }
-        write_transaction(conn, |conn| rebuild(conn, kind, &wanted))?;
-        rebuilt.push(kind.name);
+        let unique_state = format!("{} unique", kind.name);
+        let wanted: Vec<&str> = kind.unique.iter().map(IndexedAttribute::key).collect();
+        let wanted = wanted.join("\n");
+        let stored = stored_state(conn, &unique_state)?;
+        if stored.as_deref().unwrap_or_default() != wanted {
+            write_transaction(conn, |conn| {
+                unique::clear(conn, kind)?;
+                each_live(conn, kind, |conn, rows| {
+                    for (org, id, search) in rows {
+                        unique::claim(conn, kind, *org, id, search)?;
+                    }
+                    Ok(())
+                })?;
+                save_state(conn, &unique_state, &wanted)
+            })?;
+            rebuilt.push(format!("unique {}", kind.name));
+        }
     }
     Ok(rebuilt)
 }
 
-fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result<(), StoreError> {
-    let mut clear = SqlFragment::sql("DELETE FROM resource_values WHERE resource_type = ");
-    clear.push_bind(kind.name);
-    conn.dialect().query(&clear).execute(conn.raw())?;
+/// The attributes `key`'s rows were last built for, if ever.
+fn stored_state(conn: &mut DbConnection, key: &str) -> Result<Option<String>, StoreError> {
+    let mut select =
+        SqlFragment::sql("SELECT attributes FROM value_index_state WHERE resource_type = ");
+    select.push_bind(key);
+    Ok(conn
+        .dialect()
+        .query(&select)
+        .get_result::<State>(conn.raw())
+        .optional()?
+        .map(|state| state.attributes))
+}
+
+fn save_state(conn: &mut DbConnection, key: &str, attributes: &str) -> Result<(), StoreError> {
+    let mut state =
+        SqlFragment::sql("INSERT INTO value_index_state (resource_type, attributes) VALUES (");
+    state
+        .push_bind(key)
+        .push_sql(", ")
+        .push_bind(attributes)
+        .push_sql(") ON CONFLICT (resource_type) DO UPDATE SET attributes = excluded.attributes");
+    conn.dialect().query(&state).execute(conn.raw())?;
+    Ok(())
+}
+
+/// Calls `each` with every live resource of `kind` as `(organisation, id, search document)`,
+/// a batch at a time, in key order.
+fn each_live(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    mut each: impl FnMut(&mut DbConnection, &[(OrgId, &str, &str)]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut after: Option<(i64, String)> = None;
     loop {
         let mut select = SqlFragment::sql(format!(
-            "SELECT org_id, id, search FROM {} WHERE deleted_at IS NULL",
-            kind.table
+            "SELECT org_id, id, search FROM {} WHERE deleted_at IS NULL{}",
+            kind.table,
+            kind.scope("")
         ));
         if let Some((org, id)) = &after {
             select
@@ -320,24 +381,23 @@ fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result
             .query(&select)
             .load::<SearchRow>(conn.raw())?;
         let Some(last) = rows.last() else {
-            break;
+            return Ok(());
         };
         after = Some((last.org_id, last.id.clone()));
         let resources: Vec<(OrgId, &str, &str)> = rows
             .iter()
             .map(|row| (OrgId(row.org_id), row.id.as_str(), row.search.as_str()))
             .collect();
-        insert_new_many(conn, kind, &resources)?;
+        each(conn, &resources)?;
     }
-    let mut state =
-        SqlFragment::sql("INSERT INTO value_index_state (resource_type, attributes) VALUES (");
-    state
-        .push_bind(kind.name)
-        .push_sql(", ")
-        .push_bind(wanted)
-        .push_sql(") ON CONFLICT (resource_type) DO UPDATE SET attributes = excluded.attributes");
-    conn.dialect().query(&state).execute(conn.raw())?;
-    Ok(())
+}
+
+fn rebuild(conn: &mut DbConnection, kind: &ResourceKind, wanted: &str) -> Result<(), StoreError> {
+    let mut clear = SqlFragment::sql("DELETE FROM resource_values WHERE resource_type = ");
+    clear.push_bind(kind.name);
+    conn.dialect().query(&clear).execute(conn.raw())?;
+    each_live(conn, kind, |conn, rows| insert_new_many(conn, kind, rows))?;
+    save_state(conn, kind.name, wanted)
 }
 
 #[cfg(test)]

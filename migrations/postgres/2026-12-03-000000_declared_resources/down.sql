@@ -1,1 +1,2 @@
+DROP TABLE unique_values;
 DROP TABLE resources;

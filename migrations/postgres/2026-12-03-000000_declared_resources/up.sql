@@ -28,3 +28,18 @@ CREATE INDEX resources_org_id_type_created_at_id_idx
     ON resources (org_id, resource_type, created_at, id);
 CREATE INDEX resources_org_id_type_last_modified_idx
     ON resources (org_id, resource_type, last_modified);
+
+-- Values a declaration makes unique per organisation (`uniqueness: server` on an attribute
+-- beyond a type's own unique attribute, e.g. on an extension of User): one row per (resource,
+-- attribute), its primary key the guard. `value` is the search document's form of the value
+-- (folded where the attribute is case-insensitive), or `#sha256:` and its digest when longer
+-- than 256 bytes, so the key stays short.
+CREATE TABLE unique_values (
+    org_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    resource_type TEXT NOT NULL,
+    attr TEXT NOT NULL,
+    value TEXT COLLATE "C" NOT NULL,
+    resource_id TEXT NOT NULL,
+    PRIMARY KEY (org_id, resource_type, attr, value)
+);
+CREATE INDEX unique_values_org_id_resource_id_idx ON unique_values (org_id, resource_id);

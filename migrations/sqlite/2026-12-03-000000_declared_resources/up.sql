@@ -23,3 +23,14 @@ CREATE INDEX resources_org_id_type_created_at_id_idx
     ON resources (org_id, resource_type, created_at, id);
 CREATE INDEX resources_org_id_type_last_modified_idx
     ON resources (org_id, resource_type, last_modified);
+
+-- Values a declaration makes unique per organisation (see migrations/postgres).
+CREATE TABLE unique_values (
+    org_id INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    resource_type TEXT NOT NULL,
+    attr TEXT NOT NULL,
+    value TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    PRIMARY KEY (org_id, resource_type, attr, value)
+);
+CREATE INDEX unique_values_org_id_resource_id_idx ON unique_values (org_id, resource_id);

@@ -288,15 +288,17 @@ impl Declarations {
         Ok(())
     }
 
-    /// A registry with everything of `base` and these declarations: the declared schemas, and
-    /// for each declared resource type that `base` has (same name, endpoint and core schema)
-    /// the declared `schemaExtensions` added to its own. A resource type that `base` lacks is
-    /// refused: serving new resource types is not built yet.
+    /// A registry with everything of `base` and these declarations: the declared schemas; for
+    /// each declared resource type that `base` has (same name, endpoint and core schema) the
+    /// declared `schemaExtensions` added to its own; and each resource type `base` lacks, as a
+    /// new type with an endpoint of its own, after the built-in ones in declaration order.
     ///
     /// # Errors
     /// A [`DeclarationError`] for a schema that clashes with one of `base` or breaks a rule of
-    /// RFC 7643 (see [`SchemaRegistry::register_schema`]), or a resource type that names an
-    /// unknown schema, redefines a built-in one, or is new.
+    /// RFC 7643 (see [`SchemaRegistry::register_schema`]); a resource type that names an
+    /// unknown schema or redefines a built-in one; a new type whose name or endpoint is not a
+    /// plain word, is reserved (`/Schemas`, `/Bulk`, …) or taken, or whose core schema is built
+    /// in or another type's.
     pub fn apply(&self, base: &SchemaRegistry) -> Result<SchemaRegistry, DeclarationError> {
         let mut registry = SchemaRegistry::new();
         for schema in base.schemas() {
@@ -358,7 +360,6 @@ impl Declarations {
             }
             add_extensions(&at, declared, served, &registry)?;
         }
-        check_uniqueness(&self.schemas, &extended)?;
         for (_, resource_type) in extended {
             registry
                 .register_resource_type(resource_type)
@@ -488,58 +489,10 @@ fn check_new_type(
     Ok(())
 }
 
-/// `uniqueness: server` is enforced on one attribute per type, the unique attribute of a
-/// declared type (see [`unique_attribute`]): in the core schema of a new type, and once.
-fn check_uniqueness(
-    schemas: &[(String, Schema)],
-    served: &[(Option<&str>, ResourceType)],
-) -> Result<(), DeclarationError> {
-    for (source, schema) in schemas {
-        let unique: Vec<usize> = schema
-            .attributes()
-            .iter()
-            .enumerate()
-            .filter(|(_, attribute)| attribute.uniqueness() == Uniqueness::Server)
-            .map(|(index, _)| index)
-            .collect();
-        let Some(&first) = unique.first() else {
-            continue;
-        };
-        let at = At {
-            source,
-            pointer: String::new(),
-        };
-        let core_of_new = served
-            .iter()
-            .any(|(new, rt)| new.is_some() && rt.schema.eq_ignore_ascii_case(schema.id()));
-        if !core_of_new {
-            return Err(at
-                .child("attributes")
-                .child(first)
-                .child("uniqueness")
-                .error(
-                    "uniqueness `server` is enforced on the core schema of a declared resource \
-                 type only, not on extensions; declare `none`",
-                ));
-        }
-        if let Some(&second) = unique.get(1) {
-            return Err(at
-                .child("attributes")
-                .child(second)
-                .child("uniqueness")
-                .error(
-                    "uniqueness `server` is enforced on one attribute per resource type; this \
-                 schema already has one",
-                ));
-        }
-    }
-    Ok(())
-}
-
-/// The unique attribute of a declared resource type: the attribute of its core schema with
-/// `uniqueness: server`, which [`Declarations::apply`] allows on a singular string attribute
-/// only, once. `None` for a type without one (and for built-in types, whose core schemas
-/// declare none this way).
+/// The unique attribute of a declared resource type, the one the store keeps as its name: the
+/// first attribute of its core schema with `uniqueness: server` (which loading allows on
+/// singular, top-level string attributes only); `None` for a type without one. (For User it
+/// is `userName`; the built-in types keep their names by rules of their own.)
 pub fn unique_attribute(resource_type: ResourceTypeView<'_>) -> Option<&str> {
     resource_type
         .core_schema()
@@ -661,7 +614,10 @@ fn check_attributes(
             }
             Some("server") => {
                 let singular_string = depth == 0
-                    && object.get("type").and_then(Value::as_str) == Some("string")
+                    && matches!(
+                        object.get("type").and_then(Value::as_str),
+                        None | Some("string")
+                    )
                     && object.get("multiValued") != Some(&Value::Bool(true));
                 if !singular_string {
                     return Err(at.child("uniqueness").error(
@@ -862,9 +818,19 @@ mod tests {
                 "only a complex",
             ),
             (
-                with_attribute(json!({"name": "x", "uniqueness": "server"})),
+                with_attribute(json!({"name": "x", "uniqueness": "global"})),
                 "/attributes/0/uniqueness",
                 "not enforced",
+            ),
+            (
+                with_attribute(json!({"name": "x", "type": "integer", "uniqueness": "server"})),
+                "/attributes/0/uniqueness",
+                "singular, top-level string",
+            ),
+            (
+                with_attribute(json!({"name": "x", "multiValued": true, "uniqueness": "server"})),
+                "/attributes/0/uniqueness",
+                "singular, top-level string",
             ),
             (
                 with_attribute(json!({"name": "x", "canonicalValues": [1]})),
@@ -904,7 +870,7 @@ mod tests {
     }
 
     #[test]
-    fn applying_refuses_clashes_unknown_schemas_and_new_types() {
+    fn applying_refuses_clashes_and_unknown_schemas() {
         let builtin = json!({
             "schemas": [SCHEMA],
             "id": crate::schema::ENTERPRISE_USER,
@@ -926,19 +892,6 @@ mod tests {
             "{error}"
         );
 
-        let agent = json!({
-            "schemas": [RESOURCE_TYPE],
-            "name": "Agent",
-            "endpoint": "/Agents",
-            "schema": HR
-        });
-        let error = apply_error(&[hr_schema(), agent]);
-        assert_eq!(
-            (error.source.as_str(), error.pointer.as_str()),
-            ("1.json", "/name")
-        );
-        assert!(error.message.contains("new resource type"), "{error}");
-
         let mut moved = user_type(json!([]));
         moved["endpoint"] = json!("/People");
         let error = apply_error(&[moved]);
@@ -948,7 +901,134 @@ mod tests {
             {"schema": crate::schema::ENTERPRISE_USER, "required": false}
         ]));
         let error = apply_error(&[twice]);
-        assert!(error.message.contains("already an extension"), "{error}");
+        assert!(
+            error.message.contains("already a schema of `User`"),
+            "{error}"
+        );
+    }
+
+    const AGENT: &str = "urn:example:params:scim:schemas:core:2.0:Agent";
+
+    fn agent_schema() -> Value {
+        json!({
+            "schemas": [SCHEMA],
+            "id": AGENT,
+            "attributes": [
+                {"name": "name", "type": "string", "required": true, "uniqueness": "server"},
+                {"name": "serial", "type": "string", "uniqueness": "server"},
+                {"name": "owners", "type": "complex", "multiValued": true, "subAttributes": [
+                    {"name": "value", "type": "string"},
+                    {"name": "$ref", "type": "reference", "referenceTypes": ["User"]}
+                ]}
+            ]
+        })
+    }
+
+    fn agent_type(name: &str, endpoint: &str, schema: &str) -> Value {
+        json!({
+            "schemas": [RESOURCE_TYPE],
+            "name": name,
+            "endpoint": endpoint,
+            "schema": schema
+        })
+    }
+
+    /// RFC 7643 §6: a resource type the server lacks is served at its own endpoint, after the
+    /// built-in ones, with the first `uniqueness: server` attribute of its core schema as the
+    /// name the store keeps unique.
+    #[test]
+    fn a_new_resource_type_is_served_after_the_built_in_ones() {
+        let mut declared = Declarations::new();
+        declared
+            .add_document("agent.json", &agent_schema())
+            .unwrap();
+        declared
+            .add_document("agents.json", &agent_type("Agent", "/Agents", AGENT))
+            .unwrap();
+        let registry = declared.apply(&SchemaRegistry::standard()).unwrap();
+        let names: Vec<&str> = registry.resource_types().map(|rt| rt.name()).collect();
+        assert_eq!(names.last(), Some(&"Agent"), "{names:?}");
+        let agent = registry.resource_type_for_endpoint("/Agents").unwrap();
+        assert_eq!(agent.core_schema().id(), AGENT);
+        assert_eq!(unique_attribute(agent), Some("name"));
+        assert_eq!(
+            unique_attribute(registry.resource_type("User").unwrap()),
+            Some("userName")
+        );
+    }
+
+    /// Every way a new resource type can be refused names its file, pointer and reason.
+    #[test]
+    fn a_new_resource_type_is_refused_with_the_reason() {
+        let cases = [
+            (
+                agent_type("Agent!", "/Agents", AGENT),
+                "/name",
+                "letter followed by",
+            ),
+            (
+                agent_type("Agent", "/Agents/x", AGENT),
+                "/endpoint",
+                "one path segment",
+            ),
+            (
+                agent_type("Agent", "/Schemas", AGENT),
+                "/endpoint",
+                "SCIM endpoint of its own",
+            ),
+            (
+                agent_type("Robot", "/Users", AGENT),
+                "/endpoint",
+                "already the endpoint of `User`",
+            ),
+            (
+                agent_type("Agent", "/Agents", USER),
+                "/schema",
+                "built-in schema",
+            ),
+            (
+                agent_type("Agent", "/Agents", "urn:nowhere"),
+                "/schema",
+                "not declared",
+            ),
+        ];
+        for (resource_type, pointer, message) in cases {
+            let mut declared = Declarations::new();
+            declared
+                .add_document("agent.json", &agent_schema())
+                .unwrap();
+            let error = declared
+                .add_document("agents.json", &resource_type)
+                .and_then(|()| declared.apply(&SchemaRegistry::standard()))
+                .unwrap_err();
+            assert_eq!(
+                (error.source.as_str(), error.pointer.as_str()),
+                ("agents.json", pointer),
+                "{error}"
+            );
+            assert!(error.message.contains(message), "{error}");
+        }
+
+        // Two types on one core schema.
+        let mut declared = Declarations::new();
+        declared
+            .add_document("agent.json", &agent_schema())
+            .unwrap();
+        declared
+            .add_document("a.json", &agent_type("Agent", "/Agents", AGENT))
+            .unwrap();
+        declared
+            .add_document("b.json", &agent_type("Bot", "/Bots", AGENT))
+            .unwrap();
+        let error = declared.apply(&SchemaRegistry::standard()).unwrap_err();
+        assert_eq!(
+            (error.source.as_str(), error.pointer.as_str()),
+            ("b.json", "/schema")
+        );
+        assert!(
+            error.message.contains("already a schema of `Agent`"),
+            "{error}"
+        );
     }
 
     #[test]
