@@ -18,6 +18,11 @@ const BADGE: &str = "urn:example:params:scim:schemas:extension:badge:2.0:User";
 /// An HR extension with one attribute of each kind the issue names, optional on User, and a
 /// badge extension that User requires.
 fn declarations(badge_required: bool) -> Declarations {
+    declarations_with(badge_required, "server")
+}
+
+/// [`declarations`] with `employeeCode`'s uniqueness as given.
+fn declarations_with(badge_required: bool, code_uniqueness: &str) -> Declarations {
     let mut declared = Declarations::new();
     declared
         .add_document(
@@ -39,7 +44,8 @@ fn declarations(badge_required: bool) -> Declarations {
                         {"name": "floor", "type": "integer"}
                     ]},
                     {"name": "hrId", "type": "string", "mutability": "immutable",
-                     "caseExact": true}
+                     "caseExact": true},
+                    {"name": "employeeCode", "type": "string", "uniqueness": code_uniqueness}
                 ]
             }),
         )
@@ -358,6 +364,152 @@ store_test!(declared_schemas_are_discovered, |store| {
         assert!(ids.contains(&HR) && ids.contains(&BADGE), "{ids:?}");
     });
 });
+
+fn with_code(name: &str, code: &str) -> Value {
+    user(name, json!({ "employeeCode": code }))
+}
+
+// RFC 7643 §2.2: `uniqueness: server` — no two live resources of the organisation share the
+// value (case-insensitively, as the attribute is not caseExact); other organisations may.
+store_test!(
+    declared_unique_attributes_are_unique_per_organisation,
+    |store| {
+        run(async {
+            let h = harness(&store, false);
+            let (_, token) = h.acme();
+            let other = h.org("globex");
+            let (other_token, _) = h.token(other, "okta");
+            let app = h.app().await;
+            let code = format!("{HR}:employeeCode");
+
+            let first = call(&app, post("/scim/v2/Users", &token, &with_code("a", "E-1"))).await;
+            assert_eq!(first.status, 201, "{first:?}");
+            let first_id = id_of(&first);
+            let taken = call(&app, post("/scim/v2/Users", &token, &with_code("b", "e-1"))).await;
+            taken.assert_error(409);
+            assert_eq!(taken.body["scimType"], "uniqueness");
+            assert!(
+                taken.body["detail"].as_str().unwrap().contains(&code),
+                "{taken:?}"
+            );
+            let elsewhere = call(
+                &app,
+                post("/scim/v2/Users", &other_token, &with_code("a", "E-1")),
+            )
+            .await;
+            assert_eq!(elsewhere.status, 201, "{elsewhere:?}");
+
+            // A PATCH onto a taken value writes nothing (RFC 7644 §3.5.2).
+            let second = call(&app, post("/scim/v2/Users", &token, &with_code("b", "E-2"))).await;
+            assert_eq!(second.status, 201, "{second:?}");
+            let second_id = id_of(&second);
+            let patched = call(
+                &app,
+                patch(
+                    &format!("/scim/v2/Users/{second_id}"),
+                    &token,
+                    json!([{"op": "replace", "path": code, "value": "E-1"}]),
+                ),
+            )
+            .await;
+            patched.assert_error(409);
+            let unchanged = call(&app, get(&format!("/scim/v2/Users/{second_id}"), &token)).await;
+            assert_eq!(hr_of(&unchanged.body)["employeeCode"], "E-2");
+            assert_eq!(
+                unchanged.body["meta"]["version"],
+                second.body["meta"]["version"]
+            );
+
+            // A PUT that keeps its own value is no conflict; one that drops it frees it.
+            let kept = call(
+                &app,
+                put(
+                    &format!("/scim/v2/Users/{first_id}"),
+                    &token,
+                    &with_code("a", "E-1"),
+                ),
+            )
+            .await;
+            assert_eq!(kept.status, 200, "{kept:?}");
+            let dropped = call(
+                &app,
+                put(
+                    &format!("/scim/v2/Users/{first_id}"),
+                    &token,
+                    &user("a", json!({})),
+                ),
+            )
+            .await;
+            assert_eq!(dropped.status, 200, "{dropped:?}");
+            let moved = call(
+                &app,
+                put(
+                    &format!("/scim/v2/Users/{second_id}"),
+                    &token,
+                    &with_code("b", "E-1"),
+                ),
+            )
+            .await;
+            assert_eq!(moved.status, 200, "{moved:?}");
+
+            // Deleting the holder frees its value (RFC 7644 §3.6).
+            let deleted = call(
+                &app,
+                crate::delete(&format!("/scim/v2/Users/{second_id}"), &token),
+            )
+            .await;
+            assert_eq!(deleted.status.as_u16(), 204);
+            let third = call(&app, post("/scim/v2/Users", &token, &with_code("c", "E-1"))).await;
+            assert_eq!(third.status, 201, "{third:?}");
+
+            // The value is a lookup, however the filter spells its case (RFC 7644 §3.4.2.2).
+            let filter = percent_encode(&format!("{code} eq \"e-1\""));
+            let found = call(
+                &app,
+                get(&format!("/scim/v2/Users?filter={filter}"), &token),
+            )
+            .await;
+            let names: Vec<Value> = list_of(&found, 1)
+                .iter()
+                .map(|u| u["userName"].clone())
+                .collect();
+            assert_eq!(names, [json!("c")]);
+        });
+    }
+);
+
+// Declaring an attribute unique over stored values that break it is refused at start, naming
+// the attribute, as a database refuses a unique index over duplicates.
+store_test!(
+    uniqueness_declared_over_stored_duplicates_stops_the_service,
+    |store| {
+        run(async {
+            let config = |uniqueness: &str| ServerConfig {
+                declarations: declarations_with(false, uniqueness),
+                ..ServerConfig::default()
+            };
+            let h = Harness::with(&store, config("none"), test_verifier());
+            let (_, token) = h.acme();
+            let app = h.app().await;
+            for name in ["a", "b"] {
+                let created = call(
+                    &app,
+                    post("/scim/v2/Users", &token, &with_code(name, "E-1")),
+                )
+                .await;
+                assert_eq!(created.status, 201, "{created:?}");
+            }
+            let error =
+                scim_server::ScimState::new(store.clone(), config("server"), test_verifier())
+                    .err()
+                    .unwrap();
+            assert!(
+                error.to_string().contains(&format!("{HR}:employeeCode")),
+                "{error}"
+            );
+        });
+    }
+);
 
 #[test]
 fn a_declaration_that_cannot_be_served_stops_the_service() {
