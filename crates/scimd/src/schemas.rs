@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
-use scim_model::schema::{Declarations, SchemaRegistry};
+use scim_model::schema::{unique_attribute, Declarations, SchemaRegistry};
 
 /// The largest declaration file read: a schema of [`scim_model::schema::MAX_ATTRIBUTES`]
 /// attributes with descriptions fits well within it.
@@ -52,12 +52,27 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Declarations> {
 /// `scimd schemas check DIR`: prints what `dir` declares, or fails as `serve` would.
 pub fn check(dir: &Path) -> anyhow::Result<()> {
     let declarations = load_dir(dir)?;
+    let standard = SchemaRegistry::standard();
+    let served = declarations.apply(&standard)?;
     for schema in declarations.schemas() {
         println!(
             "schema {} ({} attributes)",
             schema.id(),
             schema.attributes().len()
         );
+    }
+    for resource_type in served.resource_types() {
+        let name = resource_type.name();
+        if standard.resource_type(name).is_none() {
+            println!(
+                "resource type {name} at {} (schema {}{})",
+                resource_type.definition().endpoint,
+                resource_type.core_schema().id(),
+                unique_attribute(resource_type)
+                    .map(|unique| format!(", unique {unique}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     for resource_type in declarations.resource_types() {
         for extension in &resource_type.schema_extensions {

@@ -85,3 +85,79 @@ fn a_server_with_declared_schemas_keeps_their_values() {
     let (_, schemas) = server.get(&format!("/scim/v2/Schemas/{CONTOSO}"), Some(&token));
     assert!(schemas.contains("clearanceLevels"), "{schemas}");
 }
+
+/// The agent drafts' files, as docs/schemas.md tells operators to use them.
+fn agent_schemas() -> String {
+    format!("{}/../../docs/schemas/agents", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn check_reports_the_new_resource_types_of_a_directory() {
+    let scratch = Scratch::new();
+    let printed = scratch.ok(&["schemas", "check", &agent_schemas()]);
+    assert!(
+        printed.contains(
+            "resource type Agent at /Agents (schema urn:ietf:params:scim:schemas:core:2.0:Agent, \
+             unique name)"
+        ),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("resource type AgenticApplication at /AgenticApplications"),
+        "{printed}"
+    );
+}
+
+// RFC 7644 §3.3 at a declared endpoint: the shipped agent files, served by pointing
+// `--schemas-dir` at them, with no code of their own.
+#[test]
+fn a_server_with_the_agent_schemas_serves_agents_owned_by_users() {
+    let scratch = Scratch::new();
+    let server = Server::start(&scratch, &["--schemas-dir", &agent_schemas()]);
+    let token = server.printed_token().unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        let (status, reply) = request(
+            server.port,
+            "POST",
+            path,
+            Some(&token),
+            Some(&body.to_string()),
+        )
+        .unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&reply).unwrap(),
+        )
+    };
+    let (status, owner) = post(
+        "/scim/v2/Users",
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "adele@contoso.example"
+        }),
+    );
+    assert_eq!(status, 201, "{owner}");
+    let owner_id = owner["id"].as_str().unwrap();
+    let (status, agent) = post(
+        "/scim/v2/Agents",
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Agent"],
+            "name": "invoice-bot",
+            "owners": [{"value": owner_id}]
+        }),
+    );
+    assert_eq!(status, 201, "{agent}");
+    assert_eq!(agent["meta"]["resourceType"], "Agent");
+    let reference = agent["owners"][0]["$ref"].as_str().unwrap();
+    assert!(
+        reference.ends_with(&format!("/scim/v2/Users/{owner_id}")),
+        "{agent}"
+    );
+    let (status, _) = server.get(
+        "/scim/v2/Agents?filter=name%20eq%20%22Invoice-Bot%22",
+        Some(&token),
+    );
+    assert_eq!(status, 200);
+    let (status, types) = server.get("/scim/v2/ResourceTypes/AgenticApplication", Some(&token));
+    assert_eq!(status, 200, "{types}");
+}
