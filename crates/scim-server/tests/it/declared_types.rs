@@ -10,12 +10,15 @@ use scim_test_db::store_test;
 use serde_json::{json, Value};
 
 use crate::{
-    call, delete, get, id_of, list_of, patch, post, put, run, test_verifier, Harness, Reply,
+    call, delete, get, id_of, list_of, patch, percent_encode, post, put, run, test_verifier,
+    Harness, Reply,
 };
 
 const AGENT: &str = "urn:ietf:params:scim:schemas:core:2.0:Agent";
 const APPLICATION: &str = "urn:ietf:params:scim:schemas:core:2.0:AgenticApplication";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 const AGENTS: &str = "/scim/v2/Agents";
 const APPLICATIONS: &str = "/scim/v2/AgenticApplications";
 
@@ -85,6 +88,25 @@ where
     let reply = call(app, req).await;
     assert_eq!(reply.status, 201, "{reply:?}");
     reply
+}
+
+/// The service's base URL, as a resource's `meta.location` shows it (`{base}/{endpoint}/{id}`).
+fn base_of(body: &Value) -> String {
+    let location = body["meta"]["location"].as_str().unwrap();
+    let endpoint_and_id = format!(
+        "/{}/{}",
+        location.rsplit('/').nth(1).unwrap(),
+        body["id"].as_str().unwrap()
+    );
+    location.strip_suffix(&endpoint_and_id).unwrap().to_owned()
+}
+
+/// The `name`s of a list's resources, in order.
+fn names(resources: &[Value]) -> Vec<String> {
+    resources
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The `value`s of the roles of an agent, in order.
@@ -298,5 +320,457 @@ store_test!(agent_names_are_unique_case_insensitively, |store| {
         // And another organisation's agents are apart.
         let (beta_token, _) = h.token(h.org("beta"), "beta");
         created(&app, post(AGENTS, &beta_token, &agent("Bot", json!({})))).await;
+    });
+});
+
+/// The agents the filter and sort test lists: name, displayName, agentType, active.
+const FLEET: [(&str, &str, &str, bool); 4] = [
+    ("Bot", "Support Bot", "Chat bot", true),
+    ("Scout", "Research Scout", "Researcher", true),
+    ("Writer", "Report Writer", "Assistant", false),
+    ("Reader", "Research Reader", "Researcher", false),
+];
+
+// RFC 7644 §3.4.2.2 (filters, caseExact false compares case-insensitively per RFC 7643 §2.2),
+// §3.4.2.3 (sortBy), §3.4.2.4 (startIndex and count), §3.4.3 (POST .search, at an endpoint
+// and at the root across resource types).
+store_test!(agents_are_filtered_sorted_paged_and_searched, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        for (name, display, kind, active) in FLEET {
+            let body = agent(
+                name,
+                json!({"displayName": display, "agentType": kind, "active": active}),
+            );
+            created(&app, post(AGENTS, &token, &body)).await;
+        }
+        let by_display = "sortBy=displayName";
+        let cases: Vec<(String, Vec<&str>)> = vec![
+            (
+                format!("filter={}", percent_encode("name eq \"bot\"")),
+                vec!["Bot"],
+            ),
+            (
+                format!("filter={}", percent_encode("name eq \"SCOUT\"")),
+                vec!["Scout"],
+            ),
+            (
+                format!(
+                    "filter={}&{by_display}",
+                    percent_encode("displayName sw \"research\"")
+                ),
+                vec!["Reader", "Scout"],
+            ),
+            (
+                format!(
+                    "filter={}&{by_display}",
+                    percent_encode("agentType eq \"Researcher\"")
+                ),
+                vec!["Reader", "Scout"],
+            ),
+            (
+                format!("filter={}&{by_display}", percent_encode("active eq true")),
+                vec!["Scout", "Bot"],
+            ),
+            (
+                format!(
+                    "filter={}",
+                    percent_encode("agentType eq \"researcher\" and active eq true")
+                ),
+                vec!["Scout"],
+            ),
+            (
+                format!(
+                    "filter={}&{by_display}",
+                    percent_encode("name eq \"bot\" or name eq \"writer\"")
+                ),
+                vec!["Writer", "Bot"],
+            ),
+            (
+                format!(
+                    "filter={}&{by_display}",
+                    percent_encode("active eq false and (name sw \"r\" or agentType eq \"x\")")
+                ),
+                vec!["Reader"],
+            ),
+            (
+                by_display.to_owned(),
+                vec!["Writer", "Reader", "Scout", "Bot"],
+            ),
+            (
+                format!("{by_display}&sortOrder=descending"),
+                vec!["Bot", "Scout", "Reader", "Writer"],
+            ),
+            (
+                format!("filter={}", percent_encode("name eq \"nobody\"")),
+                vec![],
+            ),
+        ];
+        for (query, expected) in cases {
+            let reply = call(&app, get(&format!("{AGENTS}?{query}"), &token)).await;
+            let total = u64::try_from(expected.len()).unwrap();
+            let mut found = names(&list_of(&reply, total));
+            if !query.contains("sortBy") {
+                found.sort();
+            }
+            assert_eq!(found, expected, "{query}");
+        }
+
+        // Paging: the total is of every match, the page is startIndex..startIndex+count.
+        let page = call(
+            &app,
+            get(
+                &format!("{AGENTS}?{by_display}&startIndex=2&count=2"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&list_of(&page, 4)), ["Reader", "Scout"]);
+        assert_eq!(page.body["startIndex"], 2);
+        let last = call(
+            &app,
+            get(
+                &format!("{AGENTS}?{by_display}&startIndex=4&count=2"),
+                &token,
+            ),
+        )
+        .await;
+        assert_eq!(names(&list_of(&last, 4)), ["Bot"]);
+        let none = call(&app, get(&format!("{AGENTS}?count=0"), &token)).await;
+        assert!(list_of(&none, 4).is_empty());
+
+        // POST /Agents/.search.
+        let search = json!({
+            "schemas": [SEARCH_REQUEST],
+            "filter": "agentType eq \"researcher\"",
+            "sortBy": "displayName",
+            "sortOrder": "descending",
+        });
+        let reply = call(&app, post(&format!("{AGENTS}/.search"), &token, &search)).await;
+        assert_eq!(names(&list_of(&reply, 2)), ["Scout", "Reader"]);
+        let search = json!({
+            "schemas": [SEARCH_REQUEST],
+            "sortBy": "displayName",
+            "startIndex": 3,
+            "count": 1,
+            "attributes": ["name"],
+        });
+        let reply = call(&app, post(&format!("{AGENTS}/.search"), &token, &search)).await;
+        let resources = list_of(&reply, 4);
+        assert_eq!(names(&resources), ["Scout"]);
+        assert!(resources[0].get("displayName").is_none(), "{reply:?}");
+
+        // POST /.search at the root lists users and agents together.
+        created(&app, post("/scim/v2/Users", &token, &user("bjensen"))).await;
+        let root = json!({"schemas": [SEARCH_REQUEST], "count": 100});
+        let reply = call(&app, post("/scim/v2/.search", &token, &root)).await;
+        let resources = list_of(&reply, 5);
+        let mut types: Vec<&str> = resources
+            .iter()
+            .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+            .collect();
+        types.sort_unstable();
+        assert_eq!(
+            types,
+            ["Agent", "Agent", "Agent", "Agent", "User"],
+            "{reply:?}"
+        );
+        let user = resources
+            .iter()
+            .find(|r| r["meta"]["resourceType"] == "User")
+            .unwrap();
+        assert_eq!(user["userName"], "bjensen");
+        for agent in resources
+            .iter()
+            .filter(|r| r["meta"]["resourceType"] == "Agent")
+        {
+            let location = agent["meta"]["location"].as_str().unwrap();
+            assert!(location.contains("/Agents/"), "{agent}");
+            assert_eq!(agent["schemas"], json!([AGENT]), "{agent}");
+        }
+    });
+});
+
+// RFC 7643 §2.3.7 (reference) and §4.2 (the server sets `$ref` from `value`, as for a
+// group's members); RFC 7644 §3.3 and §3.12 (`400 invalidValue` for a reference to nothing,
+// with nothing written) and §3.5.2 (PATCH add).
+store_test!(agent_references_are_checked_and_ref_is_set, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let user_id = id_of(&created(&app, post("/scim/v2/Users", &token, &user("bjensen"))).await);
+        let group_body = json!({"schemas": [GROUP], "displayName": "Ops"});
+        let group_id = id_of(&created(&app, post("/scim/v2/Groups", &token, &group_body)).await);
+
+        // An unknown id is refused and nothing is created.
+        let reply = call(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("ghost", json!({"owners": [{"value": "no-such-id"}]})),
+            ),
+        )
+        .await;
+        let detail = reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue", "{reply:?}");
+        assert_eq!(detail, "owners: no User or Group with id \"no-such-id\"");
+        // A user's id is not an agent's (parent references Agent only).
+        let reply = call(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("orphan", json!({"parent": {"value": user_id}})),
+            ),
+        )
+        .await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue", "{reply:?}");
+        assert!(list_of(&call(&app, get(AGENTS, &token)).await, 0).is_empty());
+
+        // A user owner.
+        let owned = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent(
+                    "owned",
+                    json!({"owners": [{"value": user_id, "display": "Babs"}]}),
+                ),
+            ),
+        )
+        .await;
+        let base = base_of(&owned.body);
+        let owned_path = agent_path(&id_of(&owned));
+        let read = call(&app, get(&owned_path, &token)).await;
+        assert_eq!(read.status, 200, "{read:?}");
+        assert_eq!(
+            read.body["owners"],
+            json!([{"value": user_id, "display": "Babs", "$ref": format!("{base}/Users/{user_id}")}]),
+            "{read:?}"
+        );
+        assert_eq!(owned.body["owners"], read.body["owners"]);
+
+        // A group owner.
+        let grouped = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("grouped", json!({"owners": [{"value": group_id}]})),
+            ),
+        )
+        .await;
+        let read = call(&app, get(&agent_path(&id_of(&grouped)), &token)).await;
+        assert_eq!(
+            read.body["owners"][0]["$ref"],
+            json!(format!("{base}/Groups/{group_id}")),
+            "{read:?}"
+        );
+
+        // A client's own `$ref` is replaced by the server's.
+        let bogus = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent(
+                    "bogus",
+                    json!({"owners": [
+                        {"value": user_id, "$ref": "https://evil.example/Users/x"},
+                        {"value": group_id, "$ref": "Users/not-a-user"}
+                    ]}),
+                ),
+            ),
+        )
+        .await;
+        let read = call(&app, get(&agent_path(&id_of(&bogus)), &token)).await;
+        assert_eq!(
+            read.body["owners"],
+            json!([
+                {"value": user_id, "$ref": format!("{base}/Users/{user_id}")},
+                {"value": group_id, "$ref": format!("{base}/Groups/{group_id}")}
+            ]),
+            "{read:?}"
+        );
+
+        // PATCH adding an unknown owner is refused and the agent is unchanged.
+        let before = call(&app, get(&owned_path, &token)).await;
+        let reply = call(
+            &app,
+            patch(
+                &owned_path,
+                &token,
+                json!([
+                    {"op": "replace", "path": "displayName", "value": "Changed"},
+                    {"op": "add", "path": "owners", "value": [{"value": "no-such-id"}]}
+                ]),
+            ),
+        )
+        .await;
+        let detail = reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue", "{reply:?}");
+        assert_eq!(detail, "owners: no User or Group with id \"no-such-id\"");
+        let after = call(&app, get(&owned_path, &token)).await;
+        assert_eq!(after.body, before.body);
+        assert_eq!(after.body["meta"]["version"], "W/\"1\"");
+        // PATCH adding a real one sets its `$ref`.
+        let reply = call(
+            &app,
+            patch(
+                &owned_path,
+                &token,
+                json!([{"op": "add", "path": "owners", "value": [{"value": group_id}]}]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(
+            reply.body["owners"][1],
+            json!({"value": group_id, "$ref": format!("{base}/Groups/{group_id}")}),
+            "{reply:?}"
+        );
+
+        // An agent's parent is an agent.
+        let owned_id = id_of(&owned);
+        let child = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("child", json!({"parent": {"value": owned_id}})),
+            ),
+        )
+        .await;
+        assert_eq!(
+            child.body["parent"],
+            json!({"value": owned_id, "$ref": format!("{base}/Agents/{owned_id}")}),
+            "{child:?}"
+        );
+
+        // An AgenticApplication's agents are agents.
+        let hosted = created(
+            &app,
+            post(
+                APPLICATIONS,
+                &token,
+                &application(
+                    "Host",
+                    json!({"agents": [{"value": owned_id, "type": "owned"}],
+                           "lastAccessed": "2026-01-02T03:04:05Z"}),
+                ),
+            ),
+        )
+        .await;
+        let read = call(
+            &app,
+            get(&format!("{APPLICATIONS}/{}", id_of(&hosted)), &token),
+        )
+        .await;
+        assert_eq!(read.status, 200, "{read:?}");
+        assert_eq!(
+            read.body["agents"],
+            json!([{"value": owned_id, "type": "owned",
+                    "$ref": format!("{base}/Agents/{owned_id}")}]),
+            "{read:?}"
+        );
+        let reply = call(
+            &app,
+            post(
+                APPLICATIONS,
+                &token,
+                &application("Wrong", json!({"agents": [{"value": user_id}]})),
+            ),
+        )
+        .await;
+        let detail = reply.assert_error(400);
+        assert_eq!(detail, format!("agents: no Agent with id {user_id:?}"));
+    });
+});
+
+// RFC 7644 §3.12 (errors: 400 for a missing required attribute, `invalidValue` for a value of
+// the wrong type, 404 for an unknown endpoint) and §3.14 (412 for a stale If-Match).
+store_test!(agent_errors_are_scim_errors, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let nameless = json!({"schemas": [AGENT], "displayName": "No name"});
+        call(&app, post(AGENTS, &token, &nameless))
+            .await
+            .assert_error(400);
+        let reply = call(
+            &app,
+            post(AGENTS, &token, &agent("typed", json!({"active": "yes"}))),
+        )
+        .await;
+        reply.assert_error(400);
+        assert_eq!(reply.body["scimType"], "invalidValue", "{reply:?}");
+        assert!(list_of(&call(&app, get(AGENTS, &token)).await, 0).is_empty());
+
+        call(&app, get("/scim/v2/Robots", &token))
+            .await
+            .assert_error(404);
+        call(
+            &app,
+            post("/scim/v2/Robots", &token, &agent("r2", json!({}))),
+        )
+        .await
+        .assert_error(404);
+
+        let made = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("versioned", json!({"displayName": "v1"})),
+            ),
+        )
+        .await;
+        let path = agent_path(&id_of(&made));
+        let stale = made.header("etag").unwrap().to_owned();
+        let bumped = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "path": "displayName", "value": "v2"}]),
+            ),
+        )
+        .await;
+        assert_eq!(bumped.status, 200, "{bumped:?}");
+        let reply = call(
+            &app,
+            put(
+                &path,
+                &token,
+                &agent("versioned", json!({"displayName": "v3"})),
+            )
+            .insert_header(("If-Match", stale.as_str())),
+        )
+        .await;
+        reply.assert_error(412);
+        let read = call(&app, get(&path, &token)).await;
+        assert_eq!(read.body["displayName"], "v2");
+        assert_eq!(read.body["meta"]["version"], "W/\"2\"");
+        // The current version is accepted.
+        let current = bumped.header("etag").unwrap().to_owned();
+        let reply = call(
+            &app,
+            put(
+                &path,
+                &token,
+                &agent("versioned", json!({"displayName": "v3"})),
+            )
+            .insert_header(("If-Match", current.as_str())),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.body["displayName"], "v3");
     });
 });
