@@ -6,6 +6,8 @@
 use actix_web::test::TestRequest;
 use scim_model::schema::Declarations;
 use scim_server::ServerConfig;
+use scim_store::events::{self, EventFilter, ResourceType};
+use scim_store::OrgId;
 use scim_test_db::store_test;
 use serde_json::{json, Value};
 
@@ -19,6 +21,8 @@ const APPLICATION: &str = "urn:ietf:params:scim:schemas:core:2.0:AgenticApplicat
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 const AGENTS: &str = "/scim/v2/Agents";
 const APPLICATIONS: &str = "/scim/v2/AgenticApplications";
 
@@ -772,5 +776,231 @@ store_test!(agent_errors_are_scim_errors, |store| {
         .await;
         assert_eq!(reply.status, 200, "{reply:?}");
         assert_eq!(reply.body["displayName"], "v3");
+    });
+});
+
+// RFC 7644 §4 and RFC 7643 §6 and §7: discovery lists the declared resource types with their
+// endpoints and serves their schemas as declared.
+store_test!(declared_types_are_discovered, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let list = call(&app, get("/scim/v2/ResourceTypes", &token)).await;
+        let types = list_of(&list, 4);
+        let mut pairs: Vec<(&str, &str, &str)> = types
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap(),
+                    t["endpoint"].as_str().unwrap(),
+                    t["schema"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        pairs.sort_unstable();
+        assert_eq!(
+            pairs,
+            [
+                ("Agent", "/Agents", AGENT),
+                ("AgenticApplication", "/AgenticApplications", APPLICATION),
+                ("Group", "/Groups", GROUP),
+                ("User", "/Users", USER),
+            ]
+        );
+
+        let one = call(&app, get("/scim/v2/ResourceTypes/Agent", &token)).await;
+        assert_eq!(one.status, 200, "{one:?}");
+        assert_eq!(one.body["id"], "Agent");
+        assert_eq!(one.body["name"], "Agent");
+        assert_eq!(one.body["endpoint"], "/Agents");
+        assert_eq!(one.body["schema"], AGENT);
+        assert_eq!(one.body["meta"]["resourceType"], "ResourceType");
+        assert!(
+            one.body["meta"]["location"]
+                .as_str()
+                .unwrap()
+                .ends_with("/ResourceTypes/Agent"),
+            "{one:?}"
+        );
+
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/schemas/agents/agent.schema.json"
+        );
+        let declared: Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let schema = call(&app, get(&format!("/scim/v2/Schemas/{AGENT}"), &token)).await;
+        assert_eq!(schema.status, 200, "{schema:?}");
+        assert_eq!(schema.body["id"], AGENT);
+        assert_eq!(schema.body["name"], "Agent");
+        let attribute_names = |schema: &Value| -> Vec<String> {
+            schema["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(attribute_names(&schema.body), attribute_names(&declared));
+        let name = &schema.body["attributes"][0];
+        assert_eq!(name["name"], "name");
+        assert_eq!(name["type"], "string");
+        assert_eq!(name["required"], true);
+        assert_eq!(name["uniqueness"], "server");
+        let owners = schema.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "owners")
+            .unwrap();
+        let reference = owners["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "$ref")
+            .unwrap();
+        assert_eq!(reference["type"], "reference");
+        assert_eq!(reference["referenceTypes"], json!(["User", "Group"]));
+
+        let all = call(&app, get("/scim/v2/Schemas", &token)).await;
+        let ids: Vec<&str> = all.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&AGENT) && ids.contains(&APPLICATION),
+            "{ids:?}"
+        );
+    });
+});
+
+/// The `(kind, resource type)` of `org`'s events about `id`, in order.
+fn events_about(h: &Harness, org: OrgId, id: &str) -> Vec<(String, String)> {
+    let mut conn = h.store.get().unwrap();
+    events::list_after(&mut conn, org, 0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.resource_id == id)
+        .map(|e| {
+            (
+                e.kind.as_str().to_owned(),
+                e.resource_type.as_str().to_owned(),
+            )
+        })
+        .collect()
+}
+
+// The change feed (the store's events outbox, docs/events) records writes to declared types
+// as it does Users' and Groups': created, updated and deleted, each with the type's name, as
+// RFC 7643 §3.1 `meta.resourceType` names it.
+store_test!(agent_writes_are_events, |store| {
+    run(async {
+        let h = harness(&store);
+        let (org, token) = h.acme();
+        let app = h.app().await;
+        let made = created(&app, post(AGENTS, &token, &agent("evented", json!({})))).await;
+        let id = id_of(&made);
+        let path = agent_path(&id);
+        let reply = call(
+            &app,
+            patch(
+                &path,
+                &token,
+                json!([{"op": "replace", "path": "displayName", "value": "E"}]),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(call(&app, delete(&path, &token)).await.status, 204);
+        let agent_type = || "Agent".to_owned();
+        assert_eq!(
+            events_about(&h, org, &id),
+            [
+                ("created".to_owned(), agent_type()),
+                ("updated".to_owned(), agent_type()),
+                ("deleted".to_owned(), agent_type()),
+            ]
+        );
+        // The audit search selects them by the declared type's name.
+        created(&app, post("/scim/v2/Users", &token, &user("someone"))).await;
+        let mut conn = h.store.get().unwrap();
+        let filter = EventFilter {
+            resource_type: Some("Agent".parse::<ResourceType>().unwrap()),
+            ..EventFilter::default()
+        };
+        let found = events::search(&mut conn, org, &filter, 0, 100).unwrap();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.iter().all(|e| e.resource_id == id), "{found:?}");
+    });
+});
+
+// RFC 7644 §3.7 and §3.7.2: a Bulk POST of an agent whose owner is the `bulkId` of a user
+// created in the same request; both are created and the owner resolves to the user.
+store_test!(bulk_creates_an_agent_owned_by_a_bulk_user, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        // The agent comes first: the bulkId orders the user before it (§3.7.2).
+        for (index, order) in [["user", "agent"], ["agent", "user"]].iter().enumerate() {
+            let user_name = format!("bulk-user-{index}");
+            let agent_name = format!("bulk-agent-{index}");
+            let operations: Vec<Value> = order
+                .iter()
+                .map(|which| match *which {
+                    "user" => json!({"method": "POST", "path": "/Users", "bulkId": "u",
+                                     "data": user(&user_name)}),
+                    _ => json!({"method": "POST", "path": "/Agents", "bulkId": "a",
+                                "data": agent(&agent_name, json!({"owners": [{"value": "bulkId:u"}]}))}),
+                })
+                .collect();
+            let body = json!({"schemas": [BULK_REQUEST], "Operations": operations});
+            let reply = call(&app, post("/scim/v2/Bulk", &token, &body)).await;
+            assert_eq!(reply.status, 200, "{reply:?}");
+            assert_eq!(reply.body["schemas"], json!([BULK_RESPONSE]), "{reply:?}");
+            let results = reply.body["Operations"].as_array().unwrap();
+            let result_of = |bulk_id: &str| {
+                results
+                    .iter()
+                    .find(|r| r["bulkId"] == bulk_id)
+                    .unwrap_or_else(|| panic!("no result for {bulk_id}: {reply:?}"))
+            };
+            let (user_result, agent_result) = (result_of("u"), result_of("a"));
+            assert_eq!(user_result["status"], "201", "{reply:?}");
+            assert_eq!(agent_result["status"], "201", "{reply:?}");
+            let user_location = user_result["location"].as_str().unwrap();
+            let agent_location = agent_result["location"].as_str().unwrap();
+            assert!(agent_location.contains("/Agents/"), "{reply:?}");
+            let user_id = user_location.rsplit('/').next().unwrap();
+            let agent_id = agent_location.rsplit('/').next().unwrap();
+
+            let read = call(&app, get(&agent_path(agent_id), &token)).await;
+            assert_eq!(read.status, 200, "{read:?}");
+            assert_eq!(read.body["name"], agent_name.as_str());
+            assert_eq!(read.body["owners"][0]["value"], user_id, "{read:?}");
+            assert_eq!(
+                read.body["owners"][0]["$ref"],
+                json!(user_location),
+                "{read:?}"
+            );
+            let owner = call(&app, get(&format!("/scim/v2/Users/{user_id}"), &token)).await;
+            assert_eq!(owner.status, 200, "{owner:?}");
+            assert_eq!(owner.body["userName"], user_name.as_str());
+        }
+
+        // A bulkId naming no POST of the request is refused, and the agent not created.
+        let body = json!({"schemas": [BULK_REQUEST], "Operations": [
+            {"method": "POST", "path": "/Agents", "bulkId": "a",
+             "data": agent("dangling", json!({"owners": [{"value": "bulkId:nobody"}]}))}
+        ]});
+        let reply = call(&app, post("/scim/v2/Bulk", &token, &body)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_ne!(reply.body["Operations"][0]["status"], "201", "{reply:?}");
+        let filter = percent_encode("name eq \"dangling\"");
+        let list = call(&app, get(&format!("{AGENTS}?filter={filter}"), &token)).await;
+        assert!(list_of(&list, 0).is_empty());
     });
 });
