@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod bulk;
 mod cursor;
+mod declared_types;
 mod discovery;
 mod errors;
 mod groups;
