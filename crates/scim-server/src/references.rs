@@ -8,8 +8,12 @@
 //! reference relative to the base URL (`Users/{id}`), so a change of the public URL never
 //! leaves stale links, and a read makes it absolute.
 //!
-//! A reference is checked when written, not kept up to date after: deleting a user leaves the
-//! agents naming it as owner unchanged (the id then names nothing, and a read still shows it).
+//! A reference is checked when it is written, not kept up to date after: deleting a user leaves
+//! the agents naming it as owner unchanged (the id then names nothing, and a read still shows
+//! it). A later write that keeps such a reference is not refused for it: only the references a
+//! write adds are checked, so a dangling one never blocks changes to other attributes (it goes
+//! when a write removes it). A resource may not reference itself; longer cycles (an agent whose
+//! parent's parent is the agent) are not looked for.
 
 use scim_model::error::ScimError;
 use scim_model::schema::{Attribute, AttributeType, ResourceTypeView};
@@ -106,18 +110,39 @@ fn values_mut<'d>(document: &'d mut Value, holder: &Holder<'_>) -> Vec<&'d mut V
 /// # Errors
 /// `400 invalidValue` for a value that names no live resource of the attribute's
 /// `referenceTypes`; store failures.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one write, each from a different place; a struct would only rename them"
+)]
 pub(crate) fn resolve(
     conn: &mut DbConnection,
     ep: &Endpoint,
     endpoints: &[&'static Endpoint],
     org: OrgId,
     rt: ResourceTypeView<'_>,
+    own_id: &str,
+    previous: Option<&Value>,
     document: &mut Value,
 ) -> Result<(), ApiError> {
     if !ep.kind.is_declared() {
         return Ok(());
     }
     for holder in holders(rt, Some(endpoints)) {
+        // What the resource held before, by id: kept as it was, not looked up again.
+        let mut kept: Vec<(String, Value)> = Vec::new();
+        if let Some(previous) = previous {
+            let mut previous = previous.clone();
+            for value in values_mut(&mut previous, &holder) {
+                let object = value.as_object();
+                let target = object
+                    .and_then(|o| member(o, "value"))
+                    .and_then(Value::as_str);
+                let reference = object.and_then(|o| member(o, "$ref"));
+                if let (Some(target), Some(reference)) = (target, reference) {
+                    kept.push((target.to_owned(), reference.clone()));
+                }
+            }
+        }
         for value in values_mut(document, &holder) {
             let Some(object) = value.as_object_mut() else {
                 continue;
@@ -130,6 +155,18 @@ pub(crate) fn resolve(
                 drop_key(object, "$ref");
                 continue;
             };
+            if id == own_id {
+                return Err(ScimError::invalid_value(format!(
+                    "{}: a resource cannot reference itself",
+                    holder.attribute.name()
+                ))
+                .into());
+            }
+            if let Some((_, reference)) = kept.iter().find(|(kept, _)| *kept == id) {
+                drop_key(object, "$ref");
+                object.insert("$ref".into(), reference.clone());
+                continue;
+            }
             let mut target = None;
             for candidate in &holder.targets {
                 if resources::get(conn, candidate.kind, org, &id)?.is_some() {

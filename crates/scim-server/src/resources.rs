@@ -883,7 +883,7 @@ impl CreatePlan {
     ) -> Result<Record, ApiError> {
         let new = if ep.kind.is_declared() {
             let mut document = self.document.clone();
-            references::resolve(conn, ep, endpoints, org, rt, &mut document)?;
+            references::resolve(conn, ep, endpoints, org, rt, &id, None, &mut document)?;
             Columns::derive(&document, rt, ep.kind).into_new(
                 id,
                 Some(token.to_owned()),
@@ -1908,7 +1908,16 @@ pub(crate) fn write(
             if ep.has_password() {
                 store_password(&mut document, password, &writer.hashing)?;
             }
-            references::resolve(conn, ep, writer.endpoints, org, rt, &mut document)?;
+            references::resolve(
+                conn,
+                ep,
+                writer.endpoints,
+                org,
+                rt,
+                &existing.id,
+                Some(&stored),
+                &mut document,
+            )?;
             writer.limits.check_document(&document)?;
             // An unassigned `active` never reactivates (`Columns::derive_keeping`).
             let update = Columns::derive_keeping(&document, rt, ep.kind, existing.active)

@@ -699,6 +699,66 @@ store_test!(agent_references_are_checked_and_ref_is_set, |store| {
 
 // RFC 7644 §3.12 (errors: 400 for a missing required attribute, `invalidValue` for a value of
 // the wrong type, 404 for an unknown endpoint) and §3.14 (412 for a stale If-Match).
+// RFC 7643 §2.3.7: a reference is checked when a write adds it. One that later names nothing
+// (its user was deleted) does not block writes that keep it; a resource cannot name itself.
+store_test!(dangling_references_do_not_block_other_changes, |store| {
+    run(async {
+        let h = harness(&store);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let owner = created(&app, post("/scim/v2/Users", &token, &user("owner"))).await;
+        let owner_id = id_of(&owner);
+        let bot = created(
+            &app,
+            post(
+                AGENTS,
+                &token,
+                &agent("bot", json!({"owners": [{"value": owner_id}]})),
+            ),
+        )
+        .await;
+        let bot_id = id_of(&bot);
+        let gone = call(&app, delete(&format!("/scim/v2/Users/{owner_id}"), &token)).await;
+        assert_eq!(gone.status.as_u16(), 204);
+
+        let renamed = call(
+            &app,
+            patch(
+                &agent_path(&bot_id),
+                &token,
+                json!([{"op": "replace", "path": "displayName", "value": "Bot"}]),
+            ),
+        )
+        .await;
+        assert_eq!(renamed.status, 200, "{renamed:?}");
+        assert_eq!(renamed.body["owners"], bot.body["owners"], "{renamed:?}");
+
+        // Adding another unknown id is still refused.
+        let added = call(
+            &app,
+            patch(
+                &agent_path(&bot_id),
+                &token,
+                json!([{"op": "add", "path": "owners", "value": [{"value": "nobody"}]}]),
+            ),
+        )
+        .await;
+        added.assert_error(400);
+
+        let itself = call(
+            &app,
+            patch(
+                &agent_path(&bot_id),
+                &token,
+                json!([{"op": "replace", "path": "parent", "value": {"value": bot_id}}]),
+            ),
+        )
+        .await;
+        let detail = itself.assert_error(400);
+        assert!(detail.contains("cannot reference itself"), "{detail}");
+    });
+});
+
 store_test!(agent_errors_are_scim_errors, |store| {
     run(async {
         let h = harness(&store);
