@@ -80,7 +80,14 @@ impl Endpoint {
             let kind = builtin.kind.extended(&additions);
             return interned(kind, builtin.path);
         }
-        let name_attribute = unique_attribute(resource_type);
+        // The name column is compared folded; a case-exact unique attribute is claimed in
+        // its own form instead (see `declared_additions`).
+        let name_attribute = unique_attribute(resource_type).filter(|name| {
+            resource_type
+                .core_schema()
+                .attribute(name)
+                .is_some_and(|attribute| !attribute.is_case_exact())
+        });
         let additions = declared_additions(resource_type, name_attribute);
         let kind = ResourceKind::declared(name, name_attribute, &additions);
         let path = resource_type.definition().endpoint.trim_start_matches('/');
