@@ -21,7 +21,9 @@ use scim_model::message::{
 use scim_model::meta::{etag, parse_etag};
 use scim_model::patch::{self, PatchOptions};
 use scim_model::project::{project, Projection};
-use scim_model::schema::{unique_attribute, ResourceTypeView, SchemaRegistry, Uniqueness};
+use scim_model::schema::{
+    unique_attribute, Declarations, ResourceTypeView, SchemaRegistry, Uniqueness,
+};
 use scim_model::validate::{validate_create, validate_replace, Password, ValidationOptions};
 use scim_model::value::format_date_time;
 use scim_store::members::{self as store_members, GroupRef, Member};
@@ -67,13 +69,16 @@ static DECLARED: Mutex<Vec<&'static Endpoint>> = Mutex::new(Vec::new());
 impl Endpoint {
     /// The endpoint of `resource_type`: a built-in one, or one made for a declared type, whose
     /// resources the store keeps in its shared table ([`ResourceKind::declared`]).
-    pub(crate) fn of(resource_type: ResourceTypeView<'_>) -> &'static Endpoint {
+    pub(crate) fn of(
+        resource_type: ResourceTypeView<'_>,
+        declarations: &Declarations,
+    ) -> &'static Endpoint {
         let name = resource_type.name();
         let builtin = [&USER_ENDPOINT, &GROUP_ENDPOINT]
             .into_iter()
             .find(|ep| ep.kind.name == name);
         if let Some(builtin) = builtin {
-            let additions = declared_additions(resource_type, None);
+            let additions = declared_additions(resource_type, None, declarations);
             if additions.is_empty() {
                 return builtin;
             }
@@ -88,7 +93,7 @@ impl Endpoint {
                 .attribute(name)
                 .is_some_and(|attribute| !attribute.is_case_exact())
         });
-        let additions = declared_additions(resource_type, name_attribute);
+        let additions = declared_additions(resource_type, name_attribute, declarations);
         let kind = ResourceKind::declared(name, name_attribute, &additions);
         let path = resource_type.definition().endpoint.trim_start_matches('/');
         interned(kind, path)
@@ -114,10 +119,12 @@ fn interned(kind: &'static ResourceKind, path: &str) -> &'static Endpoint {
 
 /// What the declared schemas of `resource_type` ask of the store: each attribute with
 /// `uniqueness: server` (a singular string, as loading checks) is unique and indexed, except
-/// `name_attribute`, which the store keeps in a column of its own.
+/// `name_attribute`, which the store keeps in a column of its own; and the attributes that
+/// index requests name are indexed.
 fn declared_additions(
     resource_type: ResourceTypeView<'_>,
     name_attribute: Option<&str>,
+    declarations: &Declarations,
 ) -> Additions {
     let standard = SchemaRegistry::standard();
     let core = resource_type.core_schema();
@@ -145,6 +152,19 @@ fn declared_additions(
                 )
             };
             additions.unique.push(AttributePath { key, path });
+        }
+    }
+    for attribute in declarations.indexed(resource_type) {
+        let mut path: Vec<String> = attribute
+            .extension_urn()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        path.push(attribute.name().to_owned());
+        path.extend(attribute.sub_name().map(str::to_owned));
+        let key = attribute.to_string();
+        if !additions.indexed.iter().any(|have| have.key == key) {
+            additions.indexed.push(AttributePath { key, path });
         }
     }
     additions

@@ -166,8 +166,10 @@ impl ScimState {
     ) -> Result<ScimState, ConfigError> {
         config.validate()?;
         let registry = config.declarations.apply(&served_registry())?;
-        let endpoints: Vec<&'static Endpoint> =
-            registry.resource_types().map(Endpoint::of).collect();
+        let endpoints: Vec<&'static Endpoint> = registry
+            .resource_types()
+            .map(|rt| Endpoint::of(rt, &config.declarations))
+            .collect();
         let kinds: Vec<&ResourceKind> = endpoints.iter().map(|ep| ep.kind).collect();
         let rebuilt = store.reindex(&kinds).map_err(|error| {
             ConfigError::Reindex(match error {

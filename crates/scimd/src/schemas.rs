@@ -74,6 +74,11 @@ pub fn check(dir: &Path) -> anyhow::Result<()> {
             );
         }
     }
+    for resource_type in served.resource_types() {
+        for attribute in declarations.indexed(resource_type) {
+            println!("{} index {attribute}", resource_type.name());
+        }
+    }
     for resource_type in declarations.resource_types() {
         for extension in &resource_type.schema_extensions {
             println!(

@@ -1,5 +1,6 @@
 //! Schemas and resource types declared as data by an operator, in the RFC's own formats:
-//! RFC 7643 §7 Schema documents and §6 ResourceType documents.
+//! RFC 7643 §7 Schema documents and §6 ResourceType documents; and which attributes to index,
+//! in a small document of scimd's own ([`INDEXES`]).
 //!
 //! Reading is strict, because a typo in a declaration would otherwise lose data silently: an
 //! unknown key, a characteristic of the wrong JSON type, an unknown attribute type, a name
@@ -36,8 +37,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::{
-    Attribute, AttributeType, ResourceType, ResourceTypeView, Schema, SchemaExtension,
-    SchemaRegistry, Uniqueness, RESOURCE_TYPE, SCHEMA,
+    Attribute, AttributeType, ResolvedAttribute, ResourceType, ResourceTypeView, Schema,
+    SchemaExtension, SchemaRegistry, Uniqueness, RESOURCE_TYPE, SCHEMA,
 };
 
 /// The most documents one set of declarations takes.
@@ -70,11 +71,23 @@ impl fmt::Display for DeclarationError {
 
 impl std::error::Error for DeclarationError {}
 
-/// Schemas and resource types read from documents, to be applied to a registry.
+/// The `schemas` URN of a document asking for attributes to be indexed: not an RFC format
+/// but scimd's own, because RFC 7643 has no characteristic for it. Its keys are `schemas`,
+/// `resourceType` (a served type's name) and `attributes` (attribute paths as filters write
+/// them, at most [`MAX_INDEXED`]).
+pub const INDEXES: &str = "urn:scimd:params:Indexes";
+
+/// The most attributes one [`INDEXES`] document names.
+pub const MAX_INDEXED: usize = 64;
+
+/// Schemas, resource types and index requests read from documents, to be applied to a
+/// registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declarations {
     schemas: Vec<(String, Schema)>,
     resource_types: Vec<(String, ResourceType)>,
+    /// Per [`INDEXES`] document: its source, the resource type and the attribute paths.
+    indexes: Vec<(String, String, Vec<String>)>,
 }
 
 /// Where an error is: the document's name and a JSON pointer.
@@ -150,7 +163,18 @@ impl Declarations {
 
     /// Whether nothing is declared.
     pub fn is_empty(&self) -> bool {
-        self.schemas.is_empty() && self.resource_types.is_empty()
+        self.schemas.is_empty() && self.resource_types.is_empty() && self.indexes.is_empty()
+    }
+
+    /// The attributes of `resource_type` that [`INDEXES`] documents ask to index, resolved
+    /// against it (a registry [`Declarations::apply`] made, so each one resolves).
+    pub fn indexed<'r>(&self, resource_type: ResourceTypeView<'r>) -> Vec<ResolvedAttribute<'r>> {
+        self.indexes
+            .iter()
+            .filter(|(_, name, _)| name.eq_ignore_ascii_case(resource_type.name()))
+            .flat_map(|(_, _, paths)| paths)
+            .filter_map(|path| index_target(resource_type, path).ok())
+            .collect()
     }
 
     /// The declared schemas, in the order they were added.
@@ -191,12 +215,13 @@ impl Declarations {
                 ))
             })?;
         let names = |urn: &str| kinds.iter().any(|kind| kind.as_str() == Some(urn));
-        match (names(SCHEMA), names(RESOURCE_TYPE)) {
-            (true, false) => self.add_schema(&at, object),
-            (false, true) => self.add_resource_type(&at, object),
+        match (names(SCHEMA), names(RESOURCE_TYPE), names(INDEXES)) {
+            (true, false, false) => self.add_schema(&at, object),
+            (false, true, false) => self.add_resource_type(&at, object),
+            (false, false, true) => self.add_indexes(&at, object),
             _ => Err(at.child("schemas").error(format!(
-                "`schemas` must name exactly one of `{SCHEMA}` (a schema) and `{RESOURCE_TYPE}` \
-                 (a resource type)"
+                "`schemas` must name exactly one of `{SCHEMA}` (a schema), `{RESOURCE_TYPE}` \
+                 (a resource type) and `{INDEXES}` (attributes to index)"
             ))),
         }
     }
@@ -232,6 +257,36 @@ impl Declarations {
         let schema: Schema = serde_json::from_value(Value::Object(object.clone()))
             .map_err(|error| at.error(error.to_string()))?;
         self.schemas.push((at.source.to_owned(), schema));
+        Ok(())
+    }
+
+    fn add_indexes(
+        &mut self,
+        at: &At<'_>,
+        object: &Map<String, Value>,
+    ) -> Result<(), DeclarationError> {
+        known_keys(at, object, &["schemas", "resourceType", "attributes"])?;
+        let resource_type = required_string(at, object, "resourceType")?;
+        let paths = object
+            .get("attributes")
+            .and_then(Value::as_array)
+            .filter(|items| !items.is_empty() && items.iter().all(Value::is_string))
+            .ok_or_else(|| {
+                at.child("attributes")
+                    .error("`attributes` must be a non-empty array of attribute paths")
+            })?;
+        if paths.len() > MAX_INDEXED {
+            return Err(at.child("attributes").error(format!(
+                "more than {MAX_INDEXED} attributes to index in one document"
+            )));
+        }
+        let paths = paths
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        self.indexes
+            .push((at.source.to_owned(), resource_type.to_owned(), paths));
         Ok(())
     }
 
@@ -365,7 +420,51 @@ impl Declarations {
                 .register_resource_type(resource_type)
                 .map_err(|error| internal(&error))?;
         }
+        for (source, name, paths) in &self.indexes {
+            let at = At {
+                source,
+                pointer: String::new(),
+            };
+            let resource_type = registry.resource_type(name).ok_or_else(|| {
+                at.child("resourceType")
+                    .error(format!("`{name}` is not a served resource type"))
+            })?;
+            for (index, path) in paths.iter().enumerate() {
+                index_target(resource_type, path)
+                    .map_err(|message| at.child("attributes").child(index).error(message))?;
+            }
+        }
         Ok(registry)
+    }
+}
+
+/// The attribute `path` names in `resource_type`, if the attribute–value index can keep it:
+/// its values are strings, booleans, dateTimes or references, a complex attribute's named by a
+/// sub-attribute.
+fn index_target<'r>(
+    resource_type: ResourceTypeView<'r>,
+    path: &str,
+) -> Result<ResolvedAttribute<'r>, String> {
+    let attr = match scim_filter::parse_path(path) {
+        Ok(scim_filter::PatchPath::Attr(attr)) => attr,
+        _ => return Err(format!("`{path}` is not an attribute path")),
+    };
+    let resolved = resource_type
+        .resolve(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref())
+        .map_err(|error| format!("`{path}`: {error}"))?;
+    match resolved.target().attribute_type() {
+        AttributeType::String
+        | AttributeType::Boolean
+        | AttributeType::DateTime
+        | AttributeType::Reference => Ok(resolved),
+        AttributeType::Complex => Err(format!(
+            "`{path}` is complex; index one of its sub-attributes, such as `{path}.value`"
+        )),
+        other => Err(format!(
+            "`{path}` holds {} values; the index keeps strings, booleans, dateTimes and \
+             references",
+            other.as_str()
+        )),
     }
 }
 

@@ -24,7 +24,8 @@ pub use builtin::{
     SERVICE_PROVIDER_CONFIG, USER,
 };
 pub use declared::{
-    unique_attribute, DeclarationError, Declarations, MAX_ATTRIBUTES, MAX_DOCUMENTS,
+    unique_attribute, DeclarationError, Declarations, INDEXES, MAX_ATTRIBUTES, MAX_DOCUMENTS,
+    MAX_INDEXED,
 };
 pub use registry::{
     AttributeOrigin, LookupError, RegisteredExtension, RegistryError, ResolvedAttribute,

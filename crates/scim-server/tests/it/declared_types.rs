@@ -35,7 +35,7 @@ fn declarations() -> Declarations {
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
     paths.sort();
-    assert_eq!(paths.len(), 4, "{paths:?}");
+    assert_eq!(paths.len(), 5, "{paths:?}");
     let mut declared = Declarations::new();
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();

@@ -511,6 +511,173 @@ store_test!(
     }
 );
 
+#[derive(diesel::QueryableByName)]
+struct IndexRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    attr: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// The attribute–value index entries of resource `id`.
+fn index_rows(store: &scim_store::Store, id: &str) -> Vec<(String, String)> {
+    use diesel::RunQueryDsl;
+    let mut conn = store.get().unwrap();
+    let mut rows: Vec<(String, String)> = diesel::sql_query(format!(
+        "SELECT attr, value FROM resource_values WHERE resource_id = '{id}'"
+    ))
+    .load::<IndexRow>(conn.diesel())
+    .unwrap()
+    .into_iter()
+    .map(|row| (row.attr, row.value))
+    .collect();
+    rows.sort();
+    rows
+}
+
+// An index request (docs/schemas.md) puts a declared attribute in the attribute–value index:
+// every write keeps its entries, resources stored before the request are indexed at start, and
+// filters on it (RFC 7644 §3.4.2.2) answer as before.
+store_test!(
+    requested_indexes_keep_declared_attributes_in_the_value_index,
+    |store| {
+        run(async {
+            let cost_centre = format!("{HR}:costCentre");
+            let plain = Harness::with(
+                &store,
+                ServerConfig {
+                    declarations: declarations(false),
+                    ..ServerConfig::default()
+                },
+                test_verifier(),
+            );
+            let (_, token) = plain.acme();
+            let app = plain.app().await;
+            let before = call(
+                &app,
+                post(
+                    "/scim/v2/Users",
+                    &token,
+                    &user("early", json!({"costCentre": "CC-9"})),
+                ),
+            )
+            .await;
+            assert_eq!(before.status, 201, "{before:?}");
+            let early = id_of(&before);
+            assert!(
+                !index_rows(&store, &early)
+                    .iter()
+                    .any(|(attr, _)| *attr == cost_centre),
+                "not indexed before the request"
+            );
+
+            let mut declared = declarations(false);
+            declared
+                .add_document(
+                    "indexes.json",
+                    &json!({
+                        "schemas": [scim_model::schema::INDEXES],
+                        "resourceType": "User",
+                        "attributes": [cost_centre, "name.givenName"]
+                    }),
+                )
+                .unwrap();
+            let h = Harness::with(
+                &store,
+                ServerConfig {
+                    declarations: declared,
+                    ..ServerConfig::default()
+                },
+                test_verifier(),
+            );
+            let app = h.app().await;
+            assert!(
+                index_rows(&store, &early).contains(&(cost_centre.clone(), "cc-9".to_owned())),
+                "{:?}",
+                index_rows(&store, &early)
+            );
+            let later = call(
+                &app,
+                post(
+                    "/scim/v2/Users",
+                    &token,
+                    &user("later", json!({"costCentre": "CC-9"})),
+                ),
+            )
+            .await;
+            let later = id_of(&later);
+            assert!(index_rows(&store, &later).contains(&(cost_centre.clone(), "cc-9".to_owned())));
+            let moved = call(
+                &app,
+                patch(
+                    &format!("/scim/v2/Users/{later}"),
+                    &token,
+                    json!([{"op": "replace", "path": cost_centre, "value": "CC-1"}]),
+                ),
+            )
+            .await;
+            assert_eq!(moved.status, 200, "{moved:?}");
+            let rows = index_rows(&store, &later);
+            assert!(
+                rows.contains(&(cost_centre.clone(), "cc-1".to_owned())),
+                "{rows:?}"
+            );
+            assert!(
+                !rows.contains(&(cost_centre.clone(), "cc-9".to_owned())),
+                "{rows:?}"
+            );
+
+            let filter = percent_encode(&format!("{cost_centre} eq \"cc-9\""));
+            let found = call(
+                &app,
+                get(&format!("/scim/v2/Users?filter={filter}"), &token),
+            )
+            .await;
+            assert_eq!(list_of(&found, 1)[0]["id"], json!(early));
+        });
+    }
+);
+
+#[test]
+fn an_index_request_names_what_it_cannot_index() {
+    let cases = [
+        (
+            json!({"resourceType": "Robot", "attributes": ["x"]}),
+            "/resourceType",
+            "not a served",
+        ),
+        (
+            json!({"resourceType": "User", "attributes": ["nope"]}),
+            "/attributes/0",
+            "nope",
+        ),
+        (
+            json!({"resourceType": "User", "attributes": [format!("{HR}:badgeNumber")]}),
+            "/attributes/0",
+            "holds integer values",
+        ),
+        (
+            json!({"resourceType": "User", "attributes": ["userName", format!("{HR}:office")]}),
+            "/attributes/1",
+            "is complex",
+        ),
+    ];
+    for (mut document, pointer, message) in cases {
+        document["schemas"] = json!([scim_model::schema::INDEXES]);
+        let mut declared = declarations(false);
+        declared.add_document("indexes.json", &document).unwrap();
+        let error = declared
+            .apply(&scim_model::schema::SchemaRegistry::standard())
+            .unwrap_err();
+        assert_eq!(
+            (error.source.as_str(), error.pointer.as_str()),
+            ("indexes.json", pointer),
+            "{error}"
+        );
+        assert!(error.message.contains(message), "{error}");
+    }
+}
+
 #[test]
 fn a_declaration_that_cannot_be_served_stops_the_service() {
     let mut declared = Declarations::new();
