@@ -528,12 +528,23 @@ async fn audit(
             })
             .transpose()
     };
+    // A served type's name (declared ones included), as events record it.
     let resource_type = query
         .resource_type
         .as_deref()
         .map(|name| {
-            name.parse::<scim_store::events::ResourceType>()
-                .map_err(|_| bad_request("resourceType must be User or Group"))
+            let served = state.registry().resource_type(name).ok_or_else(|| {
+                let names: Vec<&str> = state
+                    .registry()
+                    .resource_types()
+                    .map(|rt| rt.name())
+                    .collect();
+                bad_request(format!("resourceType must be one of {}", names.join(", ")))
+            })?;
+            served
+                .name()
+                .parse::<scim_store::events::ResourceType>()
+                .map_err(|_| bad_request("resourceType is not a resource type name"))
         })
         .transpose()?;
     let filter = scim_store::events::EventFilter {
