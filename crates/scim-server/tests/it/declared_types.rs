@@ -223,6 +223,27 @@ store_test!(agents_have_full_crud_at_their_endpoint, |store| {
             .assert_error(404);
         let user_read = call(&app, get(&format!("/scim/v2/Users/{user_id}"), &token)).await;
         assert_eq!(user_read.status, 200, "{user_read:?}");
+        // Declared types share one table: each still sees only its own resources.
+        call(&app, get(&format!("{APPLICATIONS}/{id}"), &token))
+            .await
+            .assert_error(404);
+        call(
+            &app,
+            put(
+                &format!("{APPLICATIONS}/{id}"),
+                &token,
+                &application("Imposter", json!({})),
+            ),
+        )
+        .await
+        .assert_error(404);
+        call(&app, delete(&format!("{APPLICATIONS}/{id}"), &token))
+            .await
+            .assert_error(404);
+        let applications = call(&app, get(APPLICATIONS, &token)).await;
+        assert!(list_of(&applications, 0).is_empty());
+        let still = call(&app, get(&path, &token)).await;
+        assert_eq!(still.status, 200, "{still:?}");
 
         let deleted = call(&app, delete(&path, &token)).await;
         assert_eq!(deleted.status, 204, "{deleted:?}");

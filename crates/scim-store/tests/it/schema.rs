@@ -20,7 +20,7 @@ use diesel::{QueryableByName, RunQueryDsl};
 use scim_store::{DbConnection, Dialect, Store};
 use scim_test_db::store_test;
 
-const TENANT_TABLES: [&str; 11] = [
+const TENANT_TABLES: [&str; 13] = [
     "events",
     "group_members",
     "groups",
@@ -29,7 +29,9 @@ const TENANT_TABLES: [&str; 11] = [
     "oauth_client_secrets",
     "oauth_clients",
     "resource_values",
+    "resources",
     "tokens",
+    "unique_values",
     "users",
     "webhooks",
 ];
