@@ -224,21 +224,7 @@ impl Store {
     /// [`StoreError::Unavailable`] without a connection, [`StoreError::Other`] when a migration
     /// fails (it is rolled back).
     pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
-        // On PostgreSQL, a connection of its own, without the pool's timeouts: a migration may
-        // rewrite a large table, and waiting for another replica's migrations is the point of
-        // the migration lock. An in-memory SQLite database exists only on its pooled connection.
-        let mut own;
-        let mut pooled;
-        let conn: &mut DbConnection = if let DatabaseUrl::Postgres(_) = self.url {
-            own = ConnectionManager::new(self.url.clone())
-                .connect()
-                .map_err(|error| StoreError::Unavailable(error.into()))?;
-            &mut own
-        } else {
-            pooled = self.get()?;
-            &mut pooled
-        };
-        dialect::with_migration_lock(conn, |conn| {
+        self.under_migration_lock(|conn| {
             let applied = match conn.raw() {
                 #[cfg(feature = "postgres")]
                 RawConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
@@ -262,8 +248,29 @@ impl Store {
     /// [`StoreError::ValueTaken`] when live resources already share a value of an attribute
     /// now declared unique; [`StoreError::Unavailable`] or [`StoreError::Other`] otherwise.
     pub fn reindex(&self, kinds: &[&ResourceKind]) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.get()?;
-        dialect::with_migration_lock(&mut conn, |conn| values::reindex_kinds(conn, kinds, true))
+        self.under_migration_lock(|conn| values::reindex_kinds(conn, kinds, true))
+    }
+
+    /// Runs `f` holding the migration lock. On PostgreSQL, on a connection of its own, without
+    /// the pool's timeouts: a migration or a rebuild may rewrite a large table, and waiting for
+    /// another replica's is the point of the lock. An in-memory SQLite database exists only on
+    /// its pooled connection.
+    fn under_migration_lock<T>(
+        &self,
+        f: impl FnMut(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut own;
+        let mut pooled;
+        let conn: &mut DbConnection = if let DatabaseUrl::Postgres(_) = self.url {
+            own = ConnectionManager::new(self.url.clone())
+                .connect()
+                .map_err(|error| StoreError::Unavailable(error.into()))?;
+            &mut own
+        } else {
+            pooled = self.get()?;
+            &mut pooled
+        };
+        dialect::with_migration_lock(conn, f)
     }
 
     /// Every migration this build embeds, oldest first, with whether the database has it; and
