@@ -157,8 +157,15 @@ impl ScimState {
     /// [`ServerConfig::max_org_db_jobs`], an organisation may run half of the store's
     /// connections at once (at least one).
     ///
+    /// It reads the database once: when the declared unique or indexed attributes changed
+    /// since the last start, their entries are rebuilt first ([`Store::reindex`]), waiting for
+    /// the migration lock. Run [`Store::migrate`] before.
+    ///
     /// # Errors
-    /// [`ConfigError`] when `config` does not [validate](ServerConfig::validate).
+    /// [`ConfigError`] when `config` does not [validate](ServerConfig::validate), its
+    /// declarations cannot be served, or the stored resources cannot be brought in line with
+    /// them ([`ConfigError::Reindex`]: the database failed, or values now declared unique are
+    /// already shared).
     pub fn new(
         store: Store,
         config: ServerConfig,
