@@ -83,36 +83,43 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             );
             runs.push((backend.name(), outcome));
         }
-        if options.backends.contains(&Backend::Sqlite) {
-            // Declared schemas go through the same code on both backends (the storage tests
-            // show it); more runs on SQLite let the checker drive declared schemas too.
-            for (label, schemas) in DECLARED_RUNS {
-                let dir = paths.root.join(schemas);
-                let extra = ["--schemas-dir".to_owned(), dir.display().to_string()];
-                clear_artifacts(&paths, label);
-                let outcome = run_backend(
-                    Backend::Sqlite,
-                    label,
-                    &extra,
-                    &scimd,
-                    &python,
-                    &paths,
-                    options.checker_timeout,
-                );
-                runs.push((label, outcome));
+        // Declared schemas go through the same code on both backends (the storage tests show
+        // it); more runs let the checker drive them too: the extension on SQLite, the new
+        // resource types (in the store's shared table) on each backend asked for.
+        for (backend, label, schemas) in DECLARED_RUNS {
+            if !options.backends.contains(&backend) {
+                continue;
             }
+            let dir = paths.root.join(schemas);
+            let extra = ["--schemas-dir".to_owned(), dir.display().to_string()];
+            clear_artifacts(&paths, label);
+            let outcome = run_backend(
+                backend,
+                label,
+                &extra,
+                &scimd,
+                &python,
+                &paths,
+                options.checker_timeout,
+            );
+            runs.push((label, outcome));
         }
     }
     report(&runs, &allowlist)
 }
 
-/// The extra SQLite runs with declared schemas: each one's label (its artifacts are
-/// `target/conformance/LABEL.*`) and its schemas directory, relative to the workspace root.
-/// The Entra custom-extension example of docs/schemas.md drives an extension of User; the
-/// agent drafts' files drive two new resource types with endpoints of their own.
-const DECLARED_RUNS: [(&str, &str); 2] = [
-    ("sqlite-declared", "docs/schemas/examples/entra"),
-    ("sqlite-agents", "docs/schemas/agents"),
+/// The extra runs with declared schemas: each one's backend, label (its artifacts are
+/// `target/conformance/LABEL.*`) and schemas directory, relative to the workspace root. The
+/// Entra custom-extension example of docs/schemas.md drives an extension of User; the agent
+/// drafts' files drive two new resource types with endpoints of their own.
+const DECLARED_RUNS: [(Backend, &str, &str); 3] = [
+    (
+        Backend::Sqlite,
+        "sqlite-declared",
+        "docs/schemas/examples/entra",
+    ),
+    (Backend::Sqlite, "sqlite-agents", "docs/schemas/agents"),
+    (Backend::Postgres, "postgres-agents", "docs/schemas/agents"),
 ];
 
 /// A server someone else started, named by `--url`.
