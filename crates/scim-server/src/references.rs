@@ -17,6 +17,8 @@
 
 use scim_model::error::ScimError;
 use scim_model::schema::{Attribute, AttributeType, ResourceTypeView};
+use std::collections::HashMap;
+
 use scim_model::value::{member, member_key};
 use scim_store::resources;
 use scim_store::{DbConnection, OrgId};
@@ -103,13 +105,40 @@ fn values_mut<'d>(document: &'d mut Value, holder: &Holder<'_>) -> Vec<&'d mut V
     }
 }
 
-/// Checks every reference in `document`, a resource of `rt` about to be stored in `org`, and
-/// sets each one's `$ref` to the path of what it names below the base URL. Only declared types
-/// are looked at: the built-in ones keep their relations apart (members, groups).
+/// The `value` and `$ref` of each value of `holder` in `document` that has both.
+fn stored_references(document: &Value, holder: &Holder<'_>) -> HashMap<String, Value> {
+    let object = document.as_object();
+    let container = match holder.urn {
+        None => object,
+        Some(urn) => object
+            .and_then(|o| member(o, urn))
+            .and_then(Value::as_object),
+    };
+    let values = match container.and_then(|c| member(c, holder.attribute.name())) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(single) => vec![single],
+        None => Vec::new(),
+    };
+    values
+        .into_iter()
+        .filter_map(Value::as_object)
+        .filter_map(|value| {
+            let id = member(value, "value").and_then(Value::as_str)?;
+            Some((id.to_owned(), member(value, "$ref")?.clone()))
+        })
+        .collect()
+}
+
+/// Checks every reference in `document`, a resource of `rt` about to be stored in `org` as
+/// `own_id`, and sets each one's `$ref` to the path of what it names below the base URL. The
+/// references `previous` (the stored resource) already held keep their `$ref` and are not
+/// looked up again; the others are looked up a few statements per attribute and target type,
+/// however many there are. Only declared types are looked at: the built-in ones keep their
+/// relations apart (members, groups).
 ///
 /// # Errors
-/// `400 invalidValue` for a value that names no live resource of the attribute's
-/// `referenceTypes`; store failures.
+/// `400 invalidValue` for a value that names the resource itself or no live resource of the
+/// attribute's `referenceTypes`; store failures.
 #[expect(
     clippy::too_many_arguments,
     reason = "the parts of one write, each from a different place; a struct would only rename them"
@@ -128,66 +157,66 @@ pub(crate) fn resolve(
         return Ok(());
     }
     for holder in holders(rt, Some(endpoints)) {
-        // What the resource held before, by id: kept as it was, not looked up again.
-        let mut kept: Vec<(String, Value)> = Vec::new();
-        if let Some(previous) = previous {
-            let mut previous = previous.clone();
-            for value in values_mut(&mut previous, &holder) {
-                let object = value.as_object();
-                let target = object
-                    .and_then(|o| member(o, "value"))
-                    .and_then(Value::as_str);
-                let reference = object.and_then(|o| member(o, "$ref"));
-                if let (Some(target), Some(reference)) = (target, reference) {
-                    kept.push((target.to_owned(), reference.clone()));
-                }
-            }
+        let mut known = previous
+            .map(|previous| stored_references(previous, &holder))
+            .unwrap_or_default();
+        let mut values = values_mut(document, &holder);
+        let ids: Vec<Option<String>> = values
+            .iter()
+            .map(|value| {
+                let object = value.as_object()?;
+                member(object, "value")?.as_str().map(str::to_owned)
+            })
+            .collect();
+        let name = holder.attribute.name();
+        if ids.iter().flatten().any(|id| id == own_id) {
+            return Err(ScimError::invalid_value(format!(
+                "{name}: a resource cannot reference itself"
+            ))
+            .into());
         }
-        for value in values_mut(document, &holder) {
+        // Each id not held before, looked up in each target type in turn.
+        let mut unknown: Vec<&str> = ids
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|id| !known.contains_key(*id))
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for target in &holder.targets {
+            if unknown.is_empty() {
+                break;
+            }
+            let found = resources::live_ids(conn, target.kind, org, &unknown)?;
+            unknown.retain(|id| {
+                let hit = found.contains(*id);
+                if hit {
+                    known.insert(
+                        (*id).to_owned(),
+                        Value::String(format!("{}/{id}", target.path)),
+                    );
+                }
+                !hit
+            });
+        }
+        if let Some(id) = unknown.first() {
+            let names: Vec<&str> = holder.targets.iter().map(|ep| ep.kind.name).collect();
+            return Err(ScimError::invalid_value(format!(
+                "{name}: no {} with id {id:?}",
+                names.join(" or ")
+            ))
+            .into());
+        }
+        for (value, id) in values.iter_mut().zip(&ids) {
             let Some(object) = value.as_object_mut() else {
                 continue;
             };
-            let Some(id) = member(object, "value")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-            else {
-                // A value without an id names nothing; `$ref` is the server's to set.
-                drop_key(object, "$ref");
-                continue;
-            };
-            if id == own_id {
-                return Err(ScimError::invalid_value(format!(
-                    "{}: a resource cannot reference itself",
-                    holder.attribute.name()
-                ))
-                .into());
-            }
-            if let Some((_, reference)) = kept.iter().find(|(kept, _)| *kept == id) {
-                drop_key(object, "$ref");
-                object.insert("$ref".into(), reference.clone());
-                continue;
-            }
-            let mut target = None;
-            for candidate in &holder.targets {
-                if resources::get(conn, candidate.kind, org, &id)?.is_some() {
-                    target = Some(candidate);
-                    break;
-                }
-            }
-            let Some(target) = target else {
-                let names: Vec<&str> = holder.targets.iter().map(|ep| ep.kind.name).collect();
-                return Err(ScimError::invalid_value(format!(
-                    "{}: no {} with id {id:?}",
-                    holder.attribute.name(),
-                    names.join(" or ")
-                ))
-                .into());
-            };
+            // `$ref` is the server's to set; a value without an id names nothing.
             drop_key(object, "$ref");
-            object.insert(
-                "$ref".into(),
-                Value::String(format!("{}/{id}", target.path)),
-            );
+            if let Some(reference) = id.as_ref().and_then(|id| known.get(id)) {
+                object.insert("$ref".into(), reference.clone());
+            }
         }
     }
     Ok(())

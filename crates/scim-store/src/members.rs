@@ -101,14 +101,6 @@ pub struct GroupRef {
 }
 
 #[derive(QueryableByName)]
-struct Resolved {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    member_type: String,
-}
-
-#[derive(QueryableByName)]
 struct MemberRow {
     #[diesel(sql_type = Text)]
     group_id: String,
@@ -126,7 +118,8 @@ struct Id {
     id: String,
 }
 
-fn push_ids(sql: &mut SqlFragment, ids: &[&str]) {
+/// Appends `(?, ?, …)` binding `ids`.
+pub(crate) fn push_ids(sql: &mut SqlFragment, ids: &[&str]) {
     sql.push_sql("(");
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
@@ -150,23 +143,13 @@ pub fn resolve(
 ) -> Result<HashMap<String, MemberType>, StoreError> {
     let mut found = HashMap::with_capacity(ids.len());
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let share = conn.dialect().share_rows_clause();
-    for batch in ids.chunks(BATCH) {
-        // One statement per table: PostgreSQL takes no row locks through a UNION.
-        for (table, member_type) in [("users", "User"), ("groups", "Group")] {
-            let mut sql = SqlFragment::sql(format!(
-                "SELECT id, '{member_type}' AS member_type FROM {table} WHERE org_id = "
-            ));
-            sql.push_bind(org)
-                .push_sql(" AND ")
-                .push_sql(LIVE_BY_KEY)
-                .push_sql(" AND id IN ");
-            push_ids(&mut sql, batch);
-            sql.push_sql(share);
-            for row in conn.dialect().query(&sql).load::<Resolved>(conn.raw())? {
-                let member_type = row.member_type.parse().map_err(StoreError::other)?;
-                found.insert(row.id, member_type);
-            }
+    // One statement per table: PostgreSQL takes no row locks through a UNION.
+    for (kind, member_type) in [
+        (&crate::resources::USERS, MemberType::User),
+        (&crate::resources::GROUPS, MemberType::Group),
+    ] {
+        for id in crate::resources::live_ids(conn, kind, org, &ids)? {
+            found.insert(id, member_type);
         }
     }
     Ok(found)

@@ -821,6 +821,46 @@ pub fn lock(
     }
 }
 
+/// Ids per statement of [`live_ids`].
+const LIVE_IDS_BATCH: usize = 500;
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Which of `ids` are live resources of `kind` in `org`, a few statements for any number of
+/// ids. Inside a transaction the rows found stay live until it ends (on PostgreSQL they are
+/// share-locked, so a concurrent delete waits; SQLite's writer holds the database), so a
+/// reference made to them in the same transaction never dangles at commit.
+///
+/// # Errors
+/// [`StoreError::Unavailable`] or [`StoreError::Other`] when the database fails.
+pub fn live_ids(
+    conn: &mut DbConnection,
+    kind: &ResourceKind,
+    org: OrgId,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let ids: Vec<&str> = ids.iter().copied().filter(|id| storable_id(id)).collect();
+    let mut found = std::collections::HashSet::with_capacity(ids.len());
+    let share = conn.dialect().share_rows_clause();
+    for batch in ids.chunks(LIVE_IDS_BATCH) {
+        let mut sql = SqlFragment::sql(format!("SELECT id FROM {} WHERE org_id = ", kind.table));
+        sql.push_bind(org)
+            .push_sql(&kind.scope(""))
+            .push_sql(" AND ")
+            .push_sql(LIVE_BY_KEY)
+            .push_sql(" AND id IN ");
+        members::push_ids(&mut sql, batch);
+        sql.push_sql(share);
+        let rows = conn.dialect().query(&sql).load::<IdRow>(conn.raw())?;
+        found.extend(rows.into_iter().map(|row| row.id));
+    }
+    Ok(found)
+}
+
 /// Whether some resource could have `id`: PostgreSQL text cannot hold a NUL, so an id with
 /// one names nothing, on either backend alike, and is never sent to the database.
 fn storable_id(id: &str) -> bool {
