@@ -179,7 +179,9 @@ impl ApiError {
             ApiError::Scim(error) => scim_status(error),
             ApiError::Store(error) => match error {
                 StoreError::NotFound => StatusCode::NOT_FOUND,
-                StoreError::UniqueViolation { .. } => StatusCode::CONFLICT,
+                StoreError::UniqueViolation { .. } | StoreError::ValueTaken { .. } => {
+                    StatusCode::CONFLICT
+                }
                 StoreError::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
                 StoreError::MembershipCycle { .. } => StatusCode::BAD_REQUEST,
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -232,6 +234,11 @@ fn store_answer(error: &StoreError) -> Answer {
             StatusCode::CONFLICT,
             Some(ScimType::Uniqueness),
             format!("{field} is already taken"),
+        ),
+        StoreError::ValueTaken { attribute } => Answer::new(
+            StatusCode::CONFLICT,
+            Some(ScimType::Uniqueness),
+            format!("{attribute} is already taken"),
         ),
         StoreError::VersionMismatch { .. } => Answer::new(
             StatusCode::PRECONDITION_FAILED,

@@ -277,8 +277,9 @@ impl Endpoint {
         limits
     }
 
-    /// A store error as the client sees it: a declared type's unique attribute taken is named,
-    /// as userName and displayName are.
+    /// A store error as the client sees it, with this type's name in a taken value's detail:
+    /// a declared type's unique name is named, as userName and displayName are. (Any path
+    /// without this still answers 409 `uniqueness`, see `error::store_answer`.)
     fn conflict(&self, error: StoreError) -> ApiError {
         match error {
             StoreError::ValueTaken { attribute } => ScimError::uniqueness(format!(

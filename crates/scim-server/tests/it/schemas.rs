@@ -478,6 +478,47 @@ store_test!(
     }
 );
 
+// RFC 7644 §3.7: creates in one Bulk request are written together; when two of them claim one
+// declared unique value, the second is answered 409 `uniqueness` on its own and the others are
+// created, as when sent one by one.
+store_test!(bulk_creates_sharing_a_declared_unique_value, |store| {
+    run(async {
+        let h = harness(&store, false);
+        let (_, token) = h.acme();
+        let app = h.app().await;
+        let operations: Vec<Value> = [("a", "E-1"), ("b", "e-1"), ("c", "E-3")]
+            .iter()
+            .map(|(name, code)| {
+                json!({"method": "POST", "path": "/Users", "bulkId": name,
+                       "data": with_code(name, code)})
+            })
+            .collect();
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": operations
+        });
+        let reply = call(&app, post("/scim/v2/Bulk", &token, &body)).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let statuses: Vec<(Value, Value)> = reply.body["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| (op["bulkId"].clone(), op["status"].clone()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                (json!("a"), json!("201")),
+                (json!("b"), json!("409")),
+                (json!("c"), json!("201"))
+            ],
+            "{reply:?}"
+        );
+        let taken = &reply.body["Operations"][1]["response"];
+        assert_eq!(taken["scimType"], "uniqueness", "{reply:?}");
+    });
+});
+
 // Declaring an attribute unique over stored values that break it is refused at start, naming
 // the attribute, as a database refuses a unique index over duplicates.
 store_test!(
