@@ -657,9 +657,7 @@ fn insert_many(
         .map(|resource| (org, resource.id.as_str(), resource.columns.search.as_str()))
         .collect();
     values::insert_new_many(conn, kind, &searches)?;
-    for (org, id, search) in &searches {
-        unique::claim(conn, kind, *org, id, search)?;
-    }
+    unique::claim(conn, kind, &searches)?;
     let events: Vec<NewEvent<'_>> = new
         .iter()
         .map(|resource| NewEvent {

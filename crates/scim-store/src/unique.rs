@@ -9,12 +9,15 @@
 //! held by another resource, and PostgreSQL makes a concurrent claim of the same value wait for
 //! the first transaction's outcome, so two racing writers never both win.
 
-use diesel::RunQueryDsl;
+use std::collections::HashSet;
+
+use diesel::sql_types::Text;
+use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::connection::DbConnection;
-use crate::dialect::{execute_sql, SqlFragment};
+use crate::dialect::{execute_sql, load_rows, SqlFragment};
 use crate::resources::ResourceKind;
 use crate::values::IndexedAttribute;
 use crate::{OrgId, StoreError};
@@ -45,55 +48,95 @@ fn parse(search: &str) -> Value {
     serde_json::from_str(search).unwrap_or(Value::Null)
 }
 
-/// Claims the unique values of a new resource `id` whose search document is `search`.
+/// Claims the unique values of new resources, given as `(organisation, id, search document)`,
+/// in multi-row statements: an import of many costs a few statements, not one per resource.
 ///
 /// # Errors
 /// [`StoreError::ValueTaken`] naming the attribute when another live resource of the kind in
-/// the organisation holds the value.
+/// the organisation holds a value, or two of `resources` share one.
 pub(crate) fn claim(
     conn: &mut DbConnection,
     kind: &ResourceKind,
-    org: OrgId,
-    id: &str,
-    search: &str,
+    resources: &[(OrgId, &str, &str)],
 ) -> Result<(), StoreError> {
     if kind.unique.is_empty() {
         return Ok(());
     }
-    let search = parse(search);
-    for attribute in kind.unique {
-        if let Some(value) = value_of(attribute, &search) {
-            claim_one(conn, kind, org, id, attribute, &value)?;
+    let mut claims = Vec::new();
+    for (org, id, search) in resources {
+        let search = parse(search);
+        for attribute in kind.unique {
+            if let Some(value) = value_of(attribute, &search) {
+                claims.push(Claim {
+                    org: *org,
+                    id,
+                    attribute,
+                    value,
+                });
+            }
         }
     }
-    Ok(())
+    claim_rows(conn, kind, &claims)
 }
 
-fn claim_one(
+/// One value a resource claims.
+struct Claim<'a> {
+    org: OrgId,
+    id: &'a str,
+    attribute: &'a IndexedAttribute,
+    value: String,
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = Text)]
+    attr: String,
+    #[diesel(sql_type = Text)]
+    resource_id: String,
+}
+
+/// Claims per INSERT: five bound values each keeps a statement far below both backends'
+/// limits on bound parameters.
+const CLAIM_BATCH: usize = 400;
+
+/// Inserts `claims`; a row the database leaves out (`ON CONFLICT DO NOTHING`) is a value held
+/// already, by another resource or by an earlier claim of the same statement.
+fn claim_rows(
     conn: &mut DbConnection,
     kind: &ResourceKind,
-    org: OrgId,
-    id: &str,
-    attribute: &IndexedAttribute,
-    value: &str,
+    claims: &[Claim<'_>],
 ) -> Result<(), StoreError> {
-    let mut sql = SqlFragment::sql(
-        "INSERT INTO unique_values (org_id, resource_type, attr, value, resource_id) VALUES (",
-    );
-    sql.push_bind(org)
-        .push_sql(", ")
-        .push_bind(kind.name)
-        .push_sql(", ")
-        .push_bind(attribute.key)
-        .push_sql(", ")
-        .push_bind(value)
-        .push_sql(", ")
-        .push_bind(id)
-        .push_sql(") ON CONFLICT DO NOTHING");
-    if execute_sql(conn, &sql, true)? == 0 {
-        return Err(StoreError::ValueTaken {
-            attribute: attribute.key.to_owned(),
-        });
+    for batch in claims.chunks(CLAIM_BATCH) {
+        let mut sql = SqlFragment::sql(
+            "INSERT INTO unique_values (org_id, resource_type, attr, value, resource_id) VALUES ",
+        );
+        for (i, claim) in batch.iter().enumerate() {
+            sql.push_sql(if i == 0 { "(" } else { ", (" })
+                .push_bind(claim.org)
+                .push_sql(", ")
+                .push_bind(kind.name)
+                .push_sql(", ")
+                .push_bind(claim.attribute.key)
+                .push_sql(", ")
+                .push_bind(claim.value.as_str())
+                .push_sql(", ")
+                .push_bind(claim.id)
+                .push_sql(")");
+        }
+        sql.push_sql(" ON CONFLICT DO NOTHING RETURNING attr, resource_id");
+        let claimed: HashSet<(String, String)> =
+            load_rows::<Claimed>(conn, &sql, batch.len() == 1)?
+                .into_iter()
+                .map(|row| (row.attr, row.resource_id))
+                .collect();
+        if let Some(lost) = batch
+            .iter()
+            .find(|claim| !claimed.contains(&(claim.attribute.key.to_owned(), claim.id.to_owned())))
+        {
+            return Err(StoreError::ValueTaken {
+                attribute: lost.attribute.key.to_owned(),
+            });
+        }
     }
     Ok(())
 }
@@ -124,7 +167,13 @@ pub(crate) fn update(
             release(conn, kind, org, id, Some(attribute))?;
         }
         if let Some(value) = after {
-            claim_one(conn, kind, org, id, attribute, &value)?;
+            let claim = Claim {
+                org,
+                id,
+                attribute,
+                value,
+            };
+            claim_rows(conn, kind, std::slice::from_ref(&claim))?;
         }
     }
     Ok(())

@@ -310,12 +310,7 @@ pub(crate) fn reindex_kinds(
         if stored.as_deref().unwrap_or_default() != wanted {
             write_transaction(conn, |conn| {
                 unique::clear(conn, kind)?;
-                each_live(conn, kind, |conn, rows| {
-                    for (org, id, search) in rows {
-                        unique::claim(conn, kind, *org, id, search)?;
-                    }
-                    Ok(())
-                })?;
+                each_live(conn, kind, |conn, rows| unique::claim(conn, kind, rows))?;
                 save_state(conn, &unique_state, &wanted)
             })?;
             rebuilt.push(format!("unique {}", kind.name));
