@@ -33,6 +33,26 @@ pub fn member_key<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v 
         .map(String::as_str)
 }
 
+/// The member of `object` named `name`, compared case-insensitively, to change in place; an
+/// exact match wins, as in [`member`].
+pub fn member_mut<'v>(object: &'v mut Map<String, Value>, name: &str) -> Option<&'v mut Value> {
+    let key = member_key(object, name)?.to_owned();
+    object.get_mut(&key)
+}
+
+/// Removes every member of `object` called `name`, in any case, and returns the value of the
+/// exactly-named one if there is one, else of the first other spelling.
+pub fn remove_member(object: &mut Map<String, Value>, name: &str) -> Option<Value> {
+    let mut found = object.remove(name);
+    while let Some(key) = member_key(object, name).map(str::to_owned) {
+        let value = object.remove(&key);
+        if found.is_none() {
+            found = value;
+        }
+    }
+    found
+}
+
 /// Folds a string for case-insensitive comparison (`caseExact: false`, RFC 7643 §2.2), as
 /// RFC 8265 §3.3.2 prepares a username for comparison (UsernameCaseMapped), as far as it
 /// applies to any string: uppercase and titlecase letters mapped to lowercase (Unicode

@@ -19,7 +19,7 @@ use scim_model::error::ScimError;
 use scim_model::schema::{Attribute, AttributeType, ResourceTypeView};
 use std::collections::HashMap;
 
-use scim_model::value::{member, member_key};
+use scim_model::value::{member, member_mut, remove_member};
 use scim_store::resources;
 use scim_store::{DbConnection, OrgId};
 use serde_json::Value;
@@ -93,9 +93,9 @@ fn values_mut<'d>(document: &'d mut Value, holder: &Holder<'_>) -> Vec<&'d mut V
     };
     let container = match holder.urn {
         None => Some(object),
-        Some(urn) => get_mut(object, urn).and_then(Value::as_object_mut),
+        Some(urn) => member_mut(object, urn).and_then(Value::as_object_mut),
     };
-    let Some(found) = container.and_then(|c| get_mut(c, holder.attribute.name())) else {
+    let Some(found) = container.and_then(|c| member_mut(c, holder.attribute.name())) else {
         return Vec::new();
     };
     match found {
@@ -213,7 +213,7 @@ pub(crate) fn resolve(
                 continue;
             };
             // `$ref` is the server's to set; a value without an id names nothing.
-            drop_key(object, "$ref");
+            remove_member(object, "$ref");
             if let Some(reference) = id.as_ref().and_then(|id| known.get(id)) {
                 object.insert("$ref".into(), reference.clone());
             }
@@ -237,18 +237,4 @@ pub(crate) fn absolute(ep: &Endpoint, rt: ResourceTypeView<'_>, base: &str, docu
             }
         }
     }
-}
-
-/// The member of `object` named `name`, compared case-insensitively.
-fn get_mut<'v>(
-    object: &'v mut serde_json::Map<String, Value>,
-    name: &str,
-) -> Option<&'v mut Value> {
-    let key = member_key(object, name)?.to_owned();
-    object.get_mut(&key)
-}
-
-/// Removes `key` from `object`, however its case is spelled.
-fn drop_key(object: &mut serde_json::Map<String, Value>, key: &str) {
-    object.retain(|name, _| !name.eq_ignore_ascii_case(key));
 }

@@ -6,11 +6,12 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::target::{resolve_key, resolve_path, ElementFilter, Target};
-use super::values::{agrees, assigned, remove_member, tidy, Checker, ElementKey, ElementKeys};
+use super::values::{agrees, assigned, tidy, Checker, ElementKey, ElementKeys};
 use super::{qualified_name, ComplexReplace, MissingFilterTarget, PatchOptions};
 use crate::error::ScimError;
 use crate::message::{PatchOp, PatchOperation};
 use crate::schema::{Attribute, Mutability, ResolvedAttribute, ResourceTypeView, Schema};
+use crate::value::remove_member;
 use crate::value::{member, member_key, same_value, values_of};
 
 /// The value of a `replace` or `remove` that has none: `null` (the message reads

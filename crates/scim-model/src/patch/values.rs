@@ -1,7 +1,7 @@
 //! Values of a PATCH checked against their attribute, compared the SCIM way, and tidied for
 //! storage.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::PatchOptions;
 use crate::error::ScimError;
@@ -210,17 +210,4 @@ fn tidy_single_in_place(value: &mut Value, attribute: &Attribute) -> bool {
         }
         _ => false,
     }
-}
-
-/// Removes every member of `object` called `name`, in any case, and returns the value of the
-/// exactly-named one if there is one, else of the first other spelling.
-pub(super) fn remove_member(object: &mut Map<String, Value>, name: &str) -> Option<Value> {
-    let mut found = object.remove(name);
-    while let Some(key) = crate::value::member_key(object, name).map(str::to_owned) {
-        let value = object.remove(&key);
-        if found.is_none() {
-            found = value;
-        }
-    }
-    found
 }
